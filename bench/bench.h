@@ -1,0 +1,66 @@
+/* Helpers shared by the uvodbc benchmarks: timing, medians, the connection
+ * strings of the test servers, fatal errors and the result table.
+ *
+ * Every benchmark compares a plain blocking ODBC baseline with uvodbc doing
+ * the same work, alternating the two within each run (ABAB) so they share
+ * the machine's noise, and reports medians, minimums and the time ratio
+ * uvodbc / baseline (below 1 means uvodbc is faster). */
+#ifndef UVODBC_BENCH_H
+#define UVODBC_BENCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Monotonic clock in seconds (uv_hrtime). */
+double bench_now(void);
+
+/* Prints "<progname>: <message>" to stderr and exits with status 1. */
+void bench_die(const char* fmt, ...)
+    __attribute__((noreturn, format(printf, 1, 2)));
+
+/* Median (mean of the middle two for an even count) and minimum of `n`
+ * samples; `v` is not modified. */
+double bench_median(const double* v, size_t n);
+double bench_min(const double* v, size_t n);
+
+/* Parses a positive integer option value or dies. */
+size_t bench_parse_count(const char* option, const char* value);
+
+/* The drivers a benchmark knows, by short name. */
+typedef enum {
+  BENCH_SQLITE = 0,
+  BENCH_PG,
+  BENCH_MARIADB,
+  BENCH_NDRIVERS
+} bench_driver_t;
+
+const char* bench_driver_name(bench_driver_t d); /* "sqlite", "pg", ... */
+/* Parses "sqlite,pg,mariadb" into `want` (one flag per driver); dies on an
+ * unknown name or an empty list. */
+void bench_parse_drivers(const char* list, int want[BENCH_NDRIVERS]);
+/* The connection string from UVODBC_TEST_SQLITE / _PG / _MARIADB (written
+ * by tests/servers.sh); dies when it is not set. */
+const char* bench_connstr(bench_driver_t d);
+
+/* The result table.  A row compares `n` timed samples (seconds) of each
+ * side.  Times are shown multiplied by `scale` under the label `unit`
+ * (1e6 / K with "us/query" for K queries per sample; 1e3 with "ms/fetch"),
+ * rates as `ops` per sample-second with the label `rate` ("query/s").
+ * Two ratios: of the medians, and of the minimums (the least disturbed
+ * runs, steadier on a busy machine). */
+typedef struct bench_row_s {
+  const char* driver;
+  const char* what;
+  const double* base;
+  const double* uvo;
+  size_t n;
+  double scale;
+  const char* unit;
+  double ops;
+  const char* rate;
+} bench_row_t;
+
+void bench_print_header(void);
+void bench_print_row(const bench_row_t* row);
+
+#endif /* UVODBC_BENCH_H */

@@ -1,0 +1,787 @@
+/* uvodbc: non-blocking SQL through ODBC for libuv programs.
+ *
+ * Every blocking ODBC call runs on libuv's worker pool; every result comes
+ * back as a callback on the loop thread.  Three handles (connection, cursor
+ * and, later, pool) and one request type.
+ *
+ * Thread: the API is not thread-safe.  Call every function from one thread,
+ * the one that runs the loop the handles belong to (the worker limit and
+ * its queue are process-wide); callbacks run on that thread.
+ *
+ * Delivery contract: a call that returns an error never calls its callback;
+ * a call that returns 0 calls it exactly once, on the loop thread, never from
+ * inside the starting call.
+ *
+ * Errors: 0 or a negative code.  libuv codes where the meaning matches
+ * (UV_EINVAL, UV_ENOMEM, UV_ECANCELED, UV_ETIMEDOUT, UV_EOF, UV_EBUSY), the
+ * UVODBC_E* codes below otherwise.
+ */
+#ifndef UVODBC_H
+#define UVODBC_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "uvodbc/types.h"
+#include "uvodbc/version.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(UVODBC_BUILDING) && defined(__GNUC__)
+#define UVODBC_EXTERN __attribute__((visibility("default")))
+#else
+#define UVODBC_EXTERN extern
+#endif
+
+/* ------------------------------------------------------------------------ */
+/* Errors (codes in uvodbc/types.h) */
+
+/* Message for a uvodbc or libuv error code ("success" for 0).  Returns: a
+ * static string (libuv allocates one for codes it does not know). */
+UVODBC_EXTERN const char* uvodbc_strerror(int err);
+/* Name of a uvodbc or libuv error code ("ESQL", "ECANCELED", "OK"). */
+UVODBC_EXTERN const char* uvodbc_err_name(int err);
+
+/* ------------------------------------------------------------------------ */
+/* Library lifecycle */
+
+/* Version as 0xMMmmpp and as "M.m.p".  Static string. */
+UVODBC_EXTERN unsigned int uvodbc_version(void);
+UVODBC_EXTERN const char* uvodbc_version_string(void);
+
+/* Allocates the process-wide ODBC environment (ODBC 3).  Optional: the first
+ * connect does it too.  Returns 0, UV_ENOMEM or UVODBC_ESQL.  Idempotent. */
+UVODBC_EXTERN int uvodbc_init(void);
+
+/* Frees the ODBC environment.  Call after every connection's close callback
+ * has run.  Returns 0, or UV_EBUSY while connections are still open. */
+UVODBC_EXTERN int uvodbc_shutdown(void);
+
+/* How many libuv pool threads uvodbc may occupy at once.  libuv's pool is
+ * global (UV_THREADPOOL_SIZE, default 4, read once at its first use) and
+ * shared with uv_fs_* and DNS work; a running query pins a thread.  The
+ * default leaves one thread free: UV_THREADPOOL_SIZE - 1 (at least 1).
+ * Operations beyond the limit wait in FIFO order.  Set it before the first
+ * operation.  Returns 0 or UV_EINVAL (0). */
+UVODBC_EXTERN int uvodbc_set_worker_limit(unsigned int n);
+UVODBC_EXTERN unsigned int uvodbc_get_worker_limit(void);
+
+/* ------------------------------------------------------------------------ */
+/* Handles and requests */
+
+typedef struct uvodbc_conn_s uvodbc_conn_t;
+typedef struct uvodbc_cursor_s uvodbc_cursor_t;
+typedef struct uvodbc_prepared_s uvodbc_prepared_t;
+typedef struct uvodbc_req_s uvodbc_req_t;
+typedef struct uvodbc_op_s uvodbc_op_t; /* private */
+
+typedef enum {
+  UVODBC_REQ_UNKNOWN = 0,
+  UVODBC_REQ_CONNECT,
+  UVODBC_REQ_EXEC,
+  UVODBC_REQ_QUERY,
+  UVODBC_REQ_FETCH,
+  UVODBC_REQ_NEXT_RESULT,
+  UVODBC_REQ_TXN,
+  UVODBC_REQ_PREPARE,
+  UVODBC_REQ_INFO,
+  UVODBC_REQ_BULK,
+  UVODBC_REQ_CALL,
+  UVODBC_REQ_ACQUIRE
+} uvodbc_req_type_t;
+
+typedef void (*uvodbc_req_cb)(uvodbc_req_t* req, int status);
+typedef void (*uvodbc_conn_close_cb)(uvodbc_conn_t* conn);
+typedef void (*uvodbc_cursor_close_cb)(uvodbc_cursor_t* cursor);
+typedef void (*uvodbc_prepared_close_cb)(uvodbc_prepared_t* prepared);
+
+/* A request: one asynchronous operation.  Caller-owned (stack, struct member
+ * or heap); it must stay valid until its callback returns, and may then be
+ * reused at once, also from inside the callback (a fetch loop does that).
+ * Starting an operation overwrites every field but `data`; call
+ * uvodbc_req_cleanup() first when the request holds a QUERY result.
+ *
+ * Public fields are read-only for the caller except `data`. */
+struct uvodbc_req_s {
+  void* data;               /* for the caller                               */
+  uvodbc_req_type_t type;
+  int status;               /* same as the callback's status                */
+  uvodbc_conn_t* conn;      /* the connection the operation runs on         */
+  uvodbc_cursor_t* cursor;  /* EXEC with a result set: a new cursor, owned by
+                               the caller (uvodbc_cursor_close); FETCH and
+                               NEXT_RESULT: the cursor                      */
+  int64_t rows_affected;    /* EXEC / NEXT_RESULT without a result set; -1
+                               where the driver does not tell               */
+  const uvodbc_batch_t* batch; /* EXEC, FETCH, NEXT_RESULT: the first / next
+                               rows, valid until the cursor's next fetch or
+                               close, or the connection's close or reset.
+                               QUERY: every row, valid until
+                               uvodbc_req_cleanup().                        */
+  uvodbc_prepared_t* prepared; /* PREPARE: the new handle, owned by the
+                               caller (uvodbc_prepared_close)               */
+  const uvodbc_info_t* info; /* INFO: valid until uvodbc_req_cleanup()     */
+  const uint8_t* row_status; /* BULK: a uvodbc_row_status_t per row, and */
+  size_t nrow_status;        /* the first failed row (-1: none); valid    */
+  int64_t failed_row;        /* until uvodbc_req_cleanup()                */
+  const uvodbc_batch_t* outputs; /* CALL: OUT/INOUT values, one row     */
+  const uvodbc_batch_t* const* results; /* CALL: every result set, in  */
+  size_t nresults;           /* order; all valid until uvodbc_req_cleanup() */
+  size_t ndiag;             /* diagnostics of this operation, valid until   */
+  const uvodbc_diag_t* diag; /* the callback returns                        */
+  uvodbc_op_t* op;          /* private                                      */
+};
+
+/* Frees the result a finished QUERY request holds (req->batch).  Safe on
+ * any finished request and twice; does nothing while the operation is
+ * pending.  Never frees a cursor.  Diagnostics need no cleanup: they are
+ * freed when the callback returns. */
+UVODBC_EXTERN void uvodbc_req_cleanup(uvodbc_req_t* req);
+
+/* Cancels a pending request.  Queued: it completes with UV_ECANCELED on a
+ * later loop iteration.  Running: the statement is cancelled with SQLCancel
+ * from a dedicated thread (never the loop, never the worker pool); the
+ * request completes with UV_ECANCELED if the cancel took effect, or with its
+ * normal result if it had already finished.  Returns 0, UV_EINVAL (no such
+ * pending request) or UV_EBUSY (the operation cannot be interrupted now:
+ * connect, or a fetch in progress; it stays pending). */
+UVODBC_EXTERN int uvodbc_req_cancel(uvodbc_req_t* req);
+
+/* ------------------------------------------------------------------------ */
+/* Connection */
+
+typedef struct uvodbc_conn_options_s {
+  /* Login timeout in seconds, passed to SQL_ATTR_LOGIN_TIMEOUT; 0 = driver
+   * default.  MariaDB's driver ignores that attribute: for it (found by
+   * DRIVER= or by the DSN's driver) uvodbc adds CONN_TIMEOUT= to the
+   * connection string unless the string has one.  Set it: a connect to a
+   * server that never answers otherwise waits forever, and the connects and
+   * closes of other connections wait behind it (docs/threading.md). */
+  unsigned int login_timeout_s;
+  /* Default timeout for every statement on this connection, in ms; 0 = none.
+   * Enforced by uvodbc's own timer and SQLCancel, on every driver. */
+  unsigned int query_timeout_ms;
+  /* Non-zero accepts a driver manager that serializes all calls
+   * (Threading=3); by default such a connect fails with UVODBC_ESERIAL. */
+  int allow_serialized;
+} uvodbc_conn_options_t;
+
+/* Zeroes *opts, which means defaults. */
+UVODBC_EXTERN void uvodbc_conn_options_init(uvodbc_conn_options_t* opts);
+
+/* Opens a connection with SQLDriverConnect.  `connstr` is a connection
+ * string ("DRIVER={SQLite3};Database=/tmp/x.db") or "DSN=name;UID=..".
+ * Returns: 0, UV_EINVAL, UV_ENOMEM.
+ * On 0, req->conn is the new handle, already usable: operations queue
+ * behind the connect.  The caller owns it and closes it with
+ * uvodbc_conn_close(), also after a failed connect.
+ * Callback: once, status 0, UVODBC_ESQL (see req->diag), UV_ECANCELED
+ * (closed before it ran), UVODBC_ESERIAL.
+ * Ownership: connstr and opts are copied; opts may be NULL. */
+UVODBC_EXTERN int uvodbc_connect(uv_loop_t* loop, uvodbc_req_t* req,
+                                 const char* connstr,
+                                 const uvodbc_conn_options_t* opts,
+                                 uvodbc_req_cb cb);
+
+/* Closes a connection: refuses new work (UVODBC_ECLOSED), completes queued
+ * work with UV_ECANCELED, cancels running work, then on a worker frees the
+ * statements of its cursors, rolls back an open transaction, disconnects and
+ * frees the handle.  Cursors of the connection stay allocated until the
+ * caller closes them, but fail every operation with UVODBC_ECLOSED.
+ * Returns: 0, UV_EINVAL (NULL or already closing).
+ * Callback: once, last, after every other callback of the connection; the
+ * handle is freed when it returns.  May be NULL.  Callable from inside any
+ * callback. */
+UVODBC_EXTERN int uvodbc_conn_close(uvodbc_conn_t* conn,
+                                    uvodbc_conn_close_cb cb);
+
+UVODBC_EXTERN void* uvodbc_conn_get_data(const uvodbc_conn_t* conn);
+UVODBC_EXTERN void uvodbc_conn_set_data(uvodbc_conn_t* conn, void* data);
+UVODBC_EXTERN uv_loop_t* uvodbc_conn_get_loop(const uvodbc_conn_t* conn);
+/* Non-zero once a connect succeeded and until close. */
+UVODBC_EXTERN int uvodbc_conn_is_open(const uvodbc_conn_t* conn);
+
+/* Non-zero once an operation failed because the connection is gone
+ * (SQLSTATE class 08, PostgreSQL 57P01-57P03, MariaDB 2006/2013 and
+ * Connector/C 5013/5014, or the
+ * driver's SQL_ATTR_CONNECTION_DEAD after an error).  Close it. */
+UVODBC_EXTERN int uvodbc_conn_is_broken(const uvodbc_conn_t* conn);
+
+/* Non-zero if a finished request's diagnostics say the connection is gone.
+ * Call it inside the callback (diagnostics live until it returns). */
+UVODBC_EXTERN int uvodbc_req_is_disconnect(const uvodbc_req_t* req);
+
+/* ------------------------------------------------------------------------ */
+/* Transactions and connection state
+ *
+ * Each call below is an operation on the connection's queue, like an exec.
+ * Returns: 0, UV_EINVAL, UVODBC_ECLOSED, UV_ENOMEM.  Callback: once, with
+ * 0, UVODBC_ESQL (diagnostics; also when the driver does not support the
+ * request, e.g. an isolation level), UVODBC_ENOTCONN, UV_ECANCELED. */
+
+typedef enum {
+  UVODBC_ISOLATION_DEFAULT = 0,
+  UVODBC_ISOLATION_READ_UNCOMMITTED,
+  UVODBC_ISOLATION_READ_COMMITTED,
+  UVODBC_ISOLATION_REPEATABLE_READ,
+  UVODBC_ISOLATION_SERIALIZABLE
+} uvodbc_isolation_t;
+
+/* Autocommit is on after connect.  Turning it off starts a transaction
+ * that lasts until commit or rollback. */
+UVODBC_EXTERN int uvodbc_conn_set_autocommit(uvodbc_conn_t* conn,
+                                             uvodbc_req_t* req, int on,
+                                             uvodbc_req_cb cb);
+/* Starts a transaction (autocommit off); the commit or rollback that ends
+ * it turns autocommit back on. */
+UVODBC_EXTERN int uvodbc_conn_begin(uvodbc_conn_t* conn, uvodbc_req_t* req,
+                                    uvodbc_req_cb cb);
+UVODBC_EXTERN int uvodbc_conn_commit(uvodbc_conn_t* conn, uvodbc_req_t* req,
+                                     uvodbc_req_cb cb);
+UVODBC_EXTERN int uvodbc_conn_rollback(uvodbc_conn_t* conn,
+                                       uvodbc_req_t* req, uvodbc_req_cb cb);
+/* Sets the isolation level of the next transactions (SQL_ATTR_TXN_ISOLATION).
+ * UV_EINVAL for UVODBC_ISOLATION_DEFAULT or an unknown level. */
+UVODBC_EXTERN int uvodbc_conn_set_isolation(uvodbc_conn_t* conn,
+                                            uvodbc_req_t* req,
+                                            uvodbc_isolation_t level,
+                                            uvodbc_req_cb cb);
+/* A round trip to the server ("SELECT 1") after checking the driver's
+ * dead-connection flag.  Status 0 when alive; uvodbc_conn_is_broken() tells
+ * whether a failure was the connection dying. */
+UVODBC_EXTERN int uvodbc_conn_ping(uvodbc_conn_t* conn, uvodbc_req_t* req,
+                                   uvodbc_req_cb cb);
+/* Returns the connection to its state after connect: frees the statements
+ * of open cursors (the cursors then fail with UVODBC_ECLOSED and still need
+ * uvodbc_cursor_close), rolls back and restores autocommit if uvodbc turned
+ * it off, restores the isolation level if uvodbc changed it.  Session state
+ * made with SQL (SET, temporary tables) is not undone. */
+UVODBC_EXTERN int uvodbc_conn_reset(uvodbc_conn_t* conn, uvodbc_req_t* req,
+                                    uvodbc_req_cb cb);
+
+/* ------------------------------------------------------------------------ */
+/* Statements */
+
+#define UVODBC_READ_AHEAD_MAX 16
+
+typedef struct uvodbc_exec_options_s {
+  /* Timeout in ms (0: the connection's query_timeout_ms). */
+  unsigned int timeout_ms;
+  /* Rows per batch, i.e. per thread hop.  0: as many as fit in about 2 MiB
+   * of buffers, 1024 to 16384 (1024 when a long column is read in chunks).
+   * Always bounded so that a batch's buffers stay within 8 MiB. */
+  size_t batch_rows;
+  /* uvodbc_conn_query(): fail with UVODBC_ELIMIT past this many rows or
+   * bytes of cell data (0: 1,000,000 rows, 256 MiB). */
+  size_t max_rows;
+  size_t max_bytes;
+  /* Columns whose declared size is above this many bytes, or unbounded,
+   * are read with chunked SQLGetData, one row per SQLFetch (0: 8192). */
+  size_t long_column_bytes;
+  /* Cursors: batches to fetch ahead, on a worker, while the application
+   * handles the ones it has (0: none; at most UVODBC_READ_AHEAD_MAX).  One
+   * hop reads that many batches, and the fetches they answer need no hop.
+   * Batches read ahead have batch_rows rows, so a fetch's max_rows must be
+   * 0 or at least batch_rows (with batch_rows 0, only 0).  A read-ahead
+   * starts only when nothing else is queued on the connection; work queued
+   * while it runs waits for it.  Rows read ahead are dropped by
+   * uvodbc_cursor_next_result() and uvodbc_cursor_close().  Memory: two
+   * more sets of batch buffers per batch read ahead. */
+  int read_ahead;
+} uvodbc_exec_options_t;
+
+UVODBC_EXTERN void uvodbc_exec_options_init(uvodbc_exec_options_t* opts);
+
+/* Executes `sql` (UTF-8) with typed parameters bound to its `?` markers, and
+ * reads the first batch of the result in the same thread hop.
+ * Returns: 0, UV_EINVAL (NULL conn/req/sql, nparams without params, a
+ * parameter with an unknown type or direction, NULL bytes with a non-zero
+ * length, binary with length SIZE_MAX), UVODBC_ECLOSED, UV_ENOMEM.
+ * Callback: once.  Status 0: req->cursor is NULL and req->rows_affected set
+ * (0 for an UPDATE that matched nothing), or req->cursor is a new cursor
+ * positioned after req->batch.  Errors: UVODBC_ESQL (diagnostics),
+ * UVODBC_EPARAMS, UV_ECANCELED, UV_ETIMEDOUT, UVODBC_ETRUNC.
+ * Ownership: sql and params (with their text and binary) are copied; opts
+ * may be NULL. */
+UVODBC_EXTERN int uvodbc_conn_exec(uvodbc_conn_t* conn, uvodbc_req_t* req,
+                                   const char* sql,
+                                   const uvodbc_param_t* params,
+                                   size_t nparams,
+                                   const uvodbc_exec_options_t* opts,
+                                   uvodbc_req_cb cb);
+
+/* Like uvodbc_conn_exec(), but reads the whole first result set in one hop
+ * into req->batch, which the request owns until uvodbc_req_cleanup().
+ * req->cursor stays NULL; the statement is freed before the callback.
+ * Column metadata: uvodbc_batch_column().  Extra status: UVODBC_ELIMIT when
+ * opts->max_rows or max_bytes is exceeded (nothing is returned then). */
+UVODBC_EXTERN int uvodbc_conn_query(uvodbc_conn_t* conn, uvodbc_req_t* req,
+                                    const char* sql,
+                                    const uvodbc_param_t* params,
+                                    size_t nparams,
+                                    const uvodbc_exec_options_t* opts,
+                                    uvodbc_req_cb cb);
+
+/* ------------------------------------------------------------------------ */
+/* Prepared statements */
+
+/* Prepares `sql` once (SQLPrepare) for many executions.  Callback: status
+ * 0 with req->prepared, a new handle the caller closes with
+ * uvodbc_prepared_close(); UVODBC_ESQL for SQL the driver rejects at
+ * prepare time (which errors those are differs: psqlODBC reports them all
+ * at execution, SQLite and MariaDB some at prepare). */
+UVODBC_EXTERN int uvodbc_conn_prepare(uvodbc_conn_t* conn, uvodbc_req_t* req,
+                                      const char* sql, uvodbc_req_cb cb);
+/* Executes the prepared statement with `params` (their count must match
+ * the markers: UVODBC_EPARAMS otherwise).  Results as uvodbc_conn_exec():
+ * rows affected, or a cursor that borrows the statement; until that cursor
+ * is closed, or while an execution is pending, this returns UV_EBUSY. */
+UVODBC_EXTERN int uvodbc_prepared_exec(uvodbc_prepared_t* prepared,
+                                       uvodbc_req_t* req,
+                                       const uvodbc_param_t* params,
+                                       size_t nparams,
+                                       const uvodbc_exec_options_t* opts,
+                                       uvodbc_req_cb cb);
+/* As uvodbc_conn_query(), on the prepared statement. */
+UVODBC_EXTERN int uvodbc_prepared_query(uvodbc_prepared_t* prepared,
+                                        uvodbc_req_t* req,
+                                        const uvodbc_param_t* params,
+                                        size_t nparams,
+                                        const uvodbc_exec_options_t* opts,
+                                        uvodbc_req_cb cb);
+/* Number of parameter markers, and the driver's description of one. */
+UVODBC_EXTERN size_t uvodbc_prepared_nparams(
+    const uvodbc_prepared_t* prepared);
+/* Returns 0, UVODBC_ERANGE, UVODBC_ECLOSED, UV_EINVAL. */
+UVODBC_EXTERN int uvodbc_prepared_param(const uvodbc_prepared_t* prepared,
+                                        size_t i, uvodbc_param_info_t* out);
+/* Frees the statement on a worker, in order behind the connection's other
+ * work.  Returns 0, UV_EINVAL (NULL or closing), UV_EBUSY (its cursor is
+ * open or an execution is pending).  Callback once; the handle is freed
+ * when it returns.  After the connection closed or was reset the handle
+ * fails every execution with UVODBC_ECLOSED and still needs this call. */
+UVODBC_EXTERN int uvodbc_prepared_close(uvodbc_prepared_t* prepared,
+                                        uvodbc_prepared_close_cb cb);
+UVODBC_EXTERN void* uvodbc_prepared_get_data(
+    const uvodbc_prepared_t* prepared);
+UVODBC_EXTERN void uvodbc_prepared_set_data(uvodbc_prepared_t* prepared,
+                                            void* data);
+
+/* ------------------------------------------------------------------------ */
+/* Catalog and driver information */
+
+/* Runs a catalog function (SQLTables, SQLColumns, ...; see
+ * uvodbc_catalog_t) with `args` (NULL: no restriction).  Results exactly as
+ * uvodbc_conn_exec(): a cursor with the first batch.  Column names and
+ * order are the ODBC ones (TABLE_NAME, COLUMN_NAME, ...); values are as the
+ * driver reports them.  Ownership: args and its strings are copied. */
+UVODBC_EXTERN int uvodbc_conn_catalog(uvodbc_conn_t* conn, uvodbc_req_t* req,
+                                      uvodbc_catalog_t kind,
+                                      const uvodbc_catalog_args_t* args,
+                                      const uvodbc_exec_options_t* opts,
+                                      uvodbc_req_cb cb);
+/* Reads driver and DBMS facts (SQLGetInfo) into req->info, which the
+ * request owns until uvodbc_req_cleanup(). */
+UVODBC_EXTERN int uvodbc_conn_get_info(uvodbc_conn_t* conn,
+                                       uvodbc_req_t* req, uvodbc_req_cb cb);
+
+/* ------------------------------------------------------------------------ */
+/* Bulk execution and procedure calls */
+
+/* Executes `sql` once per row of `rows` (row-major: nrows * ncols values,
+ * each column of one type or NULL, input only) with parameter arrays:
+ * opts->batch_rows rows per SQLExecute (0: 1000), bound column-wise once
+ * and refilled per batch.  Text and binary columns grow as needed.  Stops
+ * after the first batch that fails.
+ * Returns: 0, UV_EINVAL (mixed types in a column, OUT parameters, zero
+ * sizes), UVODBC_ECLOSED, UV_ENOMEM.
+ * Callback: status 0 or UVODBC_ESQL / UVODBC_EPARAMS / UV_ECANCELED;
+ * either way req->rows_affected is the number of rows executed
+ * successfully (SQL_ATTR_PARAMS_PROCESSED_PTR and the row status array,
+ * not SQLRowCount), req->row_status the fate of each row and
+ * req->failed_row the first failed row.  What happens to the other rows of
+ * a failing batch depends on the driver: see docs/bulk.md.
+ * Ownership: rows (with text and binary) are copied. */
+UVODBC_EXTERN int uvodbc_conn_bulk(uvodbc_conn_t* conn, uvodbc_req_t* req,
+                                   const char* sql,
+                                   const uvodbc_param_t* rows, size_t nrows,
+                                   size_t ncols,
+                                   const uvodbc_exec_options_t* opts,
+                                   uvodbc_req_cb cb);
+/* uvodbc_conn_bulk() for values already in columns: ncols columns of nrows
+ * values each (uvodbc_param_column_t), nothing copied.  The fastest way to
+ * insert many rows: the worker writes the values straight into the bound
+ * parameter arrays.
+ * Returns: as uvodbc_conn_bulk(); UV_EINVAL also for an unknown type, a
+ * missing `values` or BINARY `lengths`, or a NULL text or binary pointer in
+ * a row not marked NULL.  Callback and request fields: as uvodbc_conn_bulk().
+ * Ownership: borrowed, like uv_write()'s buffers: `columns` is copied, but
+ * the arrays it points at, and the text and binary they point at, must stay
+ * valid and unchanged until the callback. */
+UVODBC_EXTERN int uvodbc_conn_bulk_columns(
+    uvodbc_conn_t* conn, uvodbc_req_t* req, const char* sql,
+    const uvodbc_param_column_t* columns, size_t ncols, size_t nrows,
+    const uvodbc_exec_options_t* opts, uvodbc_req_cb cb);
+
+/* Calls a procedure or function ("{CALL p(?, ?)}", "{? = CALL f(?)}",
+ * "CALL p(?)") with IN, OUT and INOUT parameters (uvodbc_param_out,
+ * uvodbc_param_inout) and reads everything in one hop: every result set
+ * into req->results (req->batch is the first, or NULL), then the OUT and
+ * INOUT values into req->outputs, a one-row batch whose column i is the
+ * i-th OUT/INOUT parameter.  MariaDB and psqlODBC also return the OUT
+ * values as a last one-row result set, which stays in req->results.
+ * PostgreSQL procedures need plain "CALL p(?)"; MariaDB reports a NULL
+ * OUT text as empty.  All owned by the request until
+ * uvodbc_req_cleanup().  Limits of opts apply to each result set. */
+UVODBC_EXTERN int uvodbc_conn_call(uvodbc_conn_t* conn, uvodbc_req_t* req,
+                                   const char* sql,
+                                   const uvodbc_param_t* params,
+                                   size_t nparams,
+                                   const uvodbc_exec_options_t* opts,
+                                   uvodbc_req_cb cb);
+
+/* ------------------------------------------------------------------------ */
+/* Cursor */
+
+/* Reads the next batch of up to max_rows rows (0: the exec option) in one
+ * thread hop, or none when the exec option read_ahead already read it.
+ * Returns: 0, UV_EINVAL (also max_rows below batch_rows with read_ahead),
+ * UVODBC_ECLOSED, UV_EBUSY (another operation of this cursor is pending).
+ * Callback: once.  Status 0 with req->batch holding >= 1 row; UV_EOF when
+ * the result set is exhausted (req->batch NULL); UVODBC_ESQL, UV_ECANCELED,
+ * UVODBC_ETRUNC.
+ * Ownership: the previous batch of this cursor is invalid from this call
+ * on. */
+UVODBC_EXTERN int uvodbc_cursor_fetch(uvodbc_cursor_t* cursor,
+                                      uvodbc_req_t* req, size_t max_rows,
+                                      uvodbc_req_cb cb);
+
+/* Moves to the next result set (SQLMoreResults) and reads its first batch.
+ * Callback: status 0 with new columns and req->batch, or with
+ * req->rows_affected for a statement without rows (req->batch NULL then);
+ * UV_EOF when there are no more results. */
+UVODBC_EXTERN int uvodbc_cursor_next_result(uvodbc_cursor_t* cursor,
+                                            uvodbc_req_t* req,
+                                            uvodbc_req_cb cb);
+
+/* Column metadata of the current result set.  Pointer valid until the next
+ * uvodbc_cursor_next_result() or the cursor's close. */
+UVODBC_EXTERN size_t uvodbc_cursor_ncols(const uvodbc_cursor_t* cursor);
+UVODBC_EXTERN const uvodbc_column_t* uvodbc_cursor_column(
+    const uvodbc_cursor_t* cursor, size_t col);
+
+/* Closes the cursor: frees its statement on a worker, in order behind the
+ * connection's other work.  Returns 0 or UV_EINVAL (NULL, already closing).
+ * Callback: once; the handle is freed when it returns.  May be NULL. */
+UVODBC_EXTERN int uvodbc_cursor_close(uvodbc_cursor_t* cursor,
+                                      uvodbc_cursor_close_cb cb);
+
+UVODBC_EXTERN void* uvodbc_cursor_get_data(const uvodbc_cursor_t* cursor);
+UVODBC_EXTERN void uvodbc_cursor_set_data(uvodbc_cursor_t* cursor,
+                                          void* data);
+
+/* ------------------------------------------------------------------------ */
+/* Batch: rows in columnar form.  Accessors return 0, UVODBC_ENULL (the cell
+ * is NULL), UVODBC_ETYPE (wrong accessor for uvodbc_batch_column()->type),
+ * UVODBC_ERANGE or UV_EINVAL.  Pointers they return stay valid as long as
+ * the batch. */
+
+UVODBC_EXTERN size_t uvodbc_batch_nrows(const uvodbc_batch_t* batch);
+UVODBC_EXTERN size_t uvodbc_batch_ncols(const uvodbc_batch_t* batch);
+UVODBC_EXTERN const uvodbc_column_t* uvodbc_batch_column(
+    const uvodbc_batch_t* batch, size_t col);
+/* 1 if NULL, 0 if not, negative error. */
+UVODBC_EXTERN int uvodbc_batch_is_null(const uvodbc_batch_t* batch,
+                                       size_t col, size_t row);
+UVODBC_EXTERN int uvodbc_batch_get_int64(const uvodbc_batch_t* batch,
+                                         size_t col, size_t row,
+                                         int64_t* out);
+/* DOUBLE columns; INT64 columns converted. */
+UVODBC_EXTERN int uvodbc_batch_get_double(const uvodbc_batch_t* batch,
+                                          size_t col, size_t row,
+                                          double* out);
+UVODBC_EXTERN int uvodbc_batch_get_bool(const uvodbc_batch_t* batch,
+                                        size_t col, size_t row, int* out);
+/* TEXT and DECIMAL columns: bytes (NUL-terminated too) and length. */
+UVODBC_EXTERN int uvodbc_batch_get_text(const uvodbc_batch_t* batch,
+                                        size_t col, size_t row,
+                                        const char** out, size_t* len);
+/* BINARY columns (TEXT too, as its UTF-8 bytes). */
+UVODBC_EXTERN int uvodbc_batch_get_binary(const uvodbc_batch_t* batch,
+                                          size_t col, size_t row,
+                                          const void** out, size_t* len);
+/* DATE, TIME and TIMESTAMP columns. */
+UVODBC_EXTERN int uvodbc_batch_get_timestamp(const uvodbc_batch_t* batch,
+                                             size_t col, size_t row,
+                                             uvodbc_timestamp_t* out);
+
+/* ------------------------------------------------------------------------ */
+/* Pool
+ *
+ * Connections to one connection string, lent to one borrower at a time
+ * (DESIGN.md section 5).  Min and max size; a FIFO of waiting acquires
+ * with a timeout; connects run in parallel, up to a limit; a connection
+ * is closed when it reaches its max lifetime or sits idle too long; one
+ * that sat idle is pinged before it is handed out; released connections
+ * are reset, broken ones evicted and replaced; graceful close and
+ * immediate terminate; statistics.  The pool is built on the connection
+ * API above and never uses the driver manager's pooling.
+ *
+ * Thread-pool footprint.  A connection runs one operation at a time, and a
+ * running operation occupies one libuv pool thread, so a pool of max_size
+ * connections can occupy max_size threads.  libuv's thread pool is
+ * global: 4 threads unless UV_THREADPOOL_SIZE is set before the process's
+ * first uv_queue_work (set it at the top of main(), before any loop does
+ * work).  It is shared with uv_fs_* and getaddrinfo.  uvodbc occupies at
+ * most uvodbc_get_worker_limit() of those threads (default:
+ * UV_THREADPOOL_SIZE - 1).  So uvodbc_pool_create() refuses, with
+ * UV_EINVAL:
+ *   - a max_size above the worker limit.  The extra connections could never
+ *     run at the same time as the others.  Their operations would wait,
+ *     unseen, in uvodbc's queue while still holding a server connection;
+ *   - a max_size that reaches UV_THREADPOOL_SIZE.  That pool could occupy
+ *     every thread and stall file-system and DNS work.
+ * For a larger pool, raise UV_THREADPOOL_SIZE and, if needed,
+ * uvodbc_set_worker_limit().  Or set `oversubscribe` when most borrowed
+ * connections sit without running anything (transactions driven by other
+ * I/O).  Pools and plain connections all share the one worker limit.
+ *
+ * What reset promises.  uvodbc_pool_release() resets a connection with
+ * uvodbc_conn_reset() (nothing to do, and no thread hop, when the borrower
+ * changed none of the following): it frees the statements of cursors and
+ * prepared statements left open, rolls back a transaction started with
+ * uvodbc_conn_begin() or uvodbc_conn_set_autocommit(0), turns autocommit
+ * back on, and restores an isolation level changed with
+ * uvodbc_conn_set_isolation().  Session state made with SQL is not undone:
+ * temporary tables, SET / session variables, a transaction opened with a
+ * literal BEGIN statement, prepared statements made with PREPARE, advisory
+ * locks.  A borrower that makes such state either undoes it before release
+ * (DISCARD ALL on PostgreSQL) or hands the connection back with
+ * uvodbc_pool_discard(), which closes it.
+ *
+ * Thread: as everywhere, the loop thread only. */
+
+typedef struct uvodbc_pool_s uvodbc_pool_t;
+typedef struct uvodbc_pool_setup_s uvodbc_pool_setup_t;
+
+typedef void (*uvodbc_pool_ready_cb)(uvodbc_pool_t* pool, int status);
+typedef void (*uvodbc_pool_close_cb)(uvodbc_pool_t* pool);
+/* The setup hook: see uvodbc_pool_options_t.setup. */
+typedef void (*uvodbc_pool_setup_cb)(uvodbc_pool_setup_t* setup);
+
+typedef struct uvodbc_pool_options_s {
+  /* Connections opened at create and kept open (replaced when they close).
+   * 0: none; connections open on demand. */
+  unsigned int min_size;
+  /* At most this many connections, including those still connecting.
+   * 0: uvodbc_get_worker_limit(), within the footprint rule above. */
+  unsigned int max_size;
+  /* Connects (with their setup) in flight at once.  0: 2.  Never above
+   * max_size. */
+  unsigned int max_connecting;
+  /* An acquire that waits this long fails with UV_ETIMEDOUT.  0: 30000. */
+  unsigned int acquire_timeout_ms;
+  /* A connection this old is closed when it is idle or next released.
+   * 0: no limit. */
+  unsigned int max_lifetime_ms;
+  /* An idle connection, above min_size, is closed after this long idle.
+   * 0: never. */
+  unsigned int idle_timeout_ms;
+  /* A connection idle at least this long is pinged (uvodbc_conn_ping)
+   * before it is handed out; one that fails is evicted and the acquire
+   * moves on to another connection.  0: 5000.  UINT_MAX: never; 1: on
+   * nearly every checkout. */
+  unsigned int validate_after_idle_ms;
+  /* Non-zero accepts a max_size that breaks the footprint rule above. */
+  int oversubscribe;
+  /* The setup hook, or NULL.  It runs on each new connection before the
+   * pool hands the connection out (session setup: SET statements, a
+   * schema, a time zone).  It receives `setup`, which the pool owns, with
+   * the open connection.  It may run any number of operations on it.
+   * Then it calls uvodbc_pool_setup_done() exactly once, from inside the
+   * hook or later.  setup->req is free for those operations.  A failed
+   * setup closes the connection and counts as a failed connect.  The pool
+   * never closes a connection in setup: close and terminate wait for
+   * uvodbc_pool_setup_done(), so setup->conn stays valid until then. */
+  uvodbc_pool_setup_cb setup;
+  void* setup_data; /* copied to setup->data */
+  /* Options of every connection (login and query timeouts, ...). */
+  uvodbc_conn_options_t conn;
+} uvodbc_pool_options_t;
+
+/* Given to the setup hook; valid until uvodbc_pool_setup_done() returns. */
+struct uvodbc_pool_setup_s {
+  void* data;           /* options.setup_data; the hook may change it */
+  uvodbc_pool_t* pool;
+  uvodbc_conn_t* conn;  /* the new, open connection                    */
+  uvodbc_req_t req;     /* free for the hook's operations (req.data too) */
+};
+
+/* Ends the setup of setup->conn.  Status 0: the connection joins the pool.
+ * Any other status: the pool closes the connection.  If nothing else is
+ * open, the oldest waiting acquire fails with that status.
+ * Returns 0, or UV_EINVAL (NULL, or called twice).  After this call,
+ * setup is no longer valid. */
+UVODBC_EXTERN int uvodbc_pool_setup_done(uvodbc_pool_setup_t* setup,
+                                         int status);
+
+/* Zeroes *opts, which means defaults. */
+UVODBC_EXTERN void uvodbc_pool_options_init(uvodbc_pool_options_t* opts);
+
+/* Creates a pool and starts opening min_size connections, up to
+ * max_connecting of them at once.
+ * Returns: 0, UV_EINVAL (NULL loop, pool or connstr; min_size > max_size;
+ * or the thread-pool footprint rule above), UV_ENOMEM.  On 0, *pool is the
+ * new handle, usable at once.  Acquires wait for the first connections.
+ * Callback: ready_cb (may be NULL) runs once, when each of the min_size
+ * first connects has finished.  Status 0 if all of them succeeded, else
+ * the first failure (UVODBC_ESQL, ...); failed ones are retried with
+ * backoff.  With min_size 0 it runs on the next loop iteration.  A pool
+ * closed before then gets UVODBC_ECLOSED, before the close callback.
+ * Ownership: connstr and opts are copied; opts may be NULL. */
+UVODBC_EXTERN int uvodbc_pool_create(uv_loop_t* loop, uvodbc_pool_t** pool,
+                                     const char* connstr,
+                                     const uvodbc_pool_options_t* opts,
+                                     uvodbc_pool_ready_cb ready_cb);
+
+/* Borrows a connection.  Waiting acquires are served in FIFO order.  A
+ * connection comes from the idle ones (the most recently used first,
+ * pinged first if it sat idle long enough), or a new one is opened below
+ * max_size.  Never blocks the loop.
+ * Returns: 0, UV_EINVAL, UVODBC_ECLOSED (the pool is closing).
+ * Callback: once.  Status 0: req->conn is the borrowed connection.  Use it
+ * like any connection, then give it back with uvodbc_pool_release() (or
+ * uvodbc_pool_discard()), never with uvodbc_conn_close().
+ * Errors: UV_ETIMEDOUT (acquire_timeout_ms passed); UV_ECANCELED
+ * (uvodbc_pool_cancel); UVODBC_ECLOSED (the pool closed while waiting);
+ * the status of a failed connect (UVODBC_ESQL with the connect's
+ * diagnostics in req->diag).  A failed connect fails the oldest waiter
+ * only when no connection is open (the server is down or refuses): such an
+ * acquire fails at once rather than at its timeout.  Otherwise waiters go
+ * on waiting for a released connection, while connects are retried with
+ * backoff.
+ * req->type is UVODBC_REQ_ACQUIRE; req->diag is valid until the callback
+ * returns. */
+UVODBC_EXTERN int uvodbc_pool_acquire(uvodbc_pool_t* pool, uvodbc_req_t* req,
+                                      uvodbc_req_cb cb);
+
+/* Gives a borrowed connection back.  Call it after every operation you
+ * started on the connection has called back.  Cursors and prepared
+ * statements may still be open: the reset frees their statements, but you
+ * still close their handles.  The connection is then either
+ *   - closed: it is broken (uvodbc_conn_is_broken), past its max lifetime,
+ *     or the pool is closing;
+ *   - or reset (see "What reset promises"), then made idle or handed to the
+ *     next waiter; if the reset fails, it is closed.
+ * Returns: 0, UV_EINVAL (NULL, or conn is not borrowed from this pool).
+ * After a terminate, returns 0 until the terminate callback; see
+ * uvodbc_pool_terminate().  The borrower must not use conn after this
+ * call. */
+UVODBC_EXTERN int uvodbc_pool_release(uvodbc_pool_t* pool,
+                                      uvodbc_conn_t* conn);
+/* Gives a borrowed connection back to be closed, not reused (e.g. after
+ * session state that reset does not undo).  A replacement opens when
+ * waiters or min_size need one.  Returns as uvodbc_pool_release(). */
+UVODBC_EXTERN int uvodbc_pool_discard(uvodbc_pool_t* pool,
+                                      uvodbc_conn_t* conn);
+
+/* One-call helpers: acquire a connection, run the statement on it, release
+ * it, and deliver the result to `req`, as uvodbc_conn_exec() /
+ * uvodbc_conn_query() would, except that:
+ *   - uvodbc_pool_query() returns the whole result in req->batch, owned by
+ *     req until uvodbc_req_cleanup();
+ *   - uvodbc_pool_exec() is for statements without rows.  It gives
+ *     req->rows_affected.  If the statement returns a result set anyway,
+ *     the pool closes the cursor; req->cursor and req->batch stay NULL, and
+ *     rows_affected is -1.  To read a result through a cursor, use
+ *     uvodbc_pool_acquire() and uvodbc_conn_exec(): the connection is yours
+ *     until you release it;
+ *   - req->conn is NULL in the callback: the connection is back in the
+ *     pool, and no automatic retry happens on another connection;
+ *   - params are IN parameters only.
+ * Returns: 0, UV_EINVAL, UVODBC_ECLOSED, UV_ENOMEM.
+ * Callback: once, with the statement's status.  Or with an acquire error:
+ * UV_ETIMEDOUT, UV_ECANCELED, UVODBC_ECLOSED, a failed connect's status.
+ * A connection that dies during the statement gives UVODBC_ESQL
+ * (uvodbc_req_is_disconnect() tells) and is evicted.
+ * Ownership: sql, params and opts are copied; opts may be NULL. */
+UVODBC_EXTERN int uvodbc_pool_exec(uvodbc_pool_t* pool, uvodbc_req_t* req,
+                                   const char* sql,
+                                   const uvodbc_param_t* params,
+                                   size_t nparams,
+                                   const uvodbc_exec_options_t* opts,
+                                   uvodbc_req_cb cb);
+UVODBC_EXTERN int uvodbc_pool_query(uvodbc_pool_t* pool, uvodbc_req_t* req,
+                                    const char* sql,
+                                    const uvodbc_param_t* params,
+                                    size_t nparams,
+                                    const uvodbc_exec_options_t* opts,
+                                    uvodbc_req_cb cb);
+
+/* Cancels a pending uvodbc_pool_acquire / _exec / _query request.  While
+ * it waits for a connection, or before its callback has received one, it
+ * completes with UV_ECANCELED on a later loop iteration.  While its
+ * statement runs, this is uvodbc_req_cancel() on that statement.  Use
+ * this, not uvodbc_req_cancel(), for pool requests.
+ * Returns: 0, UV_EINVAL (no such pending request of this pool), UV_EBUSY
+ * (the statement cannot be interrupted now). */
+UVODBC_EXTERN int uvodbc_pool_cancel(uvodbc_pool_t* pool, uvodbc_req_t* req);
+
+/* Graceful close.  New acquires fail with UVODBC_ECLOSED, and waiting
+ * ones complete with it.  Idle connections, and those connecting or
+ * being checked or reset, close now; one in its setup hook closes when the
+ * hook calls uvodbc_pool_setup_done().  Borrowed connections, and running
+ * pool exec/query statements, close when they come back.
+ * Returns: 0, UV_EINVAL (NULL, or already closing).
+ * Callback: once, last, after every other callback of the pool and
+ * after every connection has closed; the handle is freed when it returns.
+ * May be NULL.  Callable from inside any callback. */
+UVODBC_EXTERN int uvodbc_pool_close(uvodbc_pool_t* pool,
+                                    uvodbc_pool_close_cb cb);
+
+/* Immediate close: as uvodbc_pool_close(), but borrowed connections are
+ * closed now too (uvodbc_conn_close: queued operations complete with
+ * UV_ECANCELED, running ones are cancelled).  What a borrower sees: its
+ * pending operations call back with UV_ECANCELED (or their result if they
+ * had already finished).  New operations on the connection fail with
+ * UVODBC_ECLOSED.  uvodbc_pool_release() returns 0 and does nothing.  All
+ * of that lasts only until the terminate callback.  By then the connection
+ * handle is freed, and neither it nor the pool may be used again.
+ * Running uvodbc_pool_exec/_query statements call back with UV_ECANCELED.
+ * Also hurries a pool that is already closing gracefully; `cb`, if not
+ * NULL, then replaces the close callback.
+ * Returns: 0, UV_EINVAL (NULL, or already terminating). */
+UVODBC_EXTERN int uvodbc_pool_terminate(uvodbc_pool_t* pool,
+                                        uvodbc_pool_close_cb cb);
+
+typedef struct uvodbc_pool_stats_s {
+  unsigned int size;       /* open connections: idle + in_use           */
+  unsigned int idle;
+  unsigned int in_use;     /* borrowed, or being pinged or reset         */
+  unsigned int waiting;    /* acquires (and exec/query) in the queue     */
+  unsigned int connecting; /* connects, with their setup, in flight      */
+  uint64_t acquires;       /* connections handed out (exec/query too)    */
+  uint64_t timeouts;       /* acquires failed with UV_ETIMEDOUT          */
+  uint64_t connects;       /* connections opened (setup done)            */
+  uint64_t connect_errors; /* connects or setups that failed             */
+  uint64_t evictions;      /* closed as broken, or failed ping or reset  */
+  uint64_t expired;        /* closed for max lifetime or idle timeout    */
+  uint64_t wait_mean_us;   /* wait from acquire to hand-out, over        */
+  uint64_t wait_max_us;    /* `acquires`, in microseconds                */
+} uvodbc_pool_stats_t;
+
+/* Fills *stats with the pool's current state and totals since create.
+ * Returns 0 or UV_EINVAL. */
+UVODBC_EXTERN int uvodbc_pool_stats(const uvodbc_pool_t* pool,
+                                    uvodbc_pool_stats_t* stats);
+
+UVODBC_EXTERN void* uvodbc_pool_get_data(const uvodbc_pool_t* pool);
+UVODBC_EXTERN void uvodbc_pool_set_data(uvodbc_pool_t* pool, void* data);
+UVODBC_EXTERN uv_loop_t* uvodbc_pool_get_loop(const uvodbc_pool_t* pool);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* UVODBC_H */

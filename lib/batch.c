@@ -1,0 +1,336 @@
+/* Columnar batches: the storage behind every fetched row, and the typed
+ * accessors of the public API.
+ *
+ * A column is either fixed-width cells in `data` (block-bound buffers, or
+ * rows copied from them) or variable cells in `arena` + `offset` (long
+ * columns read with SQLGetData, and text in a QUERY result).  `ind` holds
+ * the byte length or SQL_NULL_DATA in both cases. */
+#include <stdio.h>
+#include <string.h>
+
+#define UVODBC_BUILDING 1
+#include "uvodbc.h"
+
+#include "odbc.h"
+
+static int is_var(const uvodbc__colbuf_t* c) {
+  return c->width == 0;
+}
+
+int uvodbc__batch_alloc(uvodbc_batch_t* b, const uvodbc_column_t* cols,
+                        const uvodbc__colbuf_t* layout, size_t ncols,
+                        size_t cap) {
+  size_t i;
+  memset(b, 0, sizeof(*b));
+  b->cols = cols;
+  b->ncols = ncols;
+  b->bufs = uvodbc__calloc(ncols, sizeof(*b->bufs));
+  if (b->bufs == NULL) return UVODBC__ENOMEM;
+  for (i = 0; i < ncols; i++) {
+    b->bufs[i].ctype = layout[i].ctype;
+    b->bufs[i].width = layout[i].width;
+  }
+  return uvodbc__batch_reserve(b, cap);
+}
+
+void uvodbc__batch_free(uvodbc_batch_t* b) {
+  size_t i;
+  for (i = 0; b->bufs != NULL && i < b->ncols; i++) {
+    uvodbc__free(b->bufs[i].data);
+    uvodbc__free(b->bufs[i].ind);
+    uvodbc__free(b->bufs[i].arena);
+    uvodbc__free(b->bufs[i].offset);
+  }
+  uvodbc__free(b->bufs);
+  uvodbc__free(b->owned_cols);
+  uvodbc__free(b->owned_names);
+  memset(b, 0, sizeof(*b));
+}
+
+static int grow(void** p, size_t n, size_t size) {
+  void* q = uvodbc__realloc(*p, n * size);
+  if (q == NULL) return UVODBC__ENOMEM;
+  *p = q;
+  return 0;
+}
+
+int uvodbc__batch_reserve(uvodbc_batch_t* b, size_t cap) {
+  size_t i;
+  if (cap <= b->cap && b->cap > 0) return 0;
+  if (cap < 1) cap = 1;
+  for (i = 0; i < b->ncols; i++) {
+    uvodbc__colbuf_t* c = &b->bufs[i];
+    if (grow((void**)&c->ind, cap, sizeof(SQLLEN))) return UVODBC__ENOMEM;
+    if (is_var(c)) {
+      if (grow((void**)&c->offset, cap, sizeof(size_t))) return UVODBC__ENOMEM;
+    } else if (grow((void**)&c->data, cap, (size_t)c->width)) {
+      return UVODBC__ENOMEM;
+    }
+  }
+  b->cap = cap;
+  return 0;
+}
+
+static int arena_put(uvodbc__colbuf_t* c, const void* bytes, size_t len) {
+  if (c->arena_len + len + 1 > c->arena_cap) {
+    size_t cap = c->arena_cap ? c->arena_cap : 256;
+    while (cap < c->arena_len + len + 1) cap *= 2;
+    if (grow((void**)&c->arena, cap, 1)) return UVODBC__ENOMEM;
+    c->arena_cap = cap;
+  }
+  if (len > 0) memcpy(c->arena + c->arena_len, bytes, len);
+  c->arena_len += len;
+  c->arena[c->arena_len] = '\0';
+  return 0;
+}
+
+/* Starts the cell of `row` (rows begin in order, from 0).  A cell after
+ * the first starts past the previous cell's NUL: arena_len counts data
+ * bytes only, so starting at arena_len overwrote that NUL and broke the
+ * accessors' NUL-terminated promise.  arena_len thus holds the data bytes
+ * plus one per cell after the first (see uvodbc__batch_bytes). */
+static int cell_begin(uvodbc__colbuf_t* c, size_t row) {
+  if (row > 0) c->arena_len++; /* arena_put left a NUL there */
+  c->offset[row] = c->arena_len;
+  return arena_put(c, "", 0);
+}
+
+int uvodbc__batch_var_begin(uvodbc_batch_t* b, size_t col, size_t row) {
+  uvodbc__colbuf_t* c = &b->bufs[col];
+  c->ind[row] = 0;
+  return cell_begin(c, row);
+}
+
+int uvodbc__batch_var_append(uvodbc_batch_t* b, size_t col, size_t row,
+                             const void* bytes, size_t len) {
+  uvodbc__colbuf_t* c = &b->bufs[col];
+  if (arena_put(c, bytes, len)) return UVODBC__ENOMEM;
+  c->ind[row] += (SQLLEN)len;
+  return 0;
+}
+
+/* The bytes of a cell and its length (not for NULL cells). */
+static const char* cell(const uvodbc_batch_t* b, size_t col, size_t row) {
+  const uvodbc__colbuf_t* c = &b->bufs[col];
+  if (is_var(c)) return c->arena + c->offset[row];
+  return c->data + row * (size_t)c->width;
+}
+
+/* Text cells of block-bound buffers hold driver lengths; a text cell in a
+ * variable column is stored as its bytes. */
+int uvodbc__batch_append(uvodbc_batch_t* dst, const uvodbc_batch_t* src) {
+  size_t i, r, need = dst->nrows + src->nrows;
+  if (need > dst->cap) {
+    size_t cap = dst->cap ? dst->cap : 64;
+    while (cap < need) cap *= 2;
+    if (uvodbc__batch_reserve(dst, cap)) return UVODBC__ENOMEM;
+  }
+  for (i = 0; i < src->ncols; i++) {
+    const uvodbc__colbuf_t* s = &src->bufs[i];
+    uvodbc__colbuf_t* d = &dst->bufs[i];
+    if (!is_var(d)) {
+      memcpy(d->data + dst->nrows * (size_t)d->width, s->data,
+             src->nrows * (size_t)s->width);
+      memcpy(d->ind + dst->nrows, s->ind, src->nrows * sizeof(SQLLEN));
+      continue;
+    }
+    for (r = 0; r < src->nrows; r++) {
+      size_t row = dst->nrows + r;
+      d->ind[row] = s->ind[r];
+      if (cell_begin(d, row)) return UVODBC__ENOMEM; /* NULLs too */
+      if (s->ind[r] == SQL_NULL_DATA) continue;
+      if (arena_put(d, cell(src, i, r), (size_t)s->ind[r]))
+        return UVODBC__ENOMEM;
+    }
+  }
+  dst->nrows = need;
+  return 0;
+}
+
+size_t uvodbc__batch_bytes(const uvodbc_batch_t* b) {
+  size_t i, total = 0;
+  for (i = 0; i < b->ncols; i++) {
+    const uvodbc__colbuf_t* c = &b->bufs[i];
+    if (is_var(c)) { /* minus the NULs kept between cells (cell_begin) */
+      size_t nuls = b->nrows > 0 ? b->nrows - 1 : 0;
+      total += c->arena_len > nuls ? c->arena_len - nuls : 0;
+    } else {
+      total += b->nrows * (size_t)c->width;
+    }
+  }
+  return total;
+}
+
+int uvodbc__batch_own_columns(uvodbc_batch_t* b) {
+  size_t i, len = 0;
+  char* p;
+  b->owned_cols = uvodbc__malloc(b->ncols * sizeof(*b->owned_cols));
+  for (i = 0; i < b->ncols; i++) len += strlen(b->cols[i].name) + 1;
+  b->owned_names = uvodbc__malloc(len);
+  if (b->owned_cols == NULL || b->owned_names == NULL) return UVODBC__ENOMEM;
+  p = b->owned_names;
+  for (i = 0; i < b->ncols; i++) {
+    size_t n = strlen(b->cols[i].name) + 1;
+    b->owned_cols[i] = b->cols[i];
+    memcpy(p, b->cols[i].name, n);
+    b->owned_cols[i].name = p;
+    p += n;
+  }
+  b->cols = b->owned_cols;
+  return 0;
+}
+
+/* ---- public accessors ---- */
+
+size_t uvodbc_batch_nrows(const uvodbc_batch_t* batch) {
+  return batch ? batch->nrows : 0;
+}
+
+size_t uvodbc_batch_ncols(const uvodbc_batch_t* batch) {
+  return batch ? batch->ncols : 0;
+}
+
+const uvodbc_column_t* uvodbc_batch_column(const uvodbc_batch_t* batch,
+                                           size_t col) {
+  if (batch == NULL || col >= batch->ncols) return NULL;
+  return &batch->cols[col];
+}
+
+/* Common checks of every accessor: 0, 1 for NULL, or a negative error. */
+static int check(const uvodbc_batch_t* b, size_t col, size_t row,
+                 const void* out) {
+  if (b == NULL || out == NULL) return UV_EINVAL;
+  if (col >= b->ncols || row >= b->nrows) return UVODBC_ERANGE;
+  return b->bufs[col].ind[row] == SQL_NULL_DATA;
+}
+
+int uvodbc_batch_is_null(const uvodbc_batch_t* batch, size_t col,
+                         size_t row) {
+  return check(batch, col, row, batch);
+}
+
+#define ACCESSOR_PROLOGUE(b, col, row, out)                                   \
+  do {                                                                        \
+    int rc_ = check(b, col, row, out);                                        \
+    if (rc_ < 0) return rc_;                                                  \
+    if (rc_ == 1) return UVODBC_ENULL;                                        \
+  } while (0)
+
+static uvodbc_type_t type_of(const uvodbc_batch_t* b, size_t col) {
+  return b->cols[col].type;
+}
+
+int uvodbc_batch_get_int64(const uvodbc_batch_t* batch, size_t col,
+                           size_t row, int64_t* out) {
+  ACCESSOR_PROLOGUE(batch, col, row, out);
+  if (type_of(batch, col) != UVODBC_TYPE_INT64) return UVODBC_ETYPE;
+  memcpy(out, cell(batch, col, row), sizeof(*out));
+  return 0;
+}
+
+int uvodbc_batch_get_double(const uvodbc_batch_t* batch, size_t col,
+                            size_t row, double* out) {
+  int64_t i;
+  ACCESSOR_PROLOGUE(batch, col, row, out);
+  switch (type_of(batch, col)) {
+    case UVODBC_TYPE_DOUBLE:
+      memcpy(out, cell(batch, col, row), sizeof(*out));
+      return 0;
+    case UVODBC_TYPE_INT64:
+      memcpy(&i, cell(batch, col, row), sizeof(i));
+      *out = (double)i;
+      return 0;
+    default:
+      return UVODBC_ETYPE;
+  }
+}
+
+int uvodbc_batch_get_bool(const uvodbc_batch_t* batch, size_t col,
+                          size_t row, int* out) {
+  ACCESSOR_PROLOGUE(batch, col, row, out);
+  if (type_of(batch, col) != UVODBC_TYPE_BOOL) return UVODBC_ETYPE;
+  *out = *(const unsigned char*)cell(batch, col, row) != 0;
+  return 0;
+}
+
+int uvodbc_batch_get_text(const uvodbc_batch_t* batch, size_t col,
+                          size_t row, const char** out, size_t* len) {
+  uvodbc_type_t t;
+  ACCESSOR_PROLOGUE(batch, col, row, out);
+  t = type_of(batch, col);
+  if (t != UVODBC_TYPE_TEXT && t != UVODBC_TYPE_DECIMAL) return UVODBC_ETYPE;
+  *out = cell(batch, col, row);
+  if (len != NULL) *len = (size_t)batch->bufs[col].ind[row];
+  return 0;
+}
+
+int uvodbc_batch_get_binary(const uvodbc_batch_t* batch, size_t col,
+                            size_t row, const void** out, size_t* len) {
+  uvodbc_type_t t;
+  ACCESSOR_PROLOGUE(batch, col, row, out);
+  t = type_of(batch, col);
+  if (t != UVODBC_TYPE_BINARY && t != UVODBC_TYPE_TEXT) return UVODBC_ETYPE;
+  *out = cell(batch, col, row);
+  if (len != NULL) *len = (size_t)batch->bufs[col].ind[row];
+  return 0;
+}
+
+/* A TIME read as text, "HH:MM:SS[.fraction]" (see choose_layout). */
+static int parse_time(const char* s, uvodbc_timestamp_t* out) {
+  unsigned h, m, sec, ns = 0, scale = 100000000;
+  int n = 0;
+  if (sscanf(s, "%2u:%2u:%2u%n", &h, &m, &sec, &n) != 3 || n != 8 ||
+      h > 23 || m > 59 || sec > 60)
+    return UVODBC_ETYPE; /* e.g. MariaDB's -838:59:59 */
+  s += n;
+  if (*s == '.')
+    for (s++; *s >= '0' && *s <= '9'; s++, scale /= 10)
+      ns += (unsigned)(*s - '0') * scale;
+  if (*s != '\0') return UVODBC_ETYPE;
+  out->hour = (uint8_t)h;
+  out->minute = (uint8_t)m;
+  out->second = (uint8_t)sec;
+  out->nanosecond = ns;
+  return 0;
+}
+
+int uvodbc_batch_get_timestamp(const uvodbc_batch_t* batch, size_t col,
+                               size_t row, uvodbc_timestamp_t* out) {
+  const char* p;
+  ACCESSOR_PROLOGUE(batch, col, row, out);
+  p = cell(batch, col, row);
+  memset(out, 0, sizeof(*out));
+  switch (type_of(batch, col)) {
+    case UVODBC_TYPE_DATE: {
+      SQL_DATE_STRUCT d;
+      memcpy(&d, p, sizeof(d));
+      out->year = (int16_t)d.year;
+      out->month = (uint8_t)d.month;
+      out->day = (uint8_t)d.day;
+      return 0;
+    }
+    case UVODBC_TYPE_TIME: {
+      SQL_TIME_STRUCT t;
+      if (batch->bufs[col].ctype == SQL_C_CHAR) return parse_time(p, out);
+      memcpy(&t, p, sizeof(t));
+      out->hour = (uint8_t)t.hour;
+      out->minute = (uint8_t)t.minute;
+      out->second = (uint8_t)t.second;
+      return 0;
+    }
+    case UVODBC_TYPE_TIMESTAMP: {
+      SQL_TIMESTAMP_STRUCT ts;
+      memcpy(&ts, p, sizeof(ts));
+      out->year = (int16_t)ts.year;
+      out->month = (uint8_t)ts.month;
+      out->day = (uint8_t)ts.day;
+      out->hour = (uint8_t)ts.hour;
+      out->minute = (uint8_t)ts.minute;
+      out->second = (uint8_t)ts.second;
+      out->nanosecond = (uint32_t)ts.fraction;
+      return 0;
+    }
+    default:
+      return UVODBC_ETYPE;
+  }
+}

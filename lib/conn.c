@@ -1,0 +1,167 @@
+/* Connections: connect, close, and the handle's accessors. */
+#include <string.h>
+
+#include "internal.h"
+
+void uvodbc_conn_options_init(uvodbc_conn_options_t* opts) {
+  if (opts != NULL) memset(opts, 0, sizeof(*opts));
+}
+
+int uvodbc_connect(uv_loop_t* loop, uvodbc_req_t* req, const char* connstr,
+                   const uvodbc_conn_options_t* opts, uvodbc_req_cb cb) {
+  uvodbc_conn_t* conn;
+  uvodbc_op_t* op;
+
+  if (loop == NULL || req == NULL || connstr == NULL) return UV_EINVAL;
+  conn = uvodbc__calloc(1, sizeof(*conn));
+  if (conn == NULL) return UV_ENOMEM;
+  conn->loop = loop;
+  conn->autocommit = 1;
+  if (opts != NULL) conn->options = *opts;
+  op = uvodbc__op_new(conn, OP_CONNECT, &uvodbc__connect_vt, req, cb);
+  if (op != NULL) op->connstr = uvodbc__strdup(connstr);
+  if (op == NULL || op->connstr == NULL) {
+    if (op != NULL) uvodbc__op_free(op);
+    uvodbc__free(conn);
+    return UV_ENOMEM;
+  }
+  op->connect.connstr = op->connstr;
+  op->connect.login_timeout_s = conn->options.login_timeout_s;
+  op->connect.allow_serialized = conn->options.allow_serialized;
+  uv_idle_init(loop, &conn->idle);
+  uvodbc__live_conns++;
+  uvodbc__strand_push(conn, op);
+  return 0;
+}
+
+static void connect_work(uvodbc_op_t* op) {
+  op->status = uvodbc__odbc_connect(&op->connect, &op->dbc, &op->driver,
+                                    &op->diags);
+  if (op->status == 0) op->level = uvodbc__odbc_get_isolation(op->dbc);
+}
+
+static void connect_done(uvodbc_op_t* op) {
+  uvodbc_conn_t* conn = op->conn;
+  if (op->status == 0) {
+    conn->dbc = op->dbc; /* a close queued behind us disconnects it */
+    conn->driver = op->driver;
+    conn->initial_isolation = op->level;
+    conn->open = !conn->closing;
+  }
+  uvodbc__op_deliver(op);
+}
+
+int uvodbc_conn_close(uvodbc_conn_t* conn, uvodbc_conn_close_cb cb) {
+  uvodbc_op_t* op;
+  if (conn == NULL || conn->closing) return UV_EINVAL;
+  /* Allocated before any state changes, so a failure leaves conn as is. */
+  op = uvodbc__op_new(conn, OP_CONN_CLOSE, &uvodbc__conn_close_vt, NULL,
+                      NULL);
+  if (op == NULL) return UV_ENOMEM;
+  conn->closing = 1;
+  conn->open = 0;
+  conn->close_cb = cb;
+  uvodbc__strand_cancel_all(conn);
+  uvodbc__strand_push(conn, op);
+  return 0;
+}
+
+static void doom(uvodbc_op_t* op, uvodbc__stmt_t* s) {
+  /* Without the array (out of memory) SQLDisconnect still frees the
+   * handle; only the buffers leak. */
+  if (s != NULL && op->doomed != NULL) op->doomed[op->ndoomed++] = s;
+}
+
+void uvodbc__conn_take_stmts(uvodbc_conn_t* conn, uvodbc_op_t* op) {
+  uvodbc_cursor_t* c;
+  uvodbc_prepared_t* p;
+  size_t n = 1;
+  for (c = conn->cursors; c != NULL; c = c->next) n++;
+  for (p = conn->prepared; p != NULL; p = p->next) n++;
+  op->doomed = uvodbc__calloc(n, sizeof(*op->doomed));
+  doom(op, conn->spare_stmt);
+  conn->spare_stmt = NULL;
+  while (conn->cursors != NULL) {
+    c = conn->cursors;
+    if (!c->borrowed) doom(op, c->stmt); /* else its prepared owns it */
+    uvodbc__cursor_detach(c);
+  }
+  while (conn->prepared != NULL) {
+    p = conn->prepared;
+    doom(op, p->stmt);
+    uvodbc__prepared_detach(p);
+  }
+}
+
+void uvodbc__free_stmts(uvodbc_op_t* op) {
+  size_t i;
+  for (i = 0; i < op->ndoomed; i++) {
+    uvodbc__stmt_free(op->doomed[i]);
+    uvodbc__free(op->doomed[i]);
+  }
+  op->ndoomed = 0;
+}
+
+/* At submission, when nothing else of the connection runs: take every
+ * statement the connection still owns, so the worker frees them first. */
+static void close_prepare(uvodbc_op_t* op) {
+  uvodbc__conn_take_stmts(op->conn, op);
+  op->dbc = op->conn->dbc;
+}
+
+static void close_work(uvodbc_op_t* op) {
+  uvodbc__free_stmts(op);
+  uvodbc__odbc_disconnect(op->dbc, &op->diags);
+}
+
+static void on_closed(uv_handle_t* idle) {
+  uvodbc_conn_t* conn = idle->data;
+  uvodbc_conn_close_cb cb = conn->close_cb;
+  uvodbc__live_conns--;
+  if (cb != NULL) cb(conn);
+  uvodbc__free(conn);
+}
+
+/* Close callbacks of cursors and prepared statements detached by this close
+ * ride uv_close (uvodbc__defer_close), and libuv runs a loop iteration's
+ * close callbacks last-in first-out: closing the idle handle right away
+ * could run close_cb before them.  One idle tick later, they have run. */
+static void on_last_tick(uv_idle_t* idle) {
+  uv_idle_stop(idle);
+  uv_close((uv_handle_t*)idle, on_closed);
+}
+
+static void close_done(uvodbc_op_t* op) {
+  uvodbc_conn_t* conn = op->conn;
+  conn->dbc = SQL_NULL_HDBC;
+  uvodbc__op_free(op);
+  /* Every other callback of the connection runs before close_cb. */
+  uvodbc__strand_flush_deferred(conn);
+  conn->idle.data = conn;
+  uv_idle_start(&conn->idle, on_last_tick);
+}
+
+const uvodbc__op_vtable_t uvodbc__connect_vt = {NULL, connect_work,
+                                                connect_done};
+const uvodbc__op_vtable_t uvodbc__conn_close_vt = {close_prepare, close_work,
+                                                   close_done};
+
+void* uvodbc_conn_get_data(const uvodbc_conn_t* conn) {
+  return conn != NULL ? conn->data : NULL;
+}
+
+void uvodbc_conn_set_data(uvodbc_conn_t* conn, void* data) {
+  if (conn != NULL) conn->data = data;
+}
+
+uv_loop_t* uvodbc_conn_get_loop(const uvodbc_conn_t* conn) {
+  return conn != NULL ? conn->loop : NULL;
+}
+
+int uvodbc_conn_is_open(const uvodbc_conn_t* conn) {
+  return conn != NULL && conn->open;
+}
+
+int uvodbc_conn_is_broken(const uvodbc_conn_t* conn) {
+  return conn != NULL && conn->broken;
+}

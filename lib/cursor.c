@@ -1,0 +1,210 @@
+/* Cursors: a statement with a result set, read batch by batch. */
+#include <string.h>
+
+#include "internal.h"
+
+uvodbc_cursor_t* uvodbc__cursor_new(uvodbc_conn_t* conn,
+                                    uvodbc__stmt_t* stmt,
+                                    const uvodbc_exec_options_t* opts) {
+  uvodbc_cursor_t* c = uvodbc__calloc(1, sizeof(*c));
+  if (c == NULL) return NULL;
+  c->conn = conn;
+  c->loop = conn->loop;
+  c->stmt = stmt;
+  c->opts = *opts;
+  c->next = conn->cursors;
+  if (conn->cursors != NULL) conn->cursors->prev = c;
+  conn->cursors = c;
+  return c;
+}
+
+static void unlink_cursor(uvodbc_cursor_t* c) {
+  if (c->conn == NULL) return;
+  if (c->prev != NULL)
+    c->prev->next = c->next;
+  else
+    c->conn->cursors = c->next;
+  if (c->next != NULL) c->next->prev = c->prev;
+  c->prev = c->next = NULL;
+}
+
+static void finish_orphan(void* handle) {
+  uvodbc_cursor_t* c = handle;
+  uvodbc__ahead_drop(c);
+  if (c->close_cb != NULL) c->close_cb(c);
+  uvodbc__free(c);
+}
+
+static int close_orphan(uvodbc_cursor_t* c) {
+  /* A fetch / next_result of this cursor still waits in the connection's
+   * deferred list (cancelled by the connection's close, or an EOF known
+   * without a hop) and its completion touches the cursor: freeing it first
+   * was a use-after-free, and its callback came after close_cb.
+   * cursor_done() closes the cursor after delivering it (closing == 3).
+   * So does a read-ahead fetch still in flight. */
+  if (c->busy || c->ahead != NULL) {
+    c->closing = 3;
+    return 0;
+  }
+  return uvodbc__defer_close(c->loop, c, finish_orphan);
+}
+
+void uvodbc__cursor_detach(uvodbc_cursor_t* c) {
+  unlink_cursor(c);
+  if (c->borrowed != NULL) c->borrowed->busy = 0;
+  c->borrowed = NULL;
+  c->conn = NULL;
+  c->stmt = NULL;
+  /* Closed while the connection was closing: finish now. */
+  if (c->closing && close_orphan(c) != 0) c->closing = 2; /* leaked on OOM */
+}
+
+static int cursor_op(uvodbc_cursor_t* cursor, uvodbc_req_t* req,
+                     uvodbc__op_kind_t kind, size_t max_rows,
+                     uvodbc_req_cb cb) {
+  uvodbc_conn_t* conn;
+  uvodbc_op_t* op;
+  if (cursor == NULL || req == NULL) return UV_EINVAL;
+  conn = cursor->conn;
+  if (cursor->closing || conn == NULL || conn->closing) return UVODBC_ECLOSED;
+  if (cursor->busy) return UV_EBUSY;
+  /* Batches read ahead have batch_rows rows: a smaller max_rows could not
+   * be honoured. */
+  if (kind == OP_FETCH && cursor->opts.read_ahead > 0 && max_rows != 0 &&
+      (cursor->opts.batch_rows == 0 || max_rows < cursor->opts.batch_rows))
+    return UV_EINVAL;
+  if (kind == OP_FETCH && uvodbc__ahead_answers(cursor))
+    return uvodbc__ahead_fetch(cursor, req, cb);
+  op = uvodbc__op_new(conn, kind, &uvodbc__cursor_vt, req, cb);
+  if (op == NULL) return UV_ENOMEM;
+  op->cursor = cursor;
+  op->max_rows = max_rows > 0 ? max_rows : cursor->opts.batch_rows;
+  req->cursor = cursor;
+  cursor->busy = 1;
+  /* Nothing left to read and nothing ahead in the queue: no hop needed. */
+  if (kind == OP_FETCH && cursor->stmt->eof && conn->running == NULL &&
+      conn->head == NULL) {
+    uvodbc__strand_defer(conn, op, UV_EOF);
+    return 0;
+  }
+  uvodbc__strand_push(conn, op);
+  return 0;
+}
+
+int uvodbc_cursor_fetch(uvodbc_cursor_t* cursor, uvodbc_req_t* req,
+                        size_t max_rows, uvodbc_req_cb cb) {
+  return cursor_op(cursor, req, OP_FETCH, max_rows, cb);
+}
+
+int uvodbc_cursor_next_result(uvodbc_cursor_t* cursor, uvodbc_req_t* req,
+                              uvodbc_req_cb cb) {
+  return cursor_op(cursor, req, OP_NEXT_RESULT, 0, cb);
+}
+
+int uvodbc_cursor_close(uvodbc_cursor_t* cursor, uvodbc_cursor_close_cb cb) {
+  uvodbc_op_t* op;
+  if (cursor == NULL || cursor->closing) return UV_EINVAL;
+  cursor->close_cb = cb;
+  if (cursor->conn == NULL) {
+    int err;
+    cursor->closing = 1; /* before close_orphan(), which may set 3 */
+    err = close_orphan(cursor);
+    if (err != 0) cursor->closing = 0;
+    return err;
+  }
+  if (cursor->conn->closing) { /* the connection's close frees the stmt */
+    cursor->closing = 1;
+    return 0;
+  }
+  op = uvodbc__op_new(cursor->conn, OP_CURSOR_CLOSE, &uvodbc__cursor_vt,
+                      NULL, NULL);
+  if (op == NULL) return UV_ENOMEM;
+  cursor->closing = 1;
+  op->cursor = cursor;
+  uvodbc__strand_push(cursor->conn, op);
+  return 0;
+}
+
+static void cursor_work(uvodbc_op_t* op) {
+  uvodbc__stmt_t* s = op->cursor->stmt;
+  switch (op->kind) {
+    case OP_FETCH:
+      op->status = op->ahead == UVODBC__AHEAD_READ
+                       ? uvodbc__stmt_fetch_ahead(s, op->ahead_first,
+                                                  op->nrows, &op->diags)
+                       : uvodbc__stmt_fetch(s, op->max_rows, NULL, &op->diags);
+      break;
+    case OP_NEXT_RESULT:
+      op->status = uvodbc__stmt_next_result(s, &op->diags);
+      if (op->status == 0 && s->has_result) {
+        op->status = uvodbc__stmt_fetch(s, 0, NULL, &op->diags);
+        if (op->status == UV_EOF) op->status = 0;
+      }
+      break;
+    default: /* OP_CURSOR_CLOSE */
+      if (op->cursor->borrowed != NULL) { /* close the result, keep it */
+        uvodbc__stmt_reset(s);
+        break;
+      }
+      uvodbc__stmt_free(s);
+      uvodbc__free(s);
+      break;
+  }
+}
+
+static void cursor_done(uvodbc_op_t* op) {
+  uvodbc_cursor_t* c = op->cursor;
+  uvodbc_req_t* req = op->req;
+  int close_after;
+  if (op->kind == OP_CURSOR_CLOSE) {
+    if (c->borrowed != NULL) c->borrowed->busy = 0;
+    unlink_cursor(c);
+    uvodbc__op_free(op);
+    uvodbc__ahead_drop(c);
+    if (c->close_cb != NULL) c->close_cb(c);
+    uvodbc__free(c);
+    return;
+  }
+  if (op->kind == OP_FETCH && op->ahead != 0 && uvodbc__ahead_done(c, op)) {
+    if (c->closing == 3 && close_orphan(c) != 0) c->closing = 2;
+    return;
+  }
+  close_after = c->closing == 3; /* close_orphan() waited for this op */
+  c->busy = 0;
+  /* Rows read ahead of the old result (also by a read-ahead that ended
+   * after next_result was called) go unread. */
+  if (op->kind == OP_NEXT_RESULT) uvodbc__ahead_drop(c);
+  if (op->kind == OP_FETCH && op->status == 0 && c->stmt->batch.nrows == 0)
+    op->status = UV_EOF;
+  if (op->status == 0 && c->stmt != NULL) {
+    if (c->stmt->has_result)
+      req->batch = &c->stmt->batch;
+    else
+      req->rows_affected = c->stmt->rows_affected;
+  }
+  if (op->kind == OP_FETCH && op->status == 0) uvodbc__ahead_start(c);
+  uvodbc__op_deliver(op);
+  if (close_after && close_orphan(c) != 0) c->closing = 2; /* OOM: leaked */
+}
+
+const uvodbc__op_vtable_t uvodbc__cursor_vt = {NULL, cursor_work,
+                                               cursor_done};
+
+size_t uvodbc_cursor_ncols(const uvodbc_cursor_t* cursor) {
+  return cursor != NULL && cursor->stmt != NULL ? cursor->stmt->ncols : 0;
+}
+
+const uvodbc_column_t* uvodbc_cursor_column(const uvodbc_cursor_t* cursor,
+                                            size_t col) {
+  if (cursor == NULL || cursor->stmt == NULL || col >= cursor->stmt->ncols)
+    return NULL;
+  return &cursor->stmt->cols[col];
+}
+
+void* uvodbc_cursor_get_data(const uvodbc_cursor_t* cursor) {
+  return cursor != NULL ? cursor->data : NULL;
+}
+
+void uvodbc_cursor_set_data(uvodbc_cursor_t* cursor, void* data) {
+  if (cursor != NULL) cursor->data = data;
+}

@@ -1,0 +1,259 @@
+/* Statement execution: uvodbc_conn_exec() (a cursor over the result) and
+ * uvodbc_conn_query() (the whole result at once), with timeouts. */
+#include <string.h>
+
+#include "internal.h"
+
+#define DEFAULT_MAX_ROWS 1000000
+#define DEFAULT_MAX_BYTES (256u << 20)
+
+void uvodbc_exec_options_init(uvodbc_exec_options_t* opts) {
+  if (opts != NULL) memset(opts, 0, sizeof(*opts));
+}
+
+static void on_timeout(uv_timer_t* timer) {
+  uvodbc_op_t* op = timer->data;
+  op->timed_out = 1;
+  if (op->state == OP_QUEUED) {
+    uvodbc__strand_unlink(op->conn, op);
+    uvodbc__strand_defer(op->conn, op, UV_ECANCELED);
+  } else if (op->state == OP_SUBMITTED) {
+    uvodbc__strand_interrupt(op);
+  }
+}
+
+static int start_timer(uvodbc_op_t* op, unsigned int ms) {
+  op->timer = uvodbc__malloc(sizeof(*op->timer));
+  if (op->timer == NULL) return UV_ENOMEM;
+  uv_timer_init(op->conn->loop, op->timer);
+  op->timer->data = op;
+  return uv_timer_start(op->timer, on_timeout, ms, 0);
+}
+
+uvodbc_op_t* uvodbc__exec_op_new(uvodbc_conn_t* conn,
+                                 uvodbc_prepared_t* prepared,
+                                 uvodbc_req_t* req, uvodbc__op_kind_t kind,
+                                 const char* sql,
+                                 const uvodbc_param_t* params, size_t nparams,
+                                 const uvodbc_exec_options_t* opts,
+                                 uvodbc_req_cb cb, int* err) {
+  uvodbc_op_t* op;
+  unsigned int timeout;
+
+  *err = UV_EINVAL;
+  if (conn == NULL || req == NULL || sql == NULL) return NULL;
+  if (nparams > 0 && params == NULL) return NULL;
+  *err = UVODBC_ECLOSED;
+  if (conn->closing) return NULL;
+  *err = UV_ENOMEM;
+  op = uvodbc__op_new(conn, kind, &uvodbc__exec_vt, req, cb);
+  if (op == NULL) return NULL;
+  if (opts != NULL) op->opts = *opts;
+  if (op->opts.max_rows == 0) op->opts.max_rows = DEFAULT_MAX_ROWS;
+  if (op->opts.max_bytes == 0) op->opts.max_bytes = DEFAULT_MAX_BYTES;
+  timeout = op->opts.timeout_ms ? op->opts.timeout_ms
+                                : conn->options.query_timeout_ms;
+  op->prepared = prepared;
+  op->sql = prepared != NULL ? NULL : uvodbc__strdup(sql);
+  op->cancel = uvodbc__cancel_new();
+  *err = (op->sql == NULL && prepared == NULL) || op->cancel == NULL
+             ? UV_ENOMEM
+             : 0;
+  if (*err == 0) *err = uvodbc__params_copy(&op->params, params, nparams);
+  if (*err == 0 && timeout > 0) *err = start_timer(op, timeout);
+  if (*err != 0) {
+    req->op = NULL;
+    uvodbc__op_free(op);
+    return NULL;
+  }
+  return op;
+}
+
+void uvodbc__exec_submit(uvodbc_op_t* op) {
+  if (op->prepared != NULL) op->prepared->busy = 1;
+  uvodbc__strand_push(op->conn, op);
+}
+
+static int start(uvodbc_conn_t* conn, uvodbc_prepared_t* prepared,
+                 uvodbc_req_t* req, uvodbc__op_kind_t kind, const char* sql,
+                 const uvodbc_param_t* params, size_t nparams,
+                 const uvodbc_exec_options_t* opts, uvodbc_req_cb cb) {
+  int err;
+  uvodbc_op_t* op = uvodbc__exec_op_new(conn, prepared, req, kind, sql,
+                                        params, nparams, opts, cb, &err);
+  if (op != NULL) uvodbc__exec_submit(op);
+  return err;
+}
+
+int uvodbc_conn_exec(uvodbc_conn_t* conn, uvodbc_req_t* req, const char* sql,
+                     const uvodbc_param_t* params, size_t nparams,
+                     const uvodbc_exec_options_t* opts, uvodbc_req_cb cb) {
+  return start(conn, NULL, req, OP_EXEC, sql, params, nparams, opts, cb);
+}
+
+int uvodbc_conn_query(uvodbc_conn_t* conn, uvodbc_req_t* req,
+                      const char* sql, const uvodbc_param_t* params,
+                      size_t nparams, const uvodbc_exec_options_t* opts,
+                      uvodbc_req_cb cb) {
+  return start(conn, NULL, req, OP_QUERY, sql, params, nparams, opts, cb);
+}
+
+static int start_prepared(uvodbc_prepared_t* p, uvodbc_req_t* req,
+                          uvodbc__op_kind_t kind,
+                          const uvodbc_param_t* params, size_t nparams,
+                          const uvodbc_exec_options_t* opts,
+                          uvodbc_req_cb cb) {
+  if (p == NULL) return UV_EINVAL;
+  if (p->closing || p->conn == NULL) return UVODBC_ECLOSED;
+  if (p->busy) return UV_EBUSY;
+  return start(p->conn, p, req, kind, "", params, nparams, opts, cb);
+}
+
+int uvodbc_prepared_exec(uvodbc_prepared_t* p, uvodbc_req_t* req,
+                         const uvodbc_param_t* params, size_t nparams,
+                         const uvodbc_exec_options_t* opts,
+                         uvodbc_req_cb cb) {
+  return start_prepared(p, req, OP_EXEC, params, nparams, opts, cb);
+}
+
+int uvodbc_prepared_query(uvodbc_prepared_t* p, uvodbc_req_t* req,
+                          const uvodbc_param_t* params, size_t nparams,
+                          const uvodbc_exec_options_t* opts,
+                          uvodbc_req_cb cb) {
+  return start_prepared(p, req, OP_QUERY, params, nparams, opts, cb);
+}
+
+int uvodbc_conn_call(uvodbc_conn_t* conn, uvodbc_req_t* req,
+                     const char* sql, const uvodbc_param_t* params,
+                     size_t nparams, const uvodbc_exec_options_t* opts,
+                     uvodbc_req_cb cb) {
+  return start(conn, NULL, req, OP_CALL, sql, params, nparams, opts, cb);
+}
+
+/* At submission: the prepared statement, or the connection's spare. */
+static void exec_prepare(uvodbc_op_t* op) {
+  if (op->prepared != NULL) {
+    op->stmt = op->prepared->stmt;
+  } else {
+    op->stmt = op->conn->spare_stmt;
+    op->conn->spare_stmt = NULL;
+  }
+  op->dbc = op->conn->dbc;
+  op->driver = op->conn->driver;
+}
+
+/* CALL: every result set in full, then the OUT values, which MariaDB only
+ * delivers once the results are consumed. */
+static int run_call(uvodbc_op_t* op, uvodbc__stmt_t* s) {
+  int err = 0;
+  while (err == 0 && s->has_result) {
+    uvodbc_batch_t** grown;
+    uvodbc_batch_t* b = uvodbc__calloc(1, sizeof(*b));
+    grown = uvodbc__realloc(op->results,
+                            (op->nresults + 1) * sizeof(*op->results));
+    if (b == NULL || grown == NULL) {
+      uvodbc__free(b);
+      if (grown != NULL) op->results = grown;
+      return UV_ENOMEM;
+    }
+    op->results = grown;
+    err = uvodbc__stmt_fetch_all(s, op->opts.max_rows, op->opts.max_bytes,
+                                 op->cancel, b, &op->diags);
+    if (err != 0) {
+      uvodbc__free(b);
+      break;
+    }
+    op->results[op->nresults++] = b;
+    err = uvodbc__stmt_next_result(s, &op->diags);
+    while (err == 0 && !s->has_result) /* skip row counts between results */
+      err = uvodbc__stmt_next_result(s, &op->diags);
+  }
+  if (err == UV_EOF) err = 0;
+  if (err == 0) {
+    op->outputs = uvodbc__calloc(1, sizeof(*op->outputs));
+    err = op->outputs != NULL
+              ? uvodbc__params_outputs(&op->params, op->outputs)
+              : UV_ENOMEM;
+  }
+  SQLFreeStmt(s->h, SQL_RESET_PARAMS);
+  s->keep_params = 0;
+  uvodbc__stmt_reset(s);
+  return err;
+}
+
+static int run(uvodbc_op_t* op) {
+  uvodbc__stmt_t* s = op->stmt;
+  int err;
+  s->driver = op->driver;
+  s->keep_params = op->kind == OP_CALL;
+  s->opts.batch_rows = op->opts.batch_rows;
+  s->opts.long_column_bytes = op->opts.long_column_bytes;
+  if (op->catalog != NULL)
+    err = uvodbc__stmt_catalog(s, op->catalog_kind, op->catalog, &op->diags);
+  else if (op->prepared != NULL)
+    err = uvodbc__stmt_execute(s, &op->params, op->cancel, &op->diags);
+  else
+    err = uvodbc__stmt_exec(s, op->sql, &op->params, op->cancel, &op->diags);
+  if (op->kind == OP_CALL) return err != 0 ? err : run_call(op, s);
+  if (err != 0 || !s->has_result) return err;
+  if (op->kind == OP_EXEC) { /* first batch in the same hop */
+    err = uvodbc__stmt_fetch(s, 0, op->cancel, &op->diags);
+    return err == UV_EOF ? 0 : err;
+  }
+  op->result = uvodbc__calloc(1, sizeof(*op->result));
+  if (op->result == NULL) return UV_ENOMEM;
+  err = uvodbc__stmt_fetch_all(s, op->opts.max_rows, op->opts.max_bytes,
+                               op->cancel, op->result, &op->diags);
+  uvodbc__stmt_reset(s);
+  return err;
+}
+
+static void exec_work(uvodbc_op_t* op) {
+  if (!uvodbc__op_has_dbc(op, "SQLExecDirect")) return;
+  if (op->stmt == NULL) {
+    op->stmt = uvodbc__calloc(1, sizeof(*op->stmt));
+    if (op->stmt == NULL) {
+      op->status = UV_ENOMEM;
+      return;
+    }
+    op->status = uvodbc__stmt_init(op->stmt, op->dbc, &op->diags);
+    if (op->status != 0) {
+      uvodbc__free(op->stmt);
+      op->stmt = NULL;
+      return;
+    }
+  }
+  op->status = run(op);
+  /* Cancelled or timed out: decided by our own flag, not by SQLSTATE. */
+  if (uvodbc__cancel_requested(op->cancel)) op->status = UV_ECANCELED;
+  if (op->status != 0) uvodbc__stmt_reset(op->stmt);
+}
+
+static void exec_done(uvodbc_op_t* op) {
+  uvodbc_conn_t* conn = op->conn;
+  uvodbc__stmt_t* s = op->stmt;
+  uvodbc_req_t* req = op->req;
+
+  op->stmt = NULL;
+  if (s != NULL && op->status == 0 && op->kind == OP_EXEC && s->has_result) {
+    uvodbc_cursor_t* c = uvodbc__cursor_new(conn, s, &op->opts);
+    if (c != NULL) {
+      c->borrowed = op->prepared; /* stays busy until the cursor closes */
+      req->cursor = c;
+      req->batch = &s->batch;
+      uvodbc__ahead_start(c);
+      uvodbc__op_deliver(op);
+      return;
+    }
+    op->status = UV_ENOMEM; /* the next exec resets the statement */
+  }
+  if (s != NULL && op->status == 0) req->rows_affected = s->rows_affected;
+  if (op->prepared != NULL)
+    op->prepared->busy = 0;
+  else if (s != NULL)
+    conn->spare_stmt = s; /* only one exec holds it at a time */
+  uvodbc__op_deliver(op);
+}
+
+const uvodbc__op_vtable_t uvodbc__exec_vt = {exec_prepare, exec_work,
+                                             exec_done};

@@ -1,0 +1,105 @@
+/* The executor: the one place that hands work to libuv's thread pool.
+ *
+ * libuv's pool is global (UV_THREADPOOL_SIZE, default 4) and shared with
+ * file-system and DNS work; a long query pins a thread.  So uvodbc never
+ * occupies more than `limit` pool threads at once (default: all but one, so
+ * uv_fs_* and getaddrinfo keep a thread); tasks beyond it wait here, FIFO.
+ * Another executor (a private thread pool) would replace this file only. */
+#include <stdlib.h>
+
+#include "internal.h"
+
+static unsigned int limit;
+static unsigned int in_flight;
+static uvodbc__task_t* waiting_head;
+static uvodbc__task_t* waiting_tail;
+
+static unsigned int default_limit(void) {
+  const char* env = getenv("UV_THREADPOOL_SIZE");
+  long size = env != NULL ? strtol(env, NULL, 10) : 4;
+  /* As libuv reads it (atoi into unsigned): 0 or junk is 1 thread, and a
+   * negative value wraps to the maximum. */
+  if (size == 0) size = 1;
+  if (size < 0 || size > 1024) size = 1024;
+  return size > 1 ? (unsigned int)size - 1 : 1;
+}
+
+unsigned int uvodbc_get_worker_limit(void) {
+  if (limit == 0) limit = default_limit();
+  return limit;
+}
+
+int uvodbc_set_worker_limit(unsigned int n) {
+  if (n == 0) return UV_EINVAL;
+  limit = n;
+  return 0;
+}
+
+static void start(uvodbc__task_t* task);
+
+static void after_work(uv_work_t* req, int status) {
+  uvodbc__task_t* task = req->data;
+  in_flight--;
+  /* Start the next waiting task before running callbacks: it overlaps with
+   * whatever the callback does. */
+  if (waiting_head != NULL && in_flight < uvodbc_get_worker_limit()) {
+    uvodbc__task_t* next = waiting_head;
+    waiting_head = next->next_waiting;
+    if (waiting_head == NULL) waiting_tail = NULL;
+    next->waiting = 0;
+    start(next);
+  }
+  task->done(task, status);
+}
+
+static void run_work(uv_work_t* req) {
+  uvodbc__task_t* task = req->data;
+  task->work(task);
+}
+
+static void start(uvodbc__task_t* task) {
+  int err;
+  task->work_req.data = task;
+  in_flight++;
+  err = uv_queue_work(task->loop, &task->work_req, run_work, after_work);
+  if (err != 0) { /* only on invalid arguments; report, never lose it */
+    in_flight--;
+    task->done(task, err);
+  }
+}
+
+int uvodbc__executor_submit(uv_loop_t* loop, uvodbc__task_t* task,
+                            uvodbc__work_fn work, uvodbc__done_fn done) {
+  task->loop = loop;
+  task->work = work;
+  task->done = done;
+  task->next_waiting = NULL;
+  task->waiting = 0;
+  if (in_flight < uvodbc_get_worker_limit()) {
+    start(task);
+    return 0;
+  }
+  task->waiting = 1;
+  if (waiting_tail != NULL)
+    waiting_tail->next_waiting = task;
+  else
+    waiting_head = task;
+  waiting_tail = task;
+  return 0;
+}
+
+int uvodbc__executor_cancel(uvodbc__task_t* task) {
+  if (task->waiting) {
+    uvodbc__task_t** p = &waiting_head;
+    uvodbc__task_t* prev = NULL;
+    while (*p != task) {
+      prev = *p;
+      p = &(*p)->next_waiting;
+    }
+    *p = task->next_waiting;
+    if (waiting_tail == task) waiting_tail = prev;
+    task->waiting = 0;
+    return 1; /* never started; done() will not run, the caller completes */
+  }
+  return uv_cancel((uv_req_t*)&task->work_req) == 0 ? 0 : UV_EBUSY;
+}

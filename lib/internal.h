@@ -1,0 +1,272 @@
+/* The async layer's shared internals.  Everything declared here runs on the
+ * loop thread, except the `work` functions handed to the executor. */
+#ifndef UVODBC_INTERNAL_H
+#define UVODBC_INTERNAL_H
+
+#define UVODBC_BUILDING 1
+#include "uvodbc.h"
+
+#include "odbc.h"
+
+/* ---- executor.c: the one seam to the worker pool ---- */
+typedef struct uvodbc__task_s uvodbc__task_t;
+typedef void (*uvodbc__work_fn)(uvodbc__task_t* task);
+typedef void (*uvodbc__done_fn)(uvodbc__task_t* task, int status);
+
+struct uvodbc__task_s {
+  uv_work_t work_req;
+  uv_loop_t* loop;
+  uvodbc__work_fn work;
+  uvodbc__done_fn done;
+  uvodbc__task_t* next_waiting; /* executor FIFO while over the limit */
+  int waiting;
+};
+
+/* Runs task->work on a worker, then task->done(status) on the loop thread;
+ * status is UV_ECANCELED when it never ran.  At most the worker limit of
+ * tasks occupy pool threads at once; the rest wait in FIFO order. */
+int uvodbc__executor_submit(uv_loop_t* loop, uvodbc__task_t* task,
+                            uvodbc__work_fn work, uvodbc__done_fn done);
+/* Cancels a task that has not started.  Returns 0 when done() will run
+ * with UV_ECANCELED, 1 when the task was still waiting here (done() will
+ * not run), UV_EBUSY when it is already running. */
+int uvodbc__executor_cancel(uvodbc__task_t* task);
+
+/* ---- operations ---- */
+typedef enum {
+  OP_CONNECT,
+  OP_EXEC,
+  OP_QUERY,
+  OP_FETCH,
+  OP_NEXT_RESULT,
+  OP_CURSOR_CLOSE,
+  OP_CONN_CLOSE,
+  OP_TXN,
+  OP_PREPARE,
+  OP_PREPARED_CLOSE,
+  OP_INFO,
+  OP_BULK,
+  OP_CALL
+} uvodbc__op_kind_t;
+
+typedef enum {
+  OP_QUEUED,    /* in the connection's FIFO                          */
+  OP_SUBMITTED, /* handed to the executor                            */
+  OP_DEFERRED   /* result known, callback waits for the next tick    */
+} uvodbc__op_state_t;
+
+/* What an operation kind does: `prepare` on the loop thread when it is
+ * submitted (may be NULL), `work` on a worker, `done` on the loop thread
+ * (also for an op that never ran: status UV_ECANCELED). */
+typedef struct uvodbc__op_vtable_s {
+  void (*prepare)(uvodbc_op_t* op);
+  void (*work)(uvodbc_op_t* op);
+  void (*done)(uvodbc_op_t* op);
+} uvodbc__op_vtable_t;
+
+struct uvodbc_op_s {
+  uvodbc__task_t task;     /* first: a task pointer is an op pointer */
+  const uvodbc__op_vtable_t* vt;
+  uvodbc_op_t* next;       /* strand FIFO or deferred list           */
+  uvodbc__op_kind_t kind;
+  uvodbc__op_state_t state;
+  uvodbc_conn_t* conn;
+  uvodbc_cursor_t* cursor;
+  uvodbc_req_t* req;
+  uvodbc_req_cb cb;
+  int status;
+  uvodbc__diags_t diags;
+  uvodbc__cancel_t* cancel; /* EXEC / QUERY                           */
+  uv_timer_t* timer;        /* timeout, if any                        */
+  int timed_out;
+
+  /* payloads */
+  uvodbc__connect_args_t connect;
+  char* connstr;
+  char* sql;
+  uvodbc__params_t params;
+  uvodbc_exec_options_t opts;
+  uvodbc__stmt_t* stmt;      /* EXEC / QUERY: the statement used       */
+  uvodbc_batch_t* result;    /* QUERY                                  */
+  uvodbc_prepared_t* prepared; /* EXEC / QUERY of a prepared statement */
+  uvodbc_param_info_t* result_params; /* PREPARE                        */
+  uvodbc_catalog_args_t* catalog; /* EXEC of a catalog function         */
+  uvodbc_catalog_t catalog_kind;
+  uvodbc_info_t* info;          /* INFO                                 */
+  size_t ncols;                 /* BULK: values per row                 */
+  size_t nrows;                 /* BULK; FETCH: batches to read ahead   */
+  uvodbc_param_column_t* columns; /* BULK from columns (values borrowed) */
+  uint8_t* row_status;          /* BULK                                 */
+  uint64_t rows_ok;
+  int64_t failed_row;
+  uvodbc_batch_t* outputs;      /* CALL: OUT / INOUT values             */
+  uvodbc_batch_t** results;     /* CALL: every result set               */
+  size_t nresults;
+  size_t max_rows;           /* FETCH                                  */
+  int ahead;                 /* FETCH: AHEAD_READ or AHEAD_TAKE        */
+  size_t ahead_first;        /* AHEAD_READ: its first stmt->ahead[] slot */
+  SQLHDBC dbc;               /* CONNECT result, CONN_CLOSE input       */
+  uvodbc__driver_t driver;
+  uvodbc__stmt_t** doomed;   /* CONN_CLOSE: statements to free         */
+  size_t ndoomed;
+  int txn;                   /* TXN: what to do (txn.c)                */
+  int flag;                  /* TXN: autocommit on/off, end a begin    */
+  SQLUINTEGER level;         /* TXN: isolation to set                  */
+  int conn_dead;             /* the driver says the connection is gone */
+};
+
+/* op->ahead: a fetch that fills stmt->ahead while the application reads
+ * stmt->batch, or one that hands over what such a fetch read. */
+enum { UVODBC__AHEAD_READ = 1, UVODBC__AHEAD_TAKE = 2 };
+
+uvodbc_op_t* uvodbc__op_new(uvodbc_conn_t* conn, uvodbc__op_kind_t kind,
+                            const uvodbc__op_vtable_t* vt, uvodbc_req_t* req,
+                            uvodbc_req_cb cb);
+/* Makes `req` (may be NULL) the request of `op`, as uvodbc__op_new() does:
+ * a read-ahead fetch gets its request only when the application asks. */
+void uvodbc__op_attach(uvodbc_op_t* op, uvodbc_req_t* req, uvodbc_req_cb cb);
+/* Hands the result to the request, calls the callback, frees the op. */
+void uvodbc__op_deliver(uvodbc_op_t* op);
+void uvodbc__op_free(uvodbc_op_t* op);
+/* Worker side: 1 if op->dbc is open; else fails the op with
+ * UVODBC_ENOTCONN (08003, as from `function`) and returns 0. */
+int uvodbc__op_has_dbc(uvodbc_op_t* op, const char* function);
+
+/* ---- strand.c: one operation in flight per connection ---- */
+/* Queues `op`; it runs after every earlier operation of the connection. */
+void uvodbc__strand_push(uvodbc_conn_t* conn, uvodbc_op_t* op);
+/* Completes `op` with `status` on a later loop iteration (never inside the
+ * current call), in order with other deferred completions. */
+void uvodbc__strand_defer(uvodbc_conn_t* conn, uvodbc_op_t* op, int status);
+/* Removes a queued op; returns 0 or UV_EINVAL if it is not queued. */
+int uvodbc__strand_unlink(uvodbc_conn_t* conn, uvodbc_op_t* op);
+/* Cancels what is queued (UV_ECANCELED) and interrupts what runs. */
+void uvodbc__strand_cancel_all(uvodbc_conn_t* conn);
+/* Interrupts a submitted op.  Returns 0 or UV_EBUSY (not interruptible). */
+int uvodbc__strand_interrupt(uvodbc_op_t* op);
+void uvodbc__strand_flush_deferred(uvodbc_conn_t* conn);
+
+extern const uvodbc__op_vtable_t uvodbc__connect_vt;
+extern const uvodbc__op_vtable_t uvodbc__conn_close_vt;
+extern const uvodbc__op_vtable_t uvodbc__exec_vt;
+extern const uvodbc__op_vtable_t uvodbc__cursor_vt;
+extern const uvodbc__op_vtable_t uvodbc__txn_vt;
+extern const uvodbc__op_vtable_t uvodbc__prepared_vt;
+extern const uvodbc__op_vtable_t uvodbc__info_vt;
+
+/* exec.c: an EXEC / QUERY op, checked and filled, not yet queued (so a
+ * caller can add to it), and its submission.  NULL with *err on failure. */
+uvodbc_op_t* uvodbc__exec_op_new(uvodbc_conn_t* conn,
+                                 uvodbc_prepared_t* prepared,
+                                 uvodbc_req_t* req, uvodbc__op_kind_t kind,
+                                 const char* sql,
+                                 const uvodbc_param_t* params, size_t nparams,
+                                 const uvodbc_exec_options_t* opts,
+                                 uvodbc_req_cb cb, int* err);
+void uvodbc__exec_submit(uvodbc_op_t* op);
+void uvodbc__free_results(uvodbc_batch_t* outputs, uvodbc_batch_t** results,
+                          size_t n);
+
+/* ---- handles ---- */
+struct uvodbc_conn_s {
+  uv_loop_t* loop;
+  void* data;
+  SQLHDBC dbc;
+  uvodbc__driver_t driver;
+  int open;
+  int closing;
+  uvodbc_conn_options_t options;
+  uvodbc_op_t* head; /* queued, not yet submitted */
+  uvodbc_op_t* tail;
+  uvodbc_op_t* running;
+  uvodbc_op_t* deferred_head;
+  uvodbc_op_t* deferred_tail;
+  uv_idle_t idle; /* drains the deferred list */
+  uvodbc_cursor_t* cursors;
+  uvodbc_prepared_t* prepared;
+  uvodbc__stmt_t* spare_stmt; /* reused by the next EXEC / QUERY */
+  int broken;                 /* an operation saw the connection die    */
+  int autocommit;             /* as last set by uvodbc                  */
+  int began;                  /* autocommit is off because of begin     */
+  SQLUINTEGER isolation;      /* as set by uvodbc, 0 = untouched        */
+  SQLUINTEGER initial_isolation;
+  uvodbc_conn_close_cb close_cb;
+  void* pool_slot;            /* pool.c: the slot holding it, or NULL   */
+};
+
+/* read-ahead.c: batches read ahead, in two banks of stmt->ahead[] slots:
+ * the application is served from one while a worker fills the other. */
+typedef struct uvodbc__ahead_bank_s {
+  size_t n, at;          /* batches read; the next one to hand over      */
+  int status;            /* reported after them (0: nothing)             */
+  uvodbc__diags_t diags; /* delivered with the last of them              */
+} uvodbc__ahead_bank_t;
+
+struct uvodbc_cursor_s {
+  void* data;
+  uv_loop_t* loop;
+  uvodbc_conn_t* conn; /* NULL once the connection closed            */
+  uvodbc_cursor_close_cb close_cb;
+  uvodbc__stmt_t* stmt;
+  uvodbc_exec_options_t opts;
+  int busy;            /* an operation of this cursor is pending      */
+  uvodbc_op_t* ahead;  /* the read-ahead fetch in flight, if any      */
+  int filling;         /* the bank it fills                           */
+  int serving;         /* the bank fetches are answered from          */
+  uvodbc__ahead_bank_t bank[2];
+  uvodbc_prepared_t* borrowed; /* the prepared statement owning stmt   */
+  int closing;
+  uvodbc_cursor_t* prev;
+  uvodbc_cursor_t* next;
+};
+
+/* Takes every statement the connection owns (spare and cursors', which
+ * are detached) into op->doomed, for a worker to free. */
+void uvodbc__conn_take_stmts(uvodbc_conn_t* conn, uvodbc_op_t* op);
+void uvodbc__free_stmts(uvodbc_op_t* op);
+/* txn.c: 1 when uvodbc_conn_reset() would have nothing to undo and
+ * nothing of the connection is pending (a pool reuses it without a hop). */
+int uvodbc__conn_is_clean(const uvodbc_conn_t* conn);
+
+struct uvodbc_prepared_s {
+  void* data;
+  uv_loop_t* loop;
+  uvodbc_conn_t* conn; /* NULL once the connection closed or reset      */
+  uvodbc__stmt_t* stmt;
+  uvodbc_param_info_t* params; /* described at prepare                 */
+  int busy;            /* an execution pending or its cursor open     */
+  int closing;
+  uvodbc_prepared_close_cb close_cb;
+  uvodbc_prepared_t* prev;
+  uvodbc_prepared_t* next;
+};
+
+/* The connection closes or resets: the handle stays, its statement goes. */
+void uvodbc__prepared_detach(uvodbc_prepared_t* p);
+/* Defers a handle-close callback to a later loop iteration. */
+int uvodbc__defer_close(uv_loop_t* loop, void* handle,
+                        void (*cb)(void* handle));
+
+uvodbc_cursor_t* uvodbc__cursor_new(uvodbc_conn_t* conn,
+                                    uvodbc__stmt_t* stmt,
+                                    const uvodbc_exec_options_t* opts);
+/* read-ahead.c.  With opts.read_ahead: starts reading batches ahead when a
+ * bank is free and the connection has nothing else queued. */
+void uvodbc__ahead_start(uvodbc_cursor_t* cursor);
+/* 1 when the next fetch is answered from batches read (or being read)
+ * ahead, by uvodbc__ahead_fetch(). */
+int uvodbc__ahead_answers(const uvodbc_cursor_t* cursor);
+int uvodbc__ahead_fetch(uvodbc_cursor_t* cursor, uvodbc_req_t* req,
+                        uvodbc_req_cb cb);
+/* cursor_done() of a read-ahead op (op->ahead != 0).  Returns 1 when it had
+ * no request (freed; its batches wait), 0 when `op` is to be delivered. */
+int uvodbc__ahead_done(uvodbc_cursor_t* cursor, uvodbc_op_t* op);
+/* Forgets every batch read ahead (next_result, close). */
+void uvodbc__ahead_drop(uvodbc_cursor_t* cursor);
+/* The connection closes: the cursor keeps its memory, loses its statement. */
+void uvodbc__cursor_detach(uvodbc_cursor_t* cursor);
+
+/* Counts open connection handles, for uvodbc_shutdown(). */
+extern unsigned int uvodbc__live_conns;
+
+#endif /* UVODBC_INTERNAL_H */

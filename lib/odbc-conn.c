@@ -1,0 +1,165 @@
+/* Blocking connect and disconnect, run on a worker.
+ *
+ * unixODBC 2.3.11 races in driver and DSN resolution during connect (fixed
+ * upstream in 2.3.13), so allocation, connect, disconnect and free of a
+ * connection handle happen under the connect lock, released on every path. */
+#include <odbcinst.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "odbc.h"
+
+/* unixODBC's SQLGetConnectAttr key for the driver manager's threading level;
+ * 3 means every call of the process is serialized, which also defeats
+ * SQLCancel. */
+#define DM_THREADING_ATTR 1028
+
+static int serialized_dm(SQLHDBC dbc) {
+  SQLUINTEGER level = 0;
+  SQLRETURN rc = SQLGetConnectAttr(dbc, DM_THREADING_ATTR, &level,
+                                   sizeof(level), NULL);
+  return SQL_SUCCEEDED(rc) && level >= 3;
+}
+
+static uvodbc__driver_t driver_of(SQLHDBC dbc) {
+  char name[128] = "";
+  SQLGetInfo(dbc, SQL_DRIVER_NAME, name, sizeof(name), NULL);
+  if (strstr(name, "sqlite") != NULL) return UVODBC__DRIVER_SQLITE;
+  if (strstr(name, "psqlodbc") != NULL) return UVODBC__DRIVER_PSQL;
+  if (strstr(name, "maodbc") != NULL) return UVODBC__DRIVER_MARIADB;
+  return UVODBC__DRIVER_OTHER;
+}
+
+/* 1 if `connstr` loads MariaDB Connector/ODBC: its DRIVER= (a name in
+ * odbcinst.ini, or a path), or the driver of its DSN= in odbc.ini. */
+static int loads_mariadb(const char* connstr) {
+  char name[256] = "", lib[1024] = "";
+  if (!uvodbc__connstr_get(connstr, "DRIVER", name, sizeof(name))) {
+    char dsn[256];
+    if (!uvodbc__connstr_get(connstr, "DSN", dsn, sizeof(dsn))) return 0;
+    SQLGetPrivateProfileString(dsn, "Driver", "", name, sizeof(name),
+                               "odbc.ini");
+  }
+  if (strchr(name, '/') == NULL)
+    SQLGetPrivateProfileString(name, "Driver", "", lib, sizeof(lib),
+                               "odbcinst.ini");
+  else
+    snprintf(lib, sizeof(lib), "%s", name);
+  return strstr(lib, "maodbc") != NULL;
+}
+
+/* MariaDB Connector/ODBC 3.1 ignores SQL_ATTR_LOGIN_TIMEOUT: its connect
+ * and handshake timeout is the CONN_TIMEOUT key, and without one a server
+ * that accepts but never answers holds the connect (and the connect lock)
+ * forever.  Returns a copy of `connstr` with CONN_TIMEOUT added when the
+ * driver is MariaDB's and the string has none, else NULL.  Called under the
+ * connect lock: it reads the same ini files as the connect. */
+static char* mariadb_login_timeout(const char* connstr, unsigned int s) {
+  size_t len = strlen(connstr);
+  char* out;
+  if (s == 0 || uvodbc__connstr_find(connstr, "CONN_TIMEOUT") != NULL ||
+      !loads_mariadb(connstr))
+    return NULL;
+  out = uvodbc__malloc(len + 32);
+  if (out != NULL)
+    snprintf(out, len + 32, "%s%sCONN_TIMEOUT=%u", connstr,
+             len > 0 && connstr[len - 1] != ';' ? ";" : "", s);
+  return out;
+}
+
+/* psqlODBC takes the session's client_encoding from the process locale
+ * after an ANSI connect (SQL_ASCII under C: no conversion, so a database in
+ * another encoding would hand out non-UTF-8 bytes).  The API's text is
+ * UTF-8: say so to the server. */
+static int psql_client_utf8(SQLHDBC dbc, uvodbc__diags_t* diags) {
+  SQLHSTMT st = SQL_NULL_HSTMT;
+  SQLRETURN rc;
+  if (!SQL_SUCCEEDED(SQLAllocHandle(SQL_HANDLE_STMT, dbc, &st))) {
+    uvodbc__diags_collect(diags, SQL_HANDLE_DBC, dbc, "SQLAllocHandle", NULL);
+    return UVODBC_ESQL;
+  }
+  rc = SQLExecDirect(st, (SQLCHAR*)"SET client_encoding TO 'UTF8'", SQL_NTS);
+  if (!SQL_SUCCEEDED(rc))
+    uvodbc__diags_collect(diags, SQL_HANDLE_STMT, st, "SQLExecDirect", NULL);
+  SQLFreeHandle(SQL_HANDLE_STMT, st);
+  return SQL_SUCCEEDED(rc) ? 0 : UVODBC_ESQL;
+}
+
+int uvodbc__odbc_connect(const uvodbc__connect_args_t* args, SQLHDBC* out,
+                         uvodbc__driver_t* driver, uvodbc__diags_t* diags) {
+  SQLHDBC dbc = SQL_NULL_HDBC;
+  SQLRETURN rc;
+  int err = 0;
+  char* timed = NULL;
+  const char* connstr = args->connstr;
+
+  *out = SQL_NULL_HDBC;
+  if (uvodbc__env_acquire() != 0) {
+    uvodbc__diags_add(diags, "HY001", 0, "cannot allocate the ODBC environment",
+                      "SQLAllocHandle");
+    return UVODBC_ESQL;
+  }
+
+  uvodbc__connect_lock();
+  rc = SQLAllocHandle(SQL_HANDLE_DBC, uvodbc__env(), &dbc);
+  if (!SQL_SUCCEEDED(rc)) {
+    uvodbc__diags_collect(diags, SQL_HANDLE_ENV, uvodbc__env(),
+                          "SQLAllocHandle", NULL);
+    uvodbc__connect_unlock();
+    return UVODBC_ESQL;
+  }
+  if (args->login_timeout_s > 0) {
+    /* Unsupported here is not a connect failure. */
+    SQLSetConnectAttr(dbc, SQL_ATTR_LOGIN_TIMEOUT,
+                      (SQLPOINTER)(uintptr_t)args->login_timeout_s, 0);
+    timed = mariadb_login_timeout(connstr, args->login_timeout_s);
+    if (timed != NULL) connstr = timed;
+  }
+  rc = SQLDriverConnect(dbc, NULL, (SQLCHAR*)connstr, SQL_NTS, NULL, 0, NULL,
+                        SQL_DRIVER_NOPROMPT);
+  if (rc == SQL_SUCCESS_WITH_INFO || !SQL_SUCCEEDED(rc))
+    uvodbc__diags_collect(diags, SQL_HANDLE_DBC, dbc, "SQLDriverConnect",
+                          connstr);
+  uvodbc__free(timed);
+  if (!SQL_SUCCEEDED(rc)) {
+    err = UVODBC_ESQL;
+  } else if (!args->allow_serialized && serialized_dm(dbc)) {
+    uvodbc__diags_add(diags, "HY000", 0,
+                      "the driver manager serializes every call "
+                      "(Threading=3 in odbcinst.ini): queries would not run "
+                      "in parallel and cancel would not work; set Threading=0 "
+                      "or allow_serialized",
+                      "SQLGetConnectAttr");
+    SQLDisconnect(dbc);
+    err = UVODBC_ESERIAL;
+  }
+  if (err == 0) *driver = driver_of(dbc);
+  if (err != 0) {
+    SQLFreeHandle(SQL_HANDLE_DBC, dbc);
+    dbc = SQL_NULL_HDBC;
+  }
+  uvodbc__connect_unlock();
+  if (err == 0 && *driver == UVODBC__DRIVER_PSQL) {
+    err = psql_client_utf8(dbc, diags);
+    if (err != 0) {
+      uvodbc__odbc_disconnect(dbc, diags);
+      dbc = SQL_NULL_HDBC;
+    }
+  }
+  *out = dbc;
+  return err;
+}
+
+void uvodbc__odbc_disconnect(SQLHDBC dbc, uvodbc__diags_t* diags) {
+  SQLRETURN rc;
+  if (dbc == SQL_NULL_HDBC) return;
+  /* An open transaction makes SQLDisconnect fail (25000) on some drivers,
+   * SQLite among them; roll back whatever is open first. */
+  SQLEndTran(SQL_HANDLE_DBC, dbc, SQL_ROLLBACK);
+  uvodbc__connect_lock();
+  rc = SQLDisconnect(dbc);
+  if (!SQL_SUCCEEDED(rc))
+    uvodbc__diags_collect(diags, SQL_HANDLE_DBC, dbc, "SQLDisconnect", NULL);
+  SQLFreeHandle(SQL_HANDLE_DBC, dbc);
+  uvodbc__connect_unlock();
+}

@@ -1,0 +1,726 @@
+/* One statement: execute with typed parameters, describe and bind the
+ * result, fetch rows into columnar batches.  Runs on a worker.
+ *
+ * Block mode: every column bound column-wise, SQL_ATTR_ROW_ARRAY_SIZE rows
+ * per SQLFetch, the bound buffers are the batch (no copy).
+ * Row mode, when a column is long or unbounded: one row per SQLFetch and
+ * every column read with SQLGetData, long ones in chunks; SQLGetData is
+ * never used with a rowset above 1. */
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "odbc.h"
+
+#define DEFAULT_BATCH_ROWS 1024
+#define MAX_DEFAULT_BATCH_ROWS 16384
+#define DEFAULT_BATCH_BYTES (2u << 20)
+#define DEFAULT_LONG_COLUMN_BYTES 8192
+#define BATCH_BYTES_TARGET (8u << 20)
+#define GETDATA_CHUNK (64u << 10)
+
+static int sql_error(uvodbc__stmt_t* s, const char* fn, uvodbc__diags_t* d) {
+  uvodbc__diags_collect(d, SQL_HANDLE_STMT, s->h, fn, NULL);
+  return UVODBC_ESQL;
+}
+
+int uvodbc__stmt_init(uvodbc__stmt_t* s, SQLHDBC dbc, uvodbc__diags_t* d) {
+  memset(s, 0, sizeof(*s));
+  if (!SQL_SUCCEEDED(SQLAllocHandle(SQL_HANDLE_STMT, dbc, &s->h))) {
+    s->h = SQL_NULL_HSTMT;
+    uvodbc__diags_collect(d, SQL_HANDLE_DBC, dbc, "SQLAllocHandle", NULL);
+    return UVODBC_ESQL;
+  }
+  return 0;
+}
+
+/* ---- result description ---- */
+
+/* How a column of `sqltype` is read: fills type, ctype and width (0 means
+ * long: read with SQLGetData in row mode). */
+static void choose_layout(uvodbc__stmt_t* s, SQLUSMALLINT n,
+                          uvodbc_column_t* col, uvodbc__colbuf_t* lay) {
+  size_t limit = s->opts.long_column_bytes;
+  SQLULEN size = (SQLULEN)col->size;
+  SQLLEN is_unsigned = SQL_FALSE;
+
+  /* SQLite's driver describes every BLOB column and every expression
+   * (SELECT ?, upper(t), group_concat(t)) as 255 long, a size SQLite never
+   * enforces: bound to it, longer values would fail with UVODBC_ETRUNC.
+   * Read those with SQLGetData (a declared VARCHAR(255) comes along). */
+  if (s->driver == UVODBC__DRIVER_SQLITE && size == 255) limit = 0;
+
+  lay->width = 0;
+  switch (col->sql_type) {
+    case SQL_BIGINT:
+      SQLColAttribute(s->h, n, SQL_DESC_UNSIGNED, NULL, 0, NULL,
+                      &is_unsigned);
+      if (is_unsigned == SQL_TRUE) { /* above INT64_MAX: exact text */
+        col->type = UVODBC_TYPE_DECIMAL;
+        lay->ctype = SQL_C_CHAR;
+        lay->width = 24;
+        return;
+      }
+      /* fall through */
+    case SQL_TINYINT:
+    case SQL_SMALLINT:
+    case SQL_INTEGER:
+      col->type = UVODBC_TYPE_INT64;
+      lay->ctype = SQL_C_SBIGINT;
+      lay->width = sizeof(int64_t);
+      return;
+    case SQL_REAL:
+    case SQL_FLOAT:
+    case SQL_DOUBLE:
+      col->type = UVODBC_TYPE_DOUBLE;
+      lay->ctype = SQL_C_DOUBLE;
+      lay->width = sizeof(double);
+      return;
+    case SQL_BIT:
+      col->type = UVODBC_TYPE_BOOL;
+      lay->ctype = SQL_C_BIT;
+      lay->width = 1;
+      return;
+    case SQL_TYPE_DATE:
+      col->type = UVODBC_TYPE_DATE;
+      lay->ctype = SQL_C_TYPE_DATE;
+      lay->width = sizeof(SQL_DATE_STRUCT);
+      return;
+    case SQL_TYPE_TIME:
+      col->type = UVODBC_TYPE_TIME;
+      /* SQL_TIME_STRUCT has no fraction: a TIME with fractional digits (and
+       * any TIME on SQLite, which stores it as text) is read as text, which
+       * the accessor parses. */
+      if (col->decimal_digits > 0 || s->driver == UVODBC__DRIVER_SQLITE) {
+        lay->ctype = SQL_C_CHAR;
+        lay->width = 40;
+        return;
+      }
+      lay->ctype = SQL_C_TYPE_TIME;
+      lay->width = sizeof(SQL_TIME_STRUCT);
+      return;
+    case SQL_TYPE_TIMESTAMP:
+      col->type = UVODBC_TYPE_TIMESTAMP;
+      lay->ctype = SQL_C_TYPE_TIMESTAMP;
+      lay->width = sizeof(SQL_TIMESTAMP_STRUCT);
+      return;
+    case SQL_DECIMAL:
+    case SQL_NUMERIC:
+      col->type = UVODBC_TYPE_DECIMAL;
+      lay->ctype = SQL_C_CHAR;
+      /* sign, point, leading zero, NUL; unconstrained NUMERIC is long. */
+      if (size > 0 && size + 4 <= limit) lay->width = (SQLLEN)(size + 4);
+      return;
+    case SQL_GUID:
+      col->type = UVODBC_TYPE_TEXT;
+      lay->ctype = SQL_C_CHAR;
+      lay->width = 37;
+      return;
+    case SQL_BINARY:
+    case SQL_VARBINARY:
+      col->type = UVODBC_TYPE_BINARY;
+      lay->ctype = SQL_C_BINARY;
+      if (size > 0 && size <= limit) lay->width = (SQLLEN)size;
+      return;
+    case SQL_LONGVARBINARY:
+      col->type = UVODBC_TYPE_BINARY;
+      lay->ctype = SQL_C_BINARY;
+      return;
+    case SQL_CHAR:
+    case SQL_VARCHAR:
+    case SQL_WCHAR:
+    case SQL_WVARCHAR:
+      col->type = UVODBC_TYPE_TEXT;
+      lay->ctype = SQL_C_CHAR;
+      /* Sizes count characters: up to 4 UTF-8 bytes each, plus NUL. */
+      if (size > 0 && size * 4 + 1 <= limit) lay->width = (SQLLEN)(size * 4 + 1);
+      return;
+    default: /* long text, intervals, driver-specific types: as text */
+      col->type = UVODBC_TYPE_TEXT;
+      lay->ctype = SQL_C_CHAR;
+      return;
+  }
+}
+
+static void free_result(uvodbc__stmt_t* s) {
+  if (s->bound_to != NULL) {
+    SQLFreeStmt(s->h, SQL_UNBIND);
+    s->bound_to = NULL;
+  }
+  uvodbc__batch_free(&s->batch);
+  for (; s->ahead_len > 0; s->ahead_len--)
+    uvodbc__batch_free(&s->ahead[s->ahead_len - 1]);
+  uvodbc__free(s->ahead);
+  s->ahead = NULL;
+  s->nahead = 0;
+  uvodbc__free(s->cols);
+  uvodbc__free(s->names);
+  uvodbc__free(s->layout);
+  s->cols = NULL;
+  s->names = NULL;
+  s->layout = NULL;
+  s->ncols = 0;
+  s->has_result = 0;
+  s->eof = 0;
+  s->row_mode = 0;
+}
+
+static int is_var_type(uvodbc_type_t t) {
+  return t == UVODBC_TYPE_TEXT || t == UVODBC_TYPE_DECIMAL ||
+         t == UVODBC_TYPE_BINARY;
+}
+
+/* Rows per block fetch: as asked, within BATCH_BYTES_TARGET of buffers; by
+ * default as many as fit in DEFAULT_BATCH_BYTES (at least
+ * DEFAULT_BATCH_ROWS): a thread hop costs tens of microseconds, so narrow
+ * rows come in bigger batches. */
+static size_t batch_rows_for(uvodbc__stmt_t* s, size_t asked) {
+  size_t i, row_bytes = 0, rows = asked;
+  for (i = 0; i < s->ncols; i++)
+    row_bytes += (size_t)s->layout[i].width + sizeof(SQLLEN);
+  if (rows == 0) {
+    rows = DEFAULT_BATCH_BYTES / row_bytes;
+    if (rows < DEFAULT_BATCH_ROWS) rows = DEFAULT_BATCH_ROWS;
+    if (rows > MAX_DEFAULT_BATCH_ROWS) rows = MAX_DEFAULT_BATCH_ROWS;
+  }
+  if (rows * row_bytes > BATCH_BYTES_TARGET)
+    rows = BATCH_BYTES_TARGET / row_bytes;
+  return rows > 0 ? rows : 1;
+}
+
+static void apply_defaults(uvodbc__stmt_t* s) {
+  if (s->opts.long_column_bytes == 0)
+    s->opts.long_column_bytes = DEFAULT_LONG_COLUMN_BYTES;
+}
+
+/* Block mode: binds the columns to the buffers of `b`.  Bindings may
+ * change between fetches, which is how s->batch and s->ahead[] take turns. */
+static int bind_columns(uvodbc__stmt_t* s, uvodbc_batch_t* b,
+                        uvodbc__diags_t* d) {
+  size_t i;
+  for (i = 0; i < s->ncols; i++) {
+    uvodbc__colbuf_t* c = &b->bufs[i];
+    if (!SQL_SUCCEEDED(SQLBindCol(s->h, (SQLUSMALLINT)(i + 1), c->ctype,
+                                  c->data, c->width, c->ind)))
+      return sql_error(s, "SQLBindCol", d);
+  }
+  s->bound_to = b->bufs;
+  return 0;
+}
+
+/* Describes the current result (SQLNumResultCols > 0) and binds it. */
+int uvodbc__stmt_describe(uvodbc__stmt_t* s, uvodbc__diags_t* d) {
+  apply_defaults(s);
+  SQLSMALLINT ncols = 0, i;
+  SQLLEN rowcount = -1;
+  size_t names_len = 0, rows;
+  SQLCHAR name[256];
+
+  if (!SQL_SUCCEEDED(SQLNumResultCols(s->h, &ncols)))
+    return sql_error(s, "SQLNumResultCols", d);
+  if (ncols <= 0) {
+    if (!SQL_SUCCEEDED(SQLRowCount(s->h, &rowcount))) rowcount = -1;
+    s->rows_affected = rowcount;
+    return 0;
+  }
+  s->ncols = (size_t)ncols;
+  s->cols = uvodbc__calloc(s->ncols, sizeof(*s->cols));
+  s->layout = uvodbc__calloc(s->ncols, sizeof(*s->layout));
+  s->names = uvodbc__malloc(s->ncols * sizeof(name));
+  if (s->cols == NULL || s->layout == NULL || s->names == NULL)
+    return UVODBC__ENOMEM;
+  for (i = 0; i < ncols; i++) {
+    uvodbc_column_t* c = &s->cols[i];
+    SQLSMALLINT len = 0, type = 0, digits = 0, nullable = 0;
+    SQLULEN size = 0;
+    if (!SQL_SUCCEEDED(SQLDescribeCol(s->h, (SQLUSMALLINT)(i + 1), name,
+                                      sizeof(name), &len, &type, &size,
+                                      &digits, &nullable)))
+      return sql_error(s, "SQLDescribeCol", d);
+    if (len < 0) len = 0;
+    if ((size_t)len >= sizeof(name)) len = sizeof(name) - 1;
+    memcpy(s->names + names_len, name, (size_t)len);
+    s->names[names_len + (size_t)len] = '\0';
+    c->name = s->names + names_len;
+    names_len += (size_t)len + 1;
+    c->sql_type = type;
+    c->size = size;
+    c->decimal_digits = digits;
+    c->nullable = nullable;
+    choose_layout(s, (SQLUSMALLINT)(i + 1), c, &s->layout[i]);
+    if (s->layout[i].width == 0) s->row_mode = 1;
+  }
+  s->has_result = 1;
+  s->rows_affected = -1;
+
+  if (s->row_mode) {
+    /* One row per SQLFetch: the result before SQLMoreResults may have left
+     * a larger rowset, and SQLGetData would read only its first row. */
+    if (!SQL_SUCCEEDED(SQLSetStmtAttr(s->h, SQL_ATTR_ROW_ARRAY_SIZE,
+                                      (SQLPOINTER)1, 0)))
+      return sql_error(s, "SQLSetStmtAttr", d);
+    /* Fixed columns keep their width; text-like ones become variable. */
+    for (i = 0; i < ncols; i++)
+      if (is_var_type(s->cols[i].type)) s->layout[i].width = 0;
+    return uvodbc__batch_alloc(&s->batch, s->cols, s->layout, s->ncols,
+                               s->opts.batch_rows);
+  }
+  rows = batch_rows_for(s, s->opts.batch_rows);
+  if (uvodbc__batch_alloc(&s->batch, s->cols, s->layout, s->ncols, rows))
+    return UVODBC__ENOMEM;
+  if (!SQL_SUCCEEDED(SQLSetStmtAttr(s->h, SQL_ATTR_ROW_BIND_TYPE,
+                                    (SQLPOINTER)SQL_BIND_BY_COLUMN, 0)) ||
+      !SQL_SUCCEEDED(SQLSetStmtAttr(s->h, SQL_ATTR_ROW_ARRAY_SIZE,
+                                    (SQLPOINTER)(uintptr_t)rows, 0)) ||
+      !SQL_SUCCEEDED(SQLSetStmtAttr(s->h, SQL_ATTR_ROWS_FETCHED_PTR,
+                                    &s->rows_fetched, 0)))
+    return sql_error(s, "SQLSetStmtAttr", d);
+  return bind_columns(s, &s->batch, d);
+}
+
+
+/* MariaDB Connector/ODBC 3.1.15 returns from SQLPrepare and SQLExecDirect
+ * with its connection lock still held for a statement under 5 bytes and for
+ * several statements in one string ("SELECT 1; SELECT 2", "BEGIN; ...;
+ * COMMIT"): every later call on the connection from another worker thread
+ * (the next statement, the close) then blocks forever.  Such SQL is refused
+ * before the driver sees it.  A statement ends at a ';' outside quotes,
+ * comments ("--", "#", C-style) and BEGIN ... END / CASE ... END blocks;
+ * like the driver, nothing is split after CREATE PROCEDURE / FUNCTION /
+ * DEFINER or BEGIN NOT ATOMIC. */
+static size_t word_len(const char* p) {
+  size_t n = 0;
+  while (isalnum((unsigned char)p[n]) || p[n] == '_' || p[n] == '$') n++;
+  return n;
+}
+
+static int word_is(const char* p, size_t n, const char* w) {
+  return n == strlen(w) && strncasecmp(p, w, n) == 0;
+}
+
+static int mariadb_lock_trap(uvodbc__stmt_t* s, const char* sql,
+                             const char* fn, uvodbc__diags_t* d) {
+  const char* p = sql;
+  const char* why = NULL;
+  const char* first = NULL;
+  size_t first_len = 0, words = 0;
+  int after_semicolon = 0, depth = 0;
+  if (s->driver != UVODBC__DRIVER_MARIADB) return 0;
+  if (strlen(sql) < 5) why = "statement shorter than 5 bytes";
+  while (why == NULL && *p != '\0') {
+    char c = *p;
+    if (c == ';') {
+      if (depth == 0) after_semicolon = 1;
+    } else if ((c == '-' && p[1] == '-') || c == '#') {
+      p += strcspn(p, "\n");
+      continue;
+    } else if (c == '/' && p[1] == '*') {
+      const char* end = strstr(p + 2, "*/");
+      p = end != NULL ? end + 2 : p + strlen(p);
+      continue;
+    } else if (strchr(" \t\n\r\f\v", c) != NULL) {
+      /* blanks */
+    } else if (after_semicolon) {
+      why = "several statements in one call";
+    } else if (c == '\'' || c == '"' || c == '`') {
+      for (p++; *p != '\0' && *p != c; p++)
+        if (*p == '\\' && c != '`' && p[1] != '\0') p++;
+      if (*p == c) p++;
+      continue;
+    } else if (isalpha((unsigned char)c) || c == '_') {
+      size_t n = word_len(p), next_len;
+      const char* next = p + n;
+      while (*next != '\0' && strchr(" \t\n\r\f\v", *next) != NULL) next++;
+      next_len = word_len(next);
+      if (words++ == 0) {
+        first = p;
+        first_len = n;
+      } else if (words == 2 &&
+                 ((word_is(first, first_len, "CREATE") &&
+                   (word_is(p, n, "PROCEDURE") || word_is(p, n, "FUNCTION") ||
+                    word_is(p, n, "DEFINER"))) ||
+                  (word_is(first, first_len, "BEGIN") &&
+                   word_is(p, n, "NOT")))) {
+        return 0;
+      }
+      if (word_is(p, n, "BEGIN")) { /* a block, not BEGIN [WORK]; */
+        if (*next != ';' && *next != '\0' && !word_is(next, next_len, "WORK"))
+          depth++;
+      } else if (word_is(p, n, "CASE")) {
+        depth++;
+      } else if (word_is(p, n, "END") && depth > 0 &&
+                 !word_is(next, next_len, "IF") &&
+                 !word_is(next, next_len, "LOOP") &&
+                 !word_is(next, next_len, "WHILE") &&
+                 !word_is(next, next_len, "REPEAT") &&
+                 !word_is(next, next_len, "FOR")) {
+        depth--; /* END, END CASE */
+      }
+      p += n;
+      continue;
+    }
+    p++;
+  }
+  if (why == NULL) return 0;
+  {
+    char msg[256];
+    snprintf(msg, sizeof(msg),
+             "%s: refused on MariaDB, whose Connector/ODBC would leave the "
+             "connection locked (send statements one at a time)",
+             why);
+    uvodbc__diags_add(d, "42000", 0, msg, fn);
+  }
+  return UVODBC_ESQL;
+}
+
+int uvodbc__stmt_prepare(uvodbc__stmt_t* s, const char* sql,
+                         uvodbc__diags_t* d) {
+  SQLSMALLINT markers = 0;
+  SQLRETURN rc;
+  uvodbc__stmt_reset(s);
+  s->prepared = 0;
+  if (mariadb_lock_trap(s, sql, "SQLPrepare", d)) return UVODBC_ESQL;
+  rc = SQLPrepare(s->h, (SQLCHAR*)sql, SQL_NTS);
+  if (rc != SQL_SUCCESS)
+    uvodbc__diags_collect(d, SQL_HANDLE_STMT, s->h, "SQLPrepare", NULL);
+  if (!SQL_SUCCEEDED(rc)) return UVODBC_ESQL;
+  if (!SQL_SUCCEEDED(SQLNumParams(s->h, &markers)))
+    return sql_error(s, "SQLNumParams", d);
+  s->nparams = (size_t)markers;
+  s->prepared = 1;
+  return 0;
+}
+
+/* Runs the statement: prepared (sql NULL) or direct.  Arms `cancel` around
+ * the call that may block, then describes and binds the result, if any. */
+static int execute(uvodbc__stmt_t* s, const char* sql,
+                   uvodbc__params_t* params, uvodbc__cancel_t* cancel,
+                   uvodbc__diags_t* d) {
+  size_t n = params != NULL ? params->n : 0;
+  const char* fn = sql != NULL ? "SQLExecDirect" : "SQLExecute";
+  SQLRETURN rc;
+  int err = 0;
+
+  apply_defaults(s);
+  SQLFreeStmt(s->h, SQL_CLOSE); /* a previous result may still be open */
+  s->rows_affected = -1;
+  if (sql == NULL && n != s->nparams) {
+    char msg[128];
+    snprintf(msg, sizeof(msg),
+             "statement has %zu parameter markers, %zu values given",
+             s->nparams, n);
+    uvodbc__diags_add(d, "07002", 0, msg, "SQLNumParams");
+    return UVODBC_EPARAMS;
+  }
+  if (n > 0) err = uvodbc__params_bind(s->h, s->driver, params, d);
+  if (err == 0) {
+    uvodbc__cancel_arm(cancel, s->h);
+    if (uvodbc__cancel_requested(cancel))
+      rc = SQL_ERROR;
+    else if (sql != NULL)
+      rc = SQLExecDirect(s->h, (SQLCHAR*)sql, SQL_NTS);
+    else
+      rc = SQLExecute(s->h);
+    uvodbc__cancel_disarm(cancel);
+    if (rc != SQL_SUCCESS && rc != SQL_NO_DATA)
+      uvodbc__diags_collect(d, SQL_HANDLE_STMT, s->h, fn, NULL);
+    if (uvodbc__cancel_requested(cancel))
+      err = UVODBC__ECANCELED;
+    else if (rc == SQL_NO_DATA)
+      s->rows_affected = 0; /* a zero-row UPDATE/DELETE, not an error */
+    else if (!SQL_SUCCEEDED(rc))
+      err = UVODBC_ESQL;
+    else
+      err = uvodbc__stmt_describe(s, d);
+  }
+  if (n > 0 && (!s->keep_params || err != 0))
+    SQLFreeStmt(s->h, SQL_RESET_PARAMS);
+  if (err != 0) uvodbc__stmt_reset(s);
+  return err;
+}
+
+int uvodbc__stmt_execute(uvodbc__stmt_t* s, uvodbc__params_t* params,
+                         uvodbc__cancel_t* cancel, uvodbc__diags_t* d) {
+  return execute(s, NULL, params, cancel, d);
+}
+
+int uvodbc__stmt_exec(uvodbc__stmt_t* s, const char* sql,
+                      uvodbc__params_t* params, uvodbc__cancel_t* cancel,
+                      uvodbc__diags_t* d) {
+  int err;
+  if (params == NULL || params->n == 0) {
+    SQLSMALLINT markers = 0;
+    uvodbc__stmt_reset(s);
+    s->prepared = 0;
+    if (mariadb_lock_trap(s, sql, "SQLExecDirect", d)) return UVODBC_ESQL;
+    /* Markers without values: our EPARAMS, not whatever each driver makes
+     * of it (SQLite: HY000, MariaDB: a malformed packet).  Only SQL with a
+     * '?' pays for the extra prepare; a failing one is left to
+     * SQLExecDirect to report. */
+    if (strchr(sql, '?') != NULL &&
+        SQL_SUCCEEDED(SQLPrepare(s->h, (SQLCHAR*)sql, SQL_NTS)) &&
+        SQL_SUCCEEDED(SQLNumParams(s->h, &markers)) && markers > 0) {
+      char msg[128];
+      snprintf(msg, sizeof(msg),
+               "statement has %d parameter markers, 0 values given",
+               (int)markers);
+      uvodbc__diags_add(d, "07002", 0, msg, "SQLNumParams");
+      uvodbc__stmt_reset(s);
+      return UVODBC_EPARAMS;
+    }
+    return execute(s, sql, NULL, cancel, d);
+  }
+  /* Prepare first so that a wrong parameter count is our clear error
+   * rather than whatever each driver makes of it. */
+  err = uvodbc__stmt_prepare(s, sql, d);
+  return err != 0 ? err : execute(s, NULL, params, cancel, d);
+}
+
+/* ---- fetch ---- */
+
+static int check_truncation(uvodbc__stmt_t* s, const uvodbc_batch_t* batch,
+                            uvodbc__diags_t* d) {
+  size_t i, r;
+  for (i = 0; i < s->ncols; i++) {
+    const uvodbc__colbuf_t* b = &batch->bufs[i];
+    SQLLEN room = b->ctype == SQL_C_CHAR ? b->width - 1 : b->width;
+    if (b->ctype != SQL_C_CHAR && b->ctype != SQL_C_BINARY) continue;
+    for (r = 0; r < batch->nrows; r++) {
+      if (b->ind[r] == SQL_NO_TOTAL || b->ind[r] > room) {
+        char msg[384];
+        snprintf(msg, sizeof(msg),
+                 "column %zu (%s) holds a value longer than its declared "
+                 "size %llu; set long_column_bytes below it to read it "
+                 "with SQLGetData",
+                 i + 1, s->cols[i].name, (unsigned long long)s->cols[i].size);
+        uvodbc__diags_add(d, "01004", 0, msg, "SQLFetch");
+        return UVODBC_ETRUNC;
+      }
+    }
+  }
+  return 0;
+}
+
+static int fetch_block(uvodbc__stmt_t* s, uvodbc_batch_t* batch,
+                       size_t max_rows, uvodbc__diags_t* d) {
+  SQLRETURN rc;
+  size_t want = max_rows > 0 && max_rows < batch->cap ? max_rows : batch->cap;
+  SQLULEN current = 0;
+  int err;
+  if (s->bound_to != batch->bufs && (err = bind_columns(s, batch, d)) != 0)
+    return err;
+  SQLGetStmtAttr(s->h, SQL_ATTR_ROW_ARRAY_SIZE, &current, 0, NULL);
+  if (current != want &&
+      !SQL_SUCCEEDED(SQLSetStmtAttr(s->h, SQL_ATTR_ROW_ARRAY_SIZE,
+                                    (SQLPOINTER)(uintptr_t)want, 0)))
+    return sql_error(s, "SQLSetStmtAttr", d);
+  s->rows_fetched = 0; /* MariaDB leaves it untouched on SQL_NO_DATA */
+  rc = SQLFetch(s->h);
+  if (rc == SQL_NO_DATA) {
+    batch->nrows = 0;
+    s->eof = 1;
+    return 0;
+  }
+  if (rc != SQL_SUCCESS) uvodbc__diags_collect(d, SQL_HANDLE_STMT, s->h,
+                                               "SQLFetch", NULL);
+  if (!SQL_SUCCEEDED(rc)) return UVODBC_ESQL;
+  batch->nrows = (size_t)s->rows_fetched;
+  if (batch->nrows < want) s->eof = 1;
+  return check_truncation(s, batch, d);
+}
+
+/* Reads column `n` of the current row in chunks into a variable cell. */
+static int get_var(uvodbc__stmt_t* s, uvodbc_batch_t* batch, size_t col,
+                   size_t row, char* chunk, uvodbc__diags_t* d) {
+  SQLSMALLINT ctype = batch->bufs[col].ctype;
+  SQLLEN room = ctype == SQL_C_CHAR ? GETDATA_CHUNK - 1 : GETDATA_CHUNK;
+  int err = uvodbc__batch_var_begin(batch, col, row);
+  while (err == 0) {
+    SQLLEN ind = 0;
+    size_t got;
+    SQLRETURN rc = SQLGetData(s->h, (SQLUSMALLINT)(col + 1), ctype, chunk,
+                              GETDATA_CHUNK, &ind);
+    if (rc == SQL_NO_DATA) break; /* every byte already read */
+    if (!SQL_SUCCEEDED(rc)) return sql_error(s, "SQLGetData", d);
+    if (ind == SQL_NULL_DATA) {
+      batch->bufs[col].ind[row] = SQL_NULL_DATA;
+      break;
+    }
+    /* A full chunk (01004) holds `room` bytes plus, for text, the NUL the
+     * driver added; text may end inside a UTF-8 sequence, which the next
+     * chunk completes since the bytes are joined before anyone reads them. */
+    got = (rc == SQL_SUCCESS_WITH_INFO && (ind == SQL_NO_TOTAL || ind > room))
+              ? (size_t)room
+              : (size_t)ind;
+    err = uvodbc__batch_var_append(batch, col, row, chunk, got);
+    if (rc == SQL_SUCCESS) break;
+  }
+  return err;
+}
+
+static int fetch_rows(uvodbc__stmt_t* s, uvodbc_batch_t* batch,
+                      size_t max_rows, uvodbc__cancel_t* cancel,
+                      uvodbc__diags_t* d) {
+  size_t want = max_rows > 0             ? max_rows
+                : s->opts.batch_rows > 0 ? s->opts.batch_rows
+                                         : DEFAULT_BATCH_ROWS;
+  size_t row, i;
+  char* chunk = uvodbc__malloc(GETDATA_CHUNK);
+  int err = 0;
+
+  if (chunk == NULL) return UVODBC__ENOMEM;
+  if (uvodbc__batch_reserve(batch, want)) {
+    uvodbc__free(chunk);
+    return UVODBC__ENOMEM;
+  }
+  for (i = 0; i < s->ncols; i++) batch->bufs[i].arena_len = 0;
+  for (row = 0; row < want && err == 0; row++) {
+    SQLRETURN rc;
+    if (uvodbc__cancel_requested(cancel)) {
+      err = UVODBC__ECANCELED;
+      break;
+    }
+    rc = SQLFetch(s->h);
+    if (rc == SQL_NO_DATA) {
+      s->eof = 1;
+      break;
+    }
+    if (rc != SQL_SUCCESS)
+      uvodbc__diags_collect(d, SQL_HANDLE_STMT, s->h, "SQLFetch", NULL);
+    if (!SQL_SUCCEEDED(rc)) {
+      err = UVODBC_ESQL;
+      break;
+    }
+    for (i = 0; i < s->ncols && err == 0; i++) {
+      uvodbc__colbuf_t* b = &batch->bufs[i];
+      if (b->width == 0) {
+        err = get_var(s, batch, i, row, chunk, d);
+      } else if (!SQL_SUCCEEDED(SQLGetData(s->h, (SQLUSMALLINT)(i + 1),
+                                           b->ctype,
+                                           b->data + row * (size_t)b->width,
+                                           b->width, &b->ind[row]))) {
+        err = sql_error(s, "SQLGetData", d);
+      }
+    }
+    /* Long cells: hand over what we have rather than grow without bound. */
+    if (err == 0 && uvodbc__batch_bytes(batch) > BATCH_BYTES_TARGET) {
+      row++;
+      break;
+    }
+  }
+  batch->nrows = err == 0 ? row : 0;
+  uvodbc__free(chunk);
+  return err;
+}
+
+static int fetch_into(uvodbc__stmt_t* s, uvodbc_batch_t* batch,
+                      size_t max_rows, uvodbc__cancel_t* cancel,
+                      uvodbc__diags_t* d) {
+  batch->nrows = 0;
+  if (!s->has_result || s->eof) return UVODBC__EOF;
+  return s->row_mode ? fetch_rows(s, batch, max_rows, cancel, d)
+                     : fetch_block(s, batch, max_rows, d);
+}
+
+int uvodbc__stmt_fetch(uvodbc__stmt_t* s, size_t max_rows,
+                       uvodbc__cancel_t* cancel, uvodbc__diags_t* d) {
+  return fetch_into(s, &s->batch, max_rows, cancel, d);
+}
+
+static int ahead_reserve(uvodbc__stmt_t* s, size_t count) {
+  uvodbc_batch_t* more;
+  if (count <= s->ahead_len) return 0;
+  more = uvodbc__realloc(s->ahead, count * sizeof(*more));
+  if (more == NULL) return UVODBC__ENOMEM;
+  s->ahead = more;
+  for (; s->ahead_len < count; s->ahead_len++) {
+    uvodbc_batch_t* b = &s->ahead[s->ahead_len];
+    if (uvodbc__batch_alloc(b, s->cols, s->layout, s->ncols, s->batch.cap)) {
+      uvodbc__batch_free(b);
+      return UVODBC__ENOMEM;
+    }
+  }
+  return 0;
+}
+
+int uvodbc__stmt_fetch_ahead(uvodbc__stmt_t* s, size_t first, size_t count,
+                             uvodbc__diags_t* d) {
+  int err = ahead_reserve(s, first + count);
+  s->nahead = 0;
+  while (err == 0 && s->nahead < count && !s->eof) {
+    uvodbc_batch_t* b = &s->ahead[first + s->nahead];
+    err = fetch_into(s, b, 0, NULL, d);
+    if (err == 0 && b->nrows > 0) s->nahead++;
+  }
+  return err == UVODBC__EOF ? 0 : err;
+}
+
+void uvodbc__stmt_take_ahead(uvodbc__stmt_t* s, size_t i) {
+  uvodbc_batch_t t = s->batch;
+  s->batch = s->ahead[i];
+  s->ahead[i] = t;
+}
+
+int uvodbc__stmt_fetch_all(uvodbc__stmt_t* s, size_t max_rows,
+                           size_t max_bytes, uvodbc__cancel_t* cancel,
+                           uvodbc_batch_t* out, uvodbc__diags_t* d) {
+  uvodbc__colbuf_t* layout;
+  size_t i;
+  int err;
+
+  memset(out, 0, sizeof(*out));
+  if (!s->has_result) return 0;
+  layout = uvodbc__malloc(s->ncols * sizeof(*layout));
+  if (layout == NULL) return UVODBC__ENOMEM;
+  for (i = 0; i < s->ncols; i++) {
+    layout[i] = s->layout[i];
+    if (is_var_type(s->cols[i].type)) layout[i].width = 0; /* compact */
+  }
+  err = uvodbc__batch_alloc(out, s->cols, layout, s->ncols, 64);
+  uvodbc__free(layout);
+  if (err == 0) err = uvodbc__batch_own_columns(out);
+  while (err == 0 && !s->eof) {
+    err = uvodbc__stmt_fetch(s, 0, cancel, d);
+    if (err == 0) err = uvodbc__batch_append(out, &s->batch);
+    if (err == 0 && uvodbc__cancel_requested(cancel)) err = UVODBC__ECANCELED;
+    if (err == 0 && (out->nrows > max_rows ||
+                     uvodbc__batch_bytes(out) > max_bytes)) {
+      char msg[160];
+      snprintf(msg, sizeof(msg),
+               "result exceeds the limit of %zu rows or %zu bytes",
+               max_rows, max_bytes);
+      uvodbc__diags_add(d, "HY000", 0, msg, "SQLFetch");
+      err = UVODBC_ELIMIT;
+    }
+  }
+  if (err == UVODBC__EOF) err = 0;
+  if (err != 0) uvodbc__batch_free(out);
+  return err;
+}
+
+int uvodbc__stmt_next_result(uvodbc__stmt_t* s, uvodbc__diags_t* d) {
+  SQLRETURN rc;
+  free_result(s);
+  s->rows_affected = -1;
+  rc = SQLMoreResults(s->h);
+  if (rc == SQL_NO_DATA) return UVODBC__EOF;
+  if (rc != SQL_SUCCESS)
+    uvodbc__diags_collect(d, SQL_HANDLE_STMT, s->h, "SQLMoreResults", NULL);
+  if (!SQL_SUCCEEDED(rc)) return UVODBC_ESQL;
+  return uvodbc__stmt_describe(s, d);
+}
+
+void uvodbc__stmt_reset(uvodbc__stmt_t* s) {
+  if (s->h == SQL_NULL_HSTMT) return;
+  SQLFreeStmt(s->h, SQL_CLOSE);
+  free_result(s);
+  SQLSetStmtAttr(s->h, SQL_ATTR_ROW_ARRAY_SIZE, (SQLPOINTER)1, 0);
+  SQLSetStmtAttr(s->h, SQL_ATTR_ROWS_FETCHED_PTR, NULL, 0);
+}
+
+void uvodbc__stmt_free(uvodbc__stmt_t* s) {
+  free_result(s);
+  if (s->h != SQL_NULL_HSTMT) SQLFreeHandle(SQL_HANDLE_STMT, s->h);
+  s->h = SQL_NULL_HSTMT;
+}

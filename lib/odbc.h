@@ -1,0 +1,298 @@
+/* The blocking layer: thin wrappers around ODBC that run on worker threads.
+ * Nothing here includes uv.h or touches loop-thread state; every function
+ * works only on the handles and buffers of the operation that calls it. */
+#ifndef UVODBC_ODBC_H
+#define UVODBC_ODBC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <sql.h>
+#include <sqlext.h>
+
+#include "uvodbc/types.h"
+
+/* ---- alloc.c: the one allocator every file uses ---- */
+void* uvodbc__malloc(size_t size);
+void* uvodbc__calloc(size_t count, size_t size);
+void* uvodbc__realloc(void* ptr, size_t size);
+void uvodbc__free(void* ptr);
+char* uvodbc__strndup(const char* s, size_t len);
+char* uvodbc__strdup(const char* s);
+
+/* ---- odbc-diag.c: diagnostics of one operation ---- */
+typedef struct uvodbc__diags_s {
+  size_t n, cap;
+  uvodbc_diag_t* recs; /* message strings owned */
+} uvodbc__diags_t;
+
+/* Appends every diagnostic record of `handle` (right after the failing or
+ * warning call `function`).  `secret` (may be NULL) is the connection string
+ * whose password must never appear. */
+void uvodbc__diags_collect(uvodbc__diags_t* d, SQLSMALLINT handle_type,
+                           SQLHANDLE handle, const char* function,
+                           const char* secret);
+/* Appends a record made by uvodbc itself (SQLSTATE "HY000" style). */
+void uvodbc__diags_add(uvodbc__diags_t* d, const char* sqlstate,
+                       int32_t native, const char* message,
+                       const char* function);
+void uvodbc__diags_free(uvodbc__diags_t* d);
+/* Copies `in` with the values of PWD= and Password= replaced by "***". */
+char* uvodbc__redact_connstr(const char* in);
+
+/* ---- odbc-connstr.c: connection strings ---- */
+/* End of the value that starts at `v`: past its closing brace if it is
+ * braced, else at the next ';' or the end. */
+const char* uvodbc__connstr_value_end(const char* v);
+/* Start of the value of `key` (case-insensitive, no '='), or NULL. */
+const char* uvodbc__connstr_find(const char* connstr, const char* key);
+/* Copies the value of `key`, braces removed, into `out` (truncated to
+ * outlen - 1 bytes); returns 1 if the key is there, else 0. */
+int uvodbc__connstr_get(const char* connstr, const char* key, char* out,
+                        size_t outlen);
+/* 1 if any record's SQLSTATE equals `state`. */
+int uvodbc__diags_has(const uvodbc__diags_t* d, const char* state);
+
+/* ---- odbc-env.c: the process-wide environment ---- */
+int uvodbc__env_acquire(void); /* 0 or UVODBC_ESQL / UV_ENOMEM-like */
+SQLHENV uvodbc__env(void);
+int uvodbc__env_free(void);
+/* unixODBC 2.3.11 races in driver resolution: serialize alloc, connect,
+ * disconnect and free of connection handles. */
+void uvodbc__connect_lock(void);
+void uvodbc__connect_unlock(void);
+
+/* ---- odbc-cancel.c: SQLCancel from a dedicated thread ---- */
+/* Shared between the worker running a statement and the cancel thread.  The
+ * worker arms it around the call that may block; the cancel thread calls
+ * SQLCancel only while it is armed, under its lock.  Reference-counted
+ * because a cancel request may outlive the operation. */
+typedef struct uvodbc__cancel_s uvodbc__cancel_t;
+uvodbc__cancel_t* uvodbc__cancel_new(void);
+void uvodbc__cancel_unref(uvodbc__cancel_t* c);
+void uvodbc__cancel_arm(uvodbc__cancel_t* c, SQLHSTMT stmt);
+void uvodbc__cancel_disarm(uvodbc__cancel_t* c);
+/* Marks the operation cancelled and, if it is armed, has the cancel thread
+ * call SQLCancel (retrying while it stays armed).  Never blocks. */
+int uvodbc__cancel_request(uvodbc__cancel_t* c);
+int uvodbc__cancel_requested(uvodbc__cancel_t* c);
+void uvodbc__cancel_thread_stop(void);
+
+/* ---- odbc-conn.c ---- */
+typedef struct uvodbc__connect_args_s {
+  const char* connstr;
+  unsigned int login_timeout_s;
+  int allow_serialized;
+} uvodbc__connect_args_t;
+
+/* Drivers whose quirks uvodbc works around (from SQL_DRIVER_NAME). */
+typedef enum {
+  UVODBC__DRIVER_OTHER = 0,
+  UVODBC__DRIVER_SQLITE,
+  UVODBC__DRIVER_PSQL,
+  UVODBC__DRIVER_MARIADB
+} uvodbc__driver_t;
+
+int uvodbc__odbc_connect(const uvodbc__connect_args_t* args, SQLHDBC* out,
+                         uvodbc__driver_t* driver, uvodbc__diags_t* diags);
+/* Rolls back, disconnects and frees the handle. */
+void uvodbc__odbc_disconnect(SQLHDBC dbc, uvodbc__diags_t* diags);
+
+/* ---- odbc-txn.c: transactions and connection state ---- */
+int uvodbc__odbc_set_autocommit(SQLHDBC dbc, int on, uvodbc__diags_t* d);
+int uvodbc__odbc_end_tran(SQLHDBC dbc, int commit, uvodbc__diags_t* d);
+/* level: SQL_TXN_* or 0 for "leave as is". */
+int uvodbc__odbc_set_isolation(SQLHDBC dbc, SQLUINTEGER level,
+                               uvodbc__diags_t* d);
+SQLUINTEGER uvodbc__odbc_get_isolation(SQLHDBC dbc);
+/* 1 when the driver reports the connection dead (a cached flag on some). */
+int uvodbc__odbc_is_dead(SQLHDBC dbc);
+/* A round trip ("SELECT 1"): 0, or UVODBC_ESQL. */
+int uvodbc__odbc_ping(SQLHDBC dbc, uvodbc__diags_t* d);
+/* 1 if the diagnostics say the connection is gone (class 08, PostgreSQL
+ * 57P01-57P03, MariaDB client errors 2006/2013 and 5013/5014). */
+int uvodbc__diags_disconnect(const uvodbc__diags_t* d);
+
+/* ---- odbc-params.c: statement parameters ---- */
+/* How one value is bound: C and SQL types, column size and digits, and the
+ * bytes a cell of it needs in a bound buffer. */
+typedef struct uvodbc__shape_s {
+  SQLSMALLINT ctype, sqltype;
+  SQLULEN size;
+  SQLSMALLINT digits;
+  SQLLEN width;
+} uvodbc__shape_t;
+
+typedef struct uvodbc__params_s {
+  size_t n;
+  uvodbc_param_t* v; /* bytes point into `heap` */
+  SQLLEN* ind;
+  char* heap;
+  uvodbc__shape_t* shapes; /* once bound                              */
+  char* buf;               /* bound cells, also where OUT values land */
+} uvodbc__params_t;
+
+void uvodbc__param_shape(const uvodbc_param_t* p, uvodbc__driver_t driver,
+                         uvodbc__shape_t* s);
+/* Writes the C value of `p` into `dst` (shape width bytes); returns the
+ * indicator: length, 0, or SQL_NULL_DATA. */
+SQLLEN uvodbc__param_write(const uvodbc_param_t* p, uvodbc__driver_t driver,
+                           void* dst);
+
+int uvodbc__params_copy(uvodbc__params_t* out, const uvodbc_param_t* in,
+                        size_t n);
+void uvodbc__params_free(uvodbc__params_t* p);
+/* Binds every parameter to `h` (SQLBindParameter), typed, with its
+ * direction. */
+int uvodbc__params_bind(SQLHSTMT h, uvodbc__driver_t driver,
+                        uvodbc__params_t* p, uvodbc__diags_t* d);
+
+/* ---- batch.c: columnar rows ---- */
+typedef struct uvodbc__colbuf_s {
+  SQLSMALLINT ctype;
+  SQLLEN width;     /* bytes per cell in `data`; 0 for variable cells      */
+  char* data;       /* fixed or block-bound cells: cap * width             */
+  SQLLEN* ind;      /* cap: length or SQL_NULL_DATA                         */
+  char* arena;      /* variable cells: bytes, each NUL-terminated          */
+  size_t arena_len, arena_cap;
+  size_t* offset;   /* variable cells: cap offsets into arena              */
+} uvodbc__colbuf_t;
+
+struct uvodbc_batch_s {
+  size_t nrows, cap, ncols;
+  const uvodbc_column_t* cols; /* owned by the statement or by `owned_cols` */
+  uvodbc__colbuf_t* bufs;
+  uvodbc_column_t* owned_cols; /* a QUERY result owns its metadata        */
+  char* owned_names;
+};
+
+int uvodbc__batch_alloc(uvodbc_batch_t* b, const uvodbc_column_t* cols,
+                        const uvodbc__colbuf_t* layout, size_t ncols,
+                        size_t cap);
+void uvodbc__batch_free(uvodbc_batch_t* b);
+/* Grows to at least `cap` rows, keeping content. */
+int uvodbc__batch_reserve(uvodbc_batch_t* b, size_t cap);
+/* Appends `len` bytes to the variable cell being built at `row` of `col`
+ * (start with uvodbc__batch_var_begin). */
+int uvodbc__batch_var_begin(uvodbc_batch_t* b, size_t col, size_t row);
+int uvodbc__batch_var_append(uvodbc_batch_t* b, size_t col, size_t row,
+                             const void* bytes, size_t len);
+/* Appends all rows of `src` (same columns) to `dst`. */
+int uvodbc__batch_append(uvodbc_batch_t* dst, const uvodbc_batch_t* src);
+/* Bytes of cell data (fixed widths plus variable lengths). */
+size_t uvodbc__batch_bytes(const uvodbc_batch_t* b);
+/* Copies column metadata (names included) into storage the batch owns. */
+int uvodbc__batch_own_columns(uvodbc_batch_t* b);
+
+/* OUT / INOUT parameter values after execution, as a one-row batch. */
+int uvodbc__params_outputs(const uvodbc__params_t* p, uvodbc_batch_t* out);
+
+/* ---- odbc-stmt.c: one statement and its result ---- */
+typedef struct uvodbc__fetch_opts_s {
+  size_t batch_rows;
+  size_t long_column_bytes;
+} uvodbc__fetch_opts_t;
+
+typedef struct uvodbc__stmt_s {
+  SQLHSTMT h;
+  uvodbc__driver_t driver;
+  uvodbc__fetch_opts_t opts;
+  int prepared;          /* SQLPrepare done: uvodbc__stmt_execute runs it  */
+  int keep_params;       /* OUT values arrive after the last result: the
+                            caller unbinds parameters                      */
+  size_t nparams;        /* parameter markers of the prepared statement    */
+  int has_result;        /* the current result has columns                 */
+  int eof;               /* SQL_NO_DATA seen for the current result        */
+  int row_mode;          /* a long column: one row per SQLFetch + GetData  */
+  int64_t rows_affected;
+  size_t ncols;
+  uvodbc_column_t* cols;
+  char* names;           /* storage of column names                        */
+  uvodbc__colbuf_t* layout;
+  uvodbc_batch_t batch;  /* the rowset handed to the application           */
+  uvodbc_batch_t* ahead; /* rowsets read ahead while the application reads
+                            `batch`; ahead_len of them allocated           */
+  size_t ahead_len;
+  size_t nahead;         /* filled by the last uvodbc__stmt_fetch_ahead()  */
+  const uvodbc__colbuf_t* bound_to; /* block mode: the buffers bound now,
+                                       NULL when nothing is bound        */
+  SQLULEN rows_fetched;  /* stable address bound to ROWS_FETCHED_PTR       */
+} uvodbc__stmt_t;
+
+int uvodbc__stmt_init(uvodbc__stmt_t* s, SQLHDBC dbc, uvodbc__diags_t* d);
+/* Executes with parameters; arms `cancel` around the call.  Then describes
+ * and binds the result, if any. */
+/* Prepares `sql` and counts its parameter markers. */
+int uvodbc__stmt_prepare(uvodbc__stmt_t* s, const char* sql,
+                         uvodbc__diags_t* d);
+/* Executes the prepared statement with `params` (count checked). */
+int uvodbc__stmt_execute(uvodbc__stmt_t* s, uvodbc__params_t* params,
+                         uvodbc__cancel_t* cancel, uvodbc__diags_t* d);
+int uvodbc__stmt_exec(uvodbc__stmt_t* s, const char* sql,
+                      uvodbc__params_t* params, uvodbc__cancel_t* cancel,
+                      uvodbc__diags_t* d);
+/* Fetches up to `max_rows` rows into the statement's batch. */
+int uvodbc__stmt_fetch(uvodbc__stmt_t* s, size_t max_rows,
+                       uvodbc__cancel_t* cancel, uvodbc__diags_t* d);
+/* Fetches up to `count` rowsets into s->ahead[first..], leaving s->batch
+ * alone (the loop thread may be reading it).  s->nahead: the rowsets with
+ * rows, in order; the return value is the status of the fetch after them
+ * (0 at the end of the result or after `count`). */
+int uvodbc__stmt_fetch_ahead(uvodbc__stmt_t* s, size_t first, size_t count,
+                             uvodbc__diags_t* d);
+/* Makes s->ahead[i] the application's batch, and its old buffers s->ahead[i]. */
+void uvodbc__stmt_take_ahead(uvodbc__stmt_t* s, size_t i);
+/* Fetches everything into `out` (allocated here), within the limits. */
+int uvodbc__stmt_fetch_all(uvodbc__stmt_t* s, size_t max_rows,
+                           size_t max_bytes, uvodbc__cancel_t* cancel,
+                           uvodbc_batch_t* out, uvodbc__diags_t* d);
+/* Describes and binds the current result (after any call producing one). */
+int uvodbc__stmt_describe(uvodbc__stmt_t* s, uvodbc__diags_t* d);
+/* ---- odbc-catalog.c ---- */
+int uvodbc__stmt_catalog(uvodbc__stmt_t* s, uvodbc_catalog_t kind,
+                         const uvodbc_catalog_args_t* args,
+                         uvodbc__diags_t* d);
+void uvodbc__odbc_get_info(SQLHDBC dbc, uvodbc_info_t* info);
+/* ---- odbc-bulk.c ---- */
+typedef struct uvodbc__bulk_result_s {
+  uint8_t* row_status; /* one uvodbc_row_status_t per row, caller-sized */
+  int in_txn;          /* in: autocommit is off                         */
+  uint64_t ok_rows;
+  int64_t failed_row;  /* first failed row, -1 if none                 */
+} uvodbc__bulk_result_t;
+
+/* The rows of a bulk execution: row-major uvodbc_param_t values (`cells`,
+ * copied at submission) or the caller's columns (`columns`, borrowed). */
+typedef struct uvodbc__bulk_rows_s {
+  size_t nrows, ncols;
+  const uvodbc_param_t* cells;
+  const uvodbc_param_column_t* columns;
+} uvodbc__bulk_rows_t;
+
+/* Cell (r, c) as a parameter: a pointer into `cells`, or `scratch` filled
+ * from the columns. */
+const uvodbc_param_t* uvodbc__bulk_cell(const uvodbc__bulk_rows_t* rows,
+                                        size_t r, size_t c,
+                                        uvodbc_param_t* scratch);
+
+/* Prepares `sql` and executes it for every row of `rows` in batches of
+ * `batch` rows; stops after the first failing batch. */
+int uvodbc__stmt_bulk(uvodbc__stmt_t* s, const char* sql,
+                      const uvodbc__bulk_rows_t* rows, size_t batch,
+                      uvodbc__bulk_result_t* res, uvodbc__cancel_t* cancel,
+                      uvodbc__diags_t* d);
+
+/* SQLMoreResults; then describes the next result.  UV_EOF when none. */
+int uvodbc__stmt_next_result(uvodbc__stmt_t* s, uvodbc__diags_t* d);
+/* Closes the cursor and unbinds, keeping the handle for reuse. */
+void uvodbc__stmt_reset(uvodbc__stmt_t* s);
+/* Frees the handle and buffers. */
+void uvodbc__stmt_free(uvodbc__stmt_t* s);
+
+/* Hand-written status codes used by the blocking layer (libuv values). */
+#define UVODBC__EOF (-4095)
+#define UVODBC__ECANCELED (-125)
+#define UVODBC__ENOMEM (-12)
+#define UVODBC__EINVAL (-22)
+
+#endif /* UVODBC_ODBC_H */

@@ -1,0 +1,154 @@
+/* Transactions and connection state: autocommit, begin/commit/rollback,
+ * isolation, ping and reset (what a pool does before reusing a connection).
+ * The loop thread keeps what uvodbc set, so reset knows what to undo. */
+#include "internal.h"
+
+enum { TXN_AUTOCOMMIT, TXN_END, TXN_ISOLATION, TXN_PING, TXN_RESET };
+
+static const SQLUINTEGER isolation_levels[] = {
+    [UVODBC_ISOLATION_DEFAULT] = 0,
+    [UVODBC_ISOLATION_READ_UNCOMMITTED] = SQL_TXN_READ_UNCOMMITTED,
+    [UVODBC_ISOLATION_READ_COMMITTED] = SQL_TXN_READ_COMMITTED,
+    [UVODBC_ISOLATION_REPEATABLE_READ] = SQL_TXN_REPEATABLE_READ,
+    [UVODBC_ISOLATION_SERIALIZABLE] = SQL_TXN_SERIALIZABLE};
+
+static void txn_prepare(uvodbc_op_t* op) {
+  uvodbc_conn_t* conn = op->conn;
+  op->dbc = conn->dbc;
+  if (op->txn == TXN_RESET) {
+    uvodbc__conn_take_stmts(conn, op);
+    op->flag = !conn->autocommit; /* a transaction may be open */
+    op->level = conn->isolation != 0 ? conn->initial_isolation : 0;
+  } else if (op->txn == TXN_END) {
+    op->flag = conn->began; /* back to autocommit after a begin */
+  }
+}
+
+static void txn_work(uvodbc_op_t* op) {
+  SQLHDBC dbc = op->dbc;
+  uvodbc__diags_t* d = &op->diags;
+  int err = 0;
+  if (!uvodbc__op_has_dbc(op, "SQLSetConnectAttr")) return;
+  switch (op->txn) {
+    case TXN_AUTOCOMMIT:
+      err = uvodbc__odbc_set_autocommit(dbc, op->flag, d);
+      break;
+    case TXN_END:
+      err = uvodbc__odbc_end_tran(dbc, op->level != 0, d);
+      if (err == 0 && op->flag) err = uvodbc__odbc_set_autocommit(dbc, 1, d);
+      break;
+    case TXN_ISOLATION:
+      err = uvodbc__odbc_set_isolation(dbc, op->level, d);
+      break;
+    case TXN_PING:
+      err = uvodbc__odbc_is_dead(dbc) ? UVODBC_ESQL : uvodbc__odbc_ping(dbc, d);
+      break;
+    default: /* TXN_RESET: cursors, transaction, autocommit, isolation */
+      uvodbc__free_stmts(op);
+      if (op->flag) {
+        err = uvodbc__odbc_end_tran(dbc, 0, d);
+        if (err == 0) err = uvodbc__odbc_set_autocommit(dbc, 1, d);
+      }
+      if (err == 0) err = uvodbc__odbc_set_isolation(dbc, op->level, d);
+      break;
+  }
+  op->status = err;
+}
+
+static void txn_done(uvodbc_op_t* op) {
+  uvodbc_conn_t* conn = op->conn;
+  if (op->status == 0) {
+    switch (op->txn) {
+      case TXN_AUTOCOMMIT:
+        conn->autocommit = op->flag;
+        conn->began = op->level; /* level doubles as "this was begin" */
+        break;
+      case TXN_END:
+        if (op->flag) {
+          conn->autocommit = 1;
+          conn->began = 0;
+        }
+        break;
+      case TXN_ISOLATION:
+        conn->isolation = op->level;
+        break;
+      case TXN_RESET:
+        conn->autocommit = 1;
+        conn->began = 0;
+        conn->isolation = 0;
+        break;
+      default:
+        break;
+    }
+  }
+  uvodbc__op_deliver(op);
+}
+
+const uvodbc__op_vtable_t uvodbc__txn_vt = {txn_prepare, txn_work, txn_done};
+
+static int start(uvodbc_conn_t* conn, uvodbc_req_t* req, int txn, int flag,
+                 SQLUINTEGER level, uvodbc_req_cb cb) {
+  uvodbc_op_t* op;
+  if (conn == NULL || req == NULL) return UV_EINVAL;
+  if (conn->closing) return UVODBC_ECLOSED;
+  op = uvodbc__op_new(conn, OP_TXN, &uvodbc__txn_vt, req, cb);
+  if (op == NULL) return UV_ENOMEM;
+  op->txn = txn;
+  op->flag = flag;
+  op->level = level;
+  uvodbc__strand_push(conn, op);
+  return 0;
+}
+
+int uvodbc_conn_set_autocommit(uvodbc_conn_t* conn, uvodbc_req_t* req,
+                               int on, uvodbc_req_cb cb) {
+  return start(conn, req, TXN_AUTOCOMMIT, on != 0, 0, cb);
+}
+
+int uvodbc_conn_begin(uvodbc_conn_t* conn, uvodbc_req_t* req,
+                      uvodbc_req_cb cb) {
+  return start(conn, req, TXN_AUTOCOMMIT, 0, 1, cb);
+}
+
+int uvodbc_conn_commit(uvodbc_conn_t* conn, uvodbc_req_t* req,
+                       uvodbc_req_cb cb) {
+  return start(conn, req, TXN_END, 0, 1, cb);
+}
+
+int uvodbc_conn_rollback(uvodbc_conn_t* conn, uvodbc_req_t* req,
+                         uvodbc_req_cb cb) {
+  return start(conn, req, TXN_END, 0, 0, cb);
+}
+
+int uvodbc_conn_set_isolation(uvodbc_conn_t* conn, uvodbc_req_t* req,
+                              uvodbc_isolation_t level, uvodbc_req_cb cb) {
+  if ((unsigned)level > (unsigned)UVODBC_ISOLATION_SERIALIZABLE ||
+      level == UVODBC_ISOLATION_DEFAULT)
+    return UV_EINVAL;
+  return start(conn, req, TXN_ISOLATION, 0, isolation_levels[level], cb);
+}
+
+int uvodbc_conn_ping(uvodbc_conn_t* conn, uvodbc_req_t* req,
+                     uvodbc_req_cb cb) {
+  return start(conn, req, TXN_PING, 0, 0, cb);
+}
+
+int uvodbc_conn_reset(uvodbc_conn_t* conn, uvodbc_req_t* req,
+                      uvodbc_req_cb cb) {
+  return start(conn, req, TXN_RESET, 0, 0, cb);
+}
+
+int uvodbc_req_is_disconnect(const uvodbc_req_t* req) {
+  uvodbc__diags_t d;
+  if (req == NULL) return 0;
+  d.n = d.cap = req->ndiag;
+  d.recs = (uvodbc_diag_t*)req->diag;
+  return uvodbc__diags_disconnect(&d);
+}
+
+int uvodbc__conn_is_clean(const uvodbc_conn_t* conn) {
+  return conn->autocommit && !conn->began && conn->isolation == 0 &&
+         conn->cursors == NULL && conn->prepared == NULL &&
+         conn->running == NULL && conn->head == NULL &&
+         conn->deferred_head == NULL && !conn->closing;
+}

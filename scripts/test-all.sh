@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# README command 2 (and CI): install everything, build, start PostgreSQL and
+# MariaDB on loopback with data in a temp dir, and run every test on the
+# three drivers: default build (-Werror), ASan+UBSan build, TSan build,
+# valgrind.
+#
+# Environment: UVODBC_SKIP_ASAN=1 / UVODBC_SKIP_TSAN=1 /
+# UVODBC_SKIP_VALGRIND=1 shorten a local run (CI runs everything);
+# UVODBC_JOBS sets build parallelism; UVODBC_BUDGET_S (default 5100, CI
+# allows 5400) is the time all steps together may take, STEP_LIMIT_S
+# (default 1500) the time one step may take.
+set -euo pipefail
+start=$SECONDS
+budget=${UVODBC_BUDGET_S:-5100}
+cd "$(dirname "$0")/.."
+repo=$PWD
+jobs=${UVODBC_JOBS:-$(nproc)}
+drivers=(sqlite pg mariadb)
+
+bash scripts/deps.sh
+
+build() { # dir, cmake options...
+    local dir=$1; shift
+    cmake -S "$repo" -B "$dir" -DUVODBC_WERROR=ON "$@" >/dev/null
+    cmake --build "$dir" -j"$jobs"
+}
+build build-ci -DCMAKE_BUILD_TYPE=RelWithDebInfo
+[ "${UVODBC_SKIP_ASAN:-0}" = 1 ] || build build-ci-asan -DUVODBC_ASAN=ON \
+    -DCMAKE_BUILD_TYPE=Debug -DUVODBC_BUILD_BENCH=OFF
+[ "${UVODBC_SKIP_TSAN:-0}" = 1 ] || build build-ci-tsan -DUVODBC_TSAN=ON \
+    -DCMAKE_BUILD_TYPE=Debug -DUVODBC_BUILD_BENCH=OFF
+
+srv=$(mktemp -d /tmp/uvodbc-srv.XXXXXX)
+chmod 755 "$srv"
+stop_servers() { bash tests/servers.sh stop "$srv" || true; rm -rf "$srv"; }
+trap stop_servers EXIT
+bash tests/servers.sh start "$srv" >/dev/null
+# shellcheck disable=SC1091
+. "$srv/env.sh"
+
+# Each step runs under a time limit (STEP_LIMIT_S, never past the budget),
+# so a hung step fails on its own and the run still ends with a summary.
+# Elapsed seconds are printed per step.
+failures=0
+run() { # label, command...
+    local label=$1; shift
+    local left=$((budget - (SECONDS - start) - 30)) t0=$SECONDS rc=0
+    local limit=${STEP_LIMIT_S:-1500}
+    [ $left -lt $limit ] && limit=$left
+    echo "=== $label (limit ${limit} s, $((SECONDS - start)) s into the run)"
+    if [ $limit -le 0 ]; then
+        rc=124
+    else
+        timeout --kill-after=20 "$limit" "$@" || rc=$?
+    fi
+    if [ $rc -eq 0 ]; then
+        echo "=== $label: ok ($((SECONDS - t0)) s)"
+    else
+        [ $rc -eq 124 ] && echo "=== $label: TIMED OUT after $((SECONDS - t0)) s"
+        echo "=== $label: FAILED ($((SECONDS - t0)) s, exit $rc)"
+        failures=$((failures + 1))
+    fi
+}
+
+# The example must work against every driver too.
+for d in "${drivers[@]}"; do
+    var=UVODBC_TEST_${d^^}
+    run "example hello ($d)" ./build-ci/examples/hello "${!var}"
+done
+
+for d in "${drivers[@]}"; do
+    run "tests $d" ./build-ci/tests/uvodbc-tests "$d"
+done
+
+if [ "${UVODBC_SKIP_ASAN:-0}" != 1 ]; then
+    export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=23
+    export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+    # Leaks inside the ODBC drivers and unixODBC (caches held for the
+    # process lifetime) are theirs, not ours.
+    export LSAN_OPTIONS=suppressions=$repo/tests/lsan.supp:print_suppressions=0
+    for d in "${drivers[@]}"; do
+        run "asan+ubsan tests $d" ./build-ci-asan/tests/uvodbc-tests "$d"
+    done
+    unset ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS
+fi
+
+if [ "${UVODBC_SKIP_TSAN:-0}" != 1 ]; then
+    # A report fails the test (exit code 66 from its process). MariaDB's
+    # driver races inside its own SQLCancel: tests/tsan-mariadb.supp.
+    for d in "${drivers[@]}"; do
+        supp=
+        [ "$d" = mariadb ] && supp=:suppressions=$repo/tests/tsan-mariadb.supp
+        run "tsan tests $d" env CK_TIMEOUT_MULTIPLIER=3 \
+            TSAN_OPTIONS="halt_on_error=0:second_deadlock_stack=1$supp" \
+            ./build-ci-tsan/tests/uvodbc-tests "$d"
+    done
+fi
+
+if [ "${UVODBC_SKIP_VALGRIND:-0}" != 1 ]; then
+    # Each test in its own forked process, as in the other runs: valgrind
+    # follows the fork and checks for leaks when the test's process exits
+    # (a leak fails that test), Check's per-test timeout still applies, and
+    # a failing test cannot leave state behind for the next one.
+    # --fair-sched: a thread spinning inside a driver (SQLite's busy loop)
+    # must not starve the loop and cancel threads under valgrind's lock.
+    for d in "${drivers[@]}"; do
+        run "valgrind tests $d" env CK_TIMEOUT_MULTIPLIER=10 \
+            valgrind --quiet --fair-sched=yes \
+            --leak-check=full --show-leak-kinds=definite,indirect \
+            --errors-for-leak-kinds=definite,indirect --error-exitcode=9 \
+            --suppressions="$repo/tests/valgrind.supp" \
+            ./build-ci/tests/uvodbc-tests "$d"
+    done
+fi
+
+if [ $failures -ne 0 ]; then
+    echo "test-all: $failures step(s) FAILED ($((SECONDS - start)) s)"
+    exit 1
+fi
+echo "test-all: every step passed ($((SECONDS - start)) s)"

@@ -948,7 +948,12 @@ static void login_timeout_case(int by_dsn) {
   ck_assert_int_eq(t.connect_cb, 1);
   ck_assert_int_eq(t.status, UVODBC_ESQL);
   ck_assert_int_eq(t.open_in_cb, 0);
-  ck_assert_msg(took >= 1.9 && took < 6 * test_slack(), "login timeout after %.2f s", took);
+  /* libpq counts the timeout in whole seconds of time(): when a second
+   * ticks between its start and its poll (seen under valgrind), it waits
+   * between 1 and 2 s. MariaDB's CONN_TIMEOUT is a millisecond poll. */
+  ck_assert_msg(took >= (test_driver() == TEST_PG ? 1.0 : 1.9) &&
+                    took < 6 * test_slack(),
+                "login timeout after %.2f s", took);
   if (test_driver() == TEST_PG) {
     ck_assert_str_eq(t.state, "08001");
   } else {

@@ -19,6 +19,7 @@
 #ifndef UVODBC_H
 #define UVODBC_H
 
+#include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <uv.h>
@@ -152,13 +153,22 @@ UVODBC_EXTERN int uvodbc_req_cancel(uvodbc_req_t* req);
 /* ------------------------------------------------------------------------ */
 /* Connection */
 
+/* What uvodbc_conn_options_t.login_timeout_s = 0 means: enough for any
+ * reachable server, short enough that an unreachable one does not hold
+ * every other connect for long. */
+#define UVODBC_LOGIN_TIMEOUT_DEFAULT_S 15
+/* login_timeout_s: no timeout of uvodbc's; the driver's default applies. */
+#define UVODBC_LOGIN_TIMEOUT_NONE UINT_MAX
+
 typedef struct uvodbc_conn_options_s {
-  /* Login timeout in seconds, passed to SQL_ATTR_LOGIN_TIMEOUT; 0 = driver
-   * default.  MariaDB's driver ignores that attribute: for it (found by
-   * DRIVER= or by the DSN's driver) uvodbc adds CONN_TIMEOUT= to the
-   * connection string unless the string has one.  Set it: a connect to a
-   * server that never answers otherwise waits forever, and the connects and
-   * closes of other connections wait behind it (docs/threading.md). */
+  /* Login timeout in seconds, passed to SQL_ATTR_LOGIN_TIMEOUT; 0 means
+   * UVODBC_LOGIN_TIMEOUT_DEFAULT_S, UVODBC_LOGIN_TIMEOUT_NONE leaves the
+   * driver's default (often none).  MariaDB's driver ignores that attribute:
+   * for it (found by DRIVER= or by the DSN's driver) uvodbc adds
+   * CONN_TIMEOUT= to the connection string unless the string has one.
+   * Without a timeout, a connect to a server that never answers waits
+   * forever, and the connects and closes of other connections wait behind
+   * it (docs/threading.md): hence a default. */
   unsigned int login_timeout_s;
   /* Default timeout for every statement on this connection, in ms; 0 = none.
    * Enforced by uvodbc's own timer and SQLCancel, on every driver. */

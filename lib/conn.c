@@ -26,7 +26,11 @@ int uvodbc_connect(uv_loop_t* loop, uvodbc_req_t* req, const char* connstr,
     return UV_ENOMEM;
   }
   op->connect.connstr = op->connstr;
-  op->connect.login_timeout_s = conn->options.login_timeout_s;
+  op->connect.login_timeout_s =
+      conn->options.login_timeout_s == 0 ? UVODBC_LOGIN_TIMEOUT_DEFAULT_S
+      : conn->options.login_timeout_s == UVODBC_LOGIN_TIMEOUT_NONE
+          ? 0
+          : conn->options.login_timeout_s;
   op->connect.allow_serialized = conn->options.allow_serialized;
   uv_idle_init(loop, &conn->idle);
   uvodbc__live_conns++;

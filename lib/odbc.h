@@ -81,7 +81,7 @@ void uvodbc__cancel_thread_stop(void);
 /* ---- odbc-conn.c ---- */
 typedef struct uvodbc__connect_args_s {
   const char* connstr;
-  unsigned int login_timeout_s;
+  unsigned int login_timeout_s; /* 0: none (the driver's default) */
   int allow_serialized;
 } uvodbc__connect_args_t;
 

@@ -909,72 +909,137 @@ END_TEST
  * timeout must end the connect (psqlODBC: SQL_ATTR_LOGIN_TIMEOUT, which
  * libpq rounds up to 2 s; MariaDB ignores that attribute, so uvodbc adds
  * its CONN_TIMEOUT key, found by driver name or by DSN). */
-static void login_timeout_case(int by_dsn) {
-  uv_loop_t loop;
-  uvodbc_req_t req;
-  uvodbc_conn_options_t opts;
-  conn_t t = {0};
+typedef struct {
+  int fd;
+  char connstr[512];
+} silent_server_t;
+
+static void silent_server_open(silent_server_t* srv, int by_dsn) {
   struct sockaddr_in addr;
   socklen_t len = sizeof(addr);
-  char connstr[512];
-  uint64_t start;
-  double took;
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  ck_assert_int_ge(fd, 0);
+  srv->fd = socket(AF_INET, SOCK_STREAM, 0);
+  ck_assert_int_ge(srv->fd, 0);
   memset(&addr, 0, sizeof(addr));
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ck_assert_int_eq(bind(fd, (struct sockaddr*)&addr, sizeof(addr)), 0);
-  ck_assert_int_eq(listen(fd, 8), 0); /* never accepted */
-  ck_assert_int_eq(getsockname(fd, (struct sockaddr*)&addr, &len), 0);
+  ck_assert_int_eq(bind(srv->fd, (struct sockaddr*)&addr, sizeof(addr)), 0);
+  ck_assert_int_eq(listen(srv->fd, 8), 0); /* never accepted */
+  ck_assert_int_eq(getsockname(srv->fd, (struct sockaddr*)&addr, &len), 0);
   if (by_dsn) /* the string's Port overrides the DSN's (on 127.0.0.1); not
                 its password: psqlODBC 13.02 then leaks the DSN's */
-    snprintf(connstr, sizeof(connstr), "DSN=%s;Port=%d", test_dsn(),
-             ntohs(addr.sin_port));
+    snprintf(srv->connstr, sizeof(srv->connstr), "DSN=%s;Port=%d",
+             test_dsn(), ntohs(addr.sin_port));
   else
-    snprintf(connstr, sizeof(connstr),
+    snprintf(srv->connstr, sizeof(srv->connstr),
              "DRIVER={%s};Server=127.0.0.1;Port=%d;Database=x;Uid=nobody;"
              "Pwd=" SECRET,
              test_driver() == TEST_PG ? "PostgreSQL Unicode" : "MariaDB Unicode",
              ntohs(addr.sin_port));
+}
+
+static void check_connect_failed(uv_loop_t* loop, uvodbc_req_t* req,
+                                 conn_t* t) {
+  ck_assert_int_eq(t->connect_cb, 1);
+  ck_assert_int_eq(t->status, UVODBC_ESQL);
+  ck_assert_int_eq(t->open_in_cb, 0);
+  ck_assert_int_eq(t->leaked, 0);
+  uvodbc_conn_set_data(req->conn, t);
+  ck_assert_int_eq(uvodbc_conn_close(req->conn, on_closed_count), 0);
+  test_loop_close(loop);
+  ck_assert_int_eq(t->close_cb, 1);
+}
+
+/* `timeout_s` as set in the options (0: the default), `expect_s` the time
+ * it must take. */
+static void login_timeout_case(int by_dsn, unsigned int timeout_s,
+                               unsigned int expect_s) {
+  uv_loop_t loop;
+  uvodbc_req_t req;
+  uvodbc_conn_options_t opts;
+  conn_t t = {0};
+  silent_server_t srv;
+  uint64_t start;
+  double took;
+  silent_server_open(&srv, by_dsn);
   ck_assert_int_eq(uv_loop_init(&loop), 0);
   uvodbc_conn_options_init(&opts);
-  opts.login_timeout_s = 2;
+  opts.login_timeout_s = timeout_s;
   req.data = &t;
   start = uv_hrtime();
-  ck_assert_int_eq(uvodbc_connect(&loop, &req, connstr, &opts, on_connect), 0);
+  ck_assert_int_eq(uvodbc_connect(&loop, &req, srv.connstr, &opts, on_connect),
+                   0);
   while (t.connect_cb == 0) uv_run(&loop, UV_RUN_ONCE);
   took = (uv_hrtime() - start) / 1e9;
-  ck_assert_int_eq(t.connect_cb, 1);
-  ck_assert_int_eq(t.status, UVODBC_ESQL);
-  ck_assert_int_eq(t.open_in_cb, 0);
   /* libpq counts the timeout in whole seconds of time(): when a second
    * ticks between its start and its poll (seen under valgrind), it waits
-   * between 1 and 2 s. MariaDB's CONN_TIMEOUT is a millisecond poll. */
-  ck_assert_msg(took >= (test_driver() == TEST_PG ? 1.0 : 1.9) &&
-                    took < 6 * test_slack(),
-                "login timeout after %.2f s", took);
+   * between expect_s - 1 and expect_s. MariaDB's CONN_TIMEOUT is a
+   * millisecond poll. */
+  ck_assert_msg(took >= expect_s - (test_driver() == TEST_PG ? 1.0 : 0.1) &&
+                    took < expect_s + 4 * test_slack(),
+                "login timeout after %.2f s, expected %u s", took, expect_s);
   if (test_driver() == TEST_PG) {
     ck_assert_str_eq(t.state, "08001");
   } else {
     ck_assert_str_eq(t.state, "08S01");
     ck_assert_int_eq(t.native, 2013); /* CR_SERVER_LOST */
   }
-  ck_assert_int_eq(t.leaked, 0);
-  uvodbc_conn_set_data(req.conn, &t);
-  ck_assert_int_eq(uvodbc_conn_close(req.conn, on_closed_count), 0);
-  test_loop_close(&loop);
-  ck_assert_int_eq(t.close_cb, 1);
-  close(fd);
+  check_connect_failed(&loop, &req, &t);
+  close(srv.fd);
 }
 
 START_TEST(conn_login_timeout_expires) {
-  login_timeout_case(0);
+  login_timeout_case(0, 2, 2);
 }
 END_TEST
 
 START_TEST(conn_login_timeout_expires_dsn) {
-  login_timeout_case(1);
+  login_timeout_case(1, 2, 2);
+}
+END_TEST
+
+START_TEST(conn_login_timeout_default) {
+  login_timeout_case(0, 0, UVODBC_LOGIN_TIMEOUT_DEFAULT_S);
+}
+END_TEST
+
+static void on_silent_server_wait(uv_timer_t* timer) {
+  silent_server_t* srv = timer->data;
+  close(srv->fd); /* resets the connection waiting in its backlog */
+  srv->fd = -1;
+}
+
+/* UVODBC_LOGIN_TIMEOUT_NONE: no timeout of uvodbc's, so the connect still
+ * waits after the default timeout, until the server goes away. */
+START_TEST(conn_login_timeout_none) {
+  uv_loop_t loop;
+  uvodbc_req_t req;
+  uv_timer_t timer;
+  uvodbc_conn_options_t opts;
+  conn_t t = {0};
+  silent_server_t srv;
+  uint64_t start;
+  double took;
+  silent_server_open(&srv, 0);
+  ck_assert_int_eq(uv_loop_init(&loop), 0);
+  uvodbc_conn_options_init(&opts);
+  opts.login_timeout_s = UVODBC_LOGIN_TIMEOUT_NONE;
+  req.data = &t;
+  start = uv_hrtime();
+  ck_assert_int_eq(uvodbc_connect(&loop, &req, srv.connstr, &opts, on_connect),
+                   0);
+  ck_assert_int_eq(uv_timer_init(&loop, &timer), 0);
+  timer.data = &srv;
+  ck_assert_int_eq(uv_timer_start(&timer, on_silent_server_wait,
+                                  (UVODBC_LOGIN_TIMEOUT_DEFAULT_S + 2) * 1000,
+                                  0),
+                   0);
+  while (t.connect_cb == 0) uv_run(&loop, UV_RUN_ONCE);
+  took = (uv_hrtime() - start) / 1e9;
+  ck_assert_int_eq(srv.fd, -1); /* it ended because the server went away */
+  ck_assert_msg(took < UVODBC_LOGIN_TIMEOUT_DEFAULT_S + 2 + 4 * test_slack(),
+                "connect ended %.2f s after the start", took);
+  uv_close((uv_handle_t*)&timer, NULL);
+  check_connect_failed(&loop, &req, &t);
 }
 END_TEST
 
@@ -1082,6 +1147,13 @@ Suite* conn_suite(void) {
     test_skip("conn_login_timeout_expires_dsn", no_dsn());
   else
     tcase_add_test(tc, conn_login_timeout_expires_dsn);
+  if (test_driver() == TEST_SQLITE) {
+    test_skip("conn_login_timeout_default", "SQLite has no server to wait for");
+    test_skip("conn_login_timeout_none", "SQLite has no server to wait for");
+  } else {
+    tcase_add_test(tc, conn_login_timeout_default);
+    tcase_add_test(tc, conn_login_timeout_none);
+  }
   tcase_add_test(tc, conn_query_timeout);
   suite_add_tcase(s, tc);
   return s;

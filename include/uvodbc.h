@@ -147,7 +147,10 @@ UVODBC_EXTERN void uvodbc_req_cleanup(uvodbc_req_t* req);
  * request completes with UV_ECANCELED if the cancel took effect, or with its
  * normal result if it had already finished.  Returns 0, UV_EINVAL (no such
  * pending request) or UV_EBUSY (the operation cannot be interrupted now:
- * connect, or a fetch in progress; it stays pending). */
+ * connect, or a fetch in progress; it stays pending).  A statement that
+ * waits in the hop of an earlier one (docs/threading.md, "Chains") does not
+ * start; its UV_ECANCELED comes in order when that hop ends.  One that
+ * already ran in such a hop returns UV_EINVAL: its callback is pending. */
 UVODBC_EXTERN int uvodbc_req_cancel(uvodbc_req_t* req);
 
 /* ------------------------------------------------------------------------ */
@@ -203,7 +206,8 @@ UVODBC_EXTERN int uvodbc_connect(uv_loop_t* loop, uvodbc_req_t* req,
  * Returns: 0, UV_EINVAL (NULL or already closing).
  * Callback: once, last, after every other callback of the connection; the
  * handle is freed when it returns.  May be NULL.  Callable from inside any
- * callback. */
+ * callback; statements that already ran in the same hop as the one whose
+ * callback closes (docs/threading.md, "Chains") keep their results. */
 UVODBC_EXTERN int uvodbc_conn_close(uvodbc_conn_t* conn,
                                     uvodbc_conn_close_cb cb);
 

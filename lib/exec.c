@@ -130,11 +130,40 @@ int uvodbc_conn_call(uvodbc_conn_t* conn, uvodbc_req_t* req,
   return start(conn, NULL, req, OP_CALL, sql, params, nparams, opts, cb);
 }
 
+/* Not with a timeout: in a chain it could only be reported when the hop
+ * ends, after the statements before it. */
+int uvodbc__exec_chainable(const uvodbc_op_t* op) {
+  return (op->kind == OP_EXEC || op->kind == OP_QUERY) &&
+         op->catalog == NULL && op->timer == NULL;
+}
+
+/* The statement goes back to the connection's spare in exec_done() unless
+ * it is a prepared statement's or a cursor's. */
+static int stmt_returns_to_conn(const uvodbc_op_t* op) {
+  return op->prepared == NULL && op->stmt != NULL &&
+         !(op->kind == OP_EXEC && op->status == 0 && op->stmt->has_result);
+}
+
+void uvodbc__exec_chain_run(uvodbc_op_t* head,
+                            void (*run)(uvodbc_op_t* op)) {
+  uvodbc_op_t* holder = NULL; /* the op whose statement is free */
+  uvodbc_op_t* op;
+  for (op = head; op != NULL; op = op->chain_next) {
+    if (holder != NULL && op->prepared == NULL && op->stmt == NULL) {
+      op->stmt = holder->stmt;
+      holder->stmt = NULL;
+      holder = NULL;
+    }
+    run(op);
+    if (stmt_returns_to_conn(op)) holder = op;
+  }
+}
+
 /* At submission: the prepared statement, or the connection's spare. */
 static void exec_prepare(uvodbc_op_t* op) {
   if (op->prepared != NULL) {
     op->stmt = op->prepared->stmt;
-  } else {
+  } else if (op->stmt == NULL) { /* a chain that never ran keeps its own */
     op->stmt = op->conn->spare_stmt;
     op->conn->spare_stmt = NULL;
   }
@@ -227,6 +256,7 @@ static void exec_work(uvodbc_op_t* op) {
   /* Cancelled or timed out: decided by our own flag, not by SQLSTATE. */
   if (uvodbc__cancel_requested(op->cancel)) op->status = UV_ECANCELED;
   if (op->status != 0) uvodbc__stmt_reset(op->stmt);
+  op->rows_affected = op->stmt->rows_affected;
 }
 
 static void exec_done(uvodbc_op_t* op) {
@@ -247,7 +277,7 @@ static void exec_done(uvodbc_op_t* op) {
     }
     op->status = UV_ENOMEM; /* the next exec resets the statement */
   }
-  if (s != NULL && op->status == 0) req->rows_affected = s->rows_affected;
+  if (op->status == 0) req->rows_affected = op->rows_affected;
   if (op->prepared != NULL)
     op->prepared->busy = 0;
   else if (s != NULL)

@@ -51,7 +51,8 @@ typedef enum {
 
 typedef enum {
   OP_QUEUED,    /* in the connection's FIFO                          */
-  OP_SUBMITTED, /* handed to the executor                            */
+  OP_SUBMITTED, /* handed to the executor, alone or in a chain       */
+  OP_FINISHED,  /* ran in a chain, its callback comes in order       */
   OP_DEFERRED   /* result known, callback waits for the next tick    */
 } uvodbc__op_state_t;
 
@@ -68,6 +69,8 @@ struct uvodbc_op_s {
   uvodbc__task_t task;     /* first: a task pointer is an op pointer */
   const uvodbc__op_vtable_t* vt;
   uvodbc_op_t* next;       /* strand FIFO or deferred list           */
+  uvodbc_op_t* chain_next; /* the next op run in the same hop        */
+  int chained;             /* runs in the hop of an earlier op       */
   uvodbc__op_kind_t kind;
   uvodbc__op_state_t state;
   uvodbc_conn_t* conn;
@@ -87,6 +90,8 @@ struct uvodbc_op_s {
   uvodbc__params_t params;
   uvodbc_exec_options_t opts;
   uvodbc__stmt_t* stmt;      /* EXEC / QUERY: the statement used       */
+  int64_t rows_affected;     /* EXEC / QUERY: read on the worker, as a
+                                chain may hand the statement on         */
   uvodbc_batch_t* result;    /* QUERY                                  */
   uvodbc_prepared_t* prepared; /* EXEC / QUERY of a prepared statement */
   uvodbc_param_info_t* result_params; /* PREPARE                        */
@@ -164,6 +169,13 @@ uvodbc_op_t* uvodbc__exec_op_new(uvodbc_conn_t* conn,
                                  const uvodbc_exec_options_t* opts,
                                  uvodbc_req_cb cb, int* err);
 void uvodbc__exec_submit(uvodbc_op_t* op);
+/* 1 when the strand may run `op` in the same hop as the EXEC / QUERY
+ * before it. */
+int uvodbc__exec_chainable(const uvodbc_op_t* op);
+/* Worker side: runs a chain of EXEC / QUERY ops in order, each with `run`.
+ * An op that needs a statement takes the one an earlier op is done with, so
+ * a chain holds no more statements than its ops run one by one would. */
+void uvodbc__exec_chain_run(uvodbc_op_t* head, void (*run)(uvodbc_op_t* op));
 void uvodbc__free_results(uvodbc_batch_t* outputs, uvodbc_batch_t** results,
                           size_t n);
 
@@ -178,7 +190,8 @@ struct uvodbc_conn_s {
   uvodbc_conn_options_t options;
   uvodbc_op_t* head; /* queued, not yet submitted */
   uvodbc_op_t* tail;
-  uvodbc_op_t* running;
+  uvodbc_op_t* running;       /* the submitted op (head of its chain)  */
+  int delivering;             /* a chain's callbacks are running       */
   uvodbc_op_t* deferred_head;
   uvodbc_op_t* deferred_tail;
   uv_idle_t idle; /* drains the deferred list */

@@ -5,15 +5,21 @@
  * HSTMT is therefore used by one thread at a time, operations complete in
  * submission order, and close simply queues behind what runs.
  *
+ * Statements already queued behind a statement (EXEC / QUERY) form a chain:
+ * one worker runs them back to back in one hop, and their callbacks follow
+ * in order.  A hop costs more than a small query; the chain is the same
+ * work, in the same order, on the same thread at a time.
+ *
  * Results known without a hop (a cancelled queued operation, EOF already
  * seen) are "deferred": delivered in order from an idle handle on a later
  * loop iteration, never from inside the call that started them. */
 #include "internal.h"
 
+#define CHAIN_MAX 32
+
 static void submit_next(uvodbc_conn_t* conn);
 
-static void run_work(uvodbc__task_t* task) {
-  uvodbc_op_t* op = (uvodbc_op_t*)task;
+static void run_one(uvodbc_op_t* op) {
   SQLHDBC dbc = op->conn->dbc; /* written only by ops, never concurrently */
   op->vt->work(op);
   /* Right after the failure, while the driver still knows why. */
@@ -23,31 +29,90 @@ static void run_work(uvodbc__task_t* task) {
         uvodbc__diags_disconnect(&op->diags) || uvodbc__odbc_is_dead(dbc);
 }
 
+static void run_work(uvodbc__task_t* task) {
+  uvodbc_op_t* op = (uvodbc_op_t*)task;
+  if (op->chain_next == NULL)
+    run_one(op);
+  else
+    uvodbc__exec_chain_run(op, run_one);
+}
+
+/* The head of a chain never ran: the ops chained behind it go back to the
+ * front of the queue, in order. */
+static void unchain(uvodbc_op_t* head) {
+  uvodbc_conn_t* conn = head->conn;
+  uvodbc_op_t* op = head->chain_next;
+  uvodbc_op_t* rest = conn->head;
+  uvodbc_op_t** link = &conn->head;
+  head->chain_next = NULL;
+  while (op != NULL) {
+    uvodbc_op_t* next = op->chain_next;
+    op->chain_next = NULL;
+    op->chained = 0;
+    op->state = OP_QUEUED;
+    *link = op;
+    link = &op->next;
+    if (rest == NULL) conn->tail = op;
+    op = next;
+  }
+  *link = rest;
+}
+
 static void after_work(uvodbc__task_t* task, int status) {
   uvodbc_op_t* op = (uvodbc_op_t*)task;
   uvodbc_conn_t* conn = op->conn;
+  uvodbc_op_t* next;
   conn->running = NULL;
-  if (status != 0) op->status = status; /* never ran: UV_ECANCELED */
-  if (op->conn_dead) conn->broken = 1;
+  if (status != 0) { /* never ran: UV_ECANCELED */
+    op->status = status;
+    unchain(op);
+  }
   /* The close op frees the connection in done(): touch nothing after. */
   if (op->kind == OP_CONN_CLOSE) {
     op->vt->done(op);
     return;
   }
-  op->vt->done(op);
+  for (next = op->chain_next; next != NULL; next = next->chain_next)
+    next->state = OP_FINISHED;
+  /* Nothing new starts until the whole chain is delivered: a callback may
+   * close the connection, and the close must come after the statements
+   * of the chain went back to it. */
+  conn->delivering = 1;
+  for (; op != NULL; op = next) {
+    next = op->chain_next;
+    op->chain_next = NULL;
+    if (op->conn_dead) conn->broken = 1;
+    op->vt->done(op);
+  }
+  conn->delivering = 0;
   submit_next(conn);
 }
 
-static void submit_next(uvodbc_conn_t* conn) {
-  uvodbc_op_t* op;
-  if (conn->running != NULL || conn->head == NULL) return;
-  op = conn->head;
+static uvodbc_op_t* pop(uvodbc_conn_t* conn) {
+  uvodbc_op_t* op = conn->head;
   conn->head = op->next;
   if (conn->head == NULL) conn->tail = NULL;
   op->next = NULL;
   op->state = OP_SUBMITTED;
-  conn->running = op;
   if (op->vt->prepare != NULL) op->vt->prepare(op);
+  return op;
+}
+
+static void submit_next(uvodbc_conn_t* conn) {
+  uvodbc_op_t* op;
+  uvodbc_op_t* last;
+  size_t n = 1;
+  if (conn->running != NULL || conn->delivering || conn->head == NULL) return;
+  op = conn->running = pop(conn);
+  if (uvodbc__exec_chainable(op)) {
+    for (last = op; n < CHAIN_MAX && conn->head != NULL &&
+                    uvodbc__exec_chainable(conn->head);
+         n++) {
+      last->chain_next = pop(conn);
+      last = last->chain_next;
+      last->chained = 1;
+    }
+  }
   uvodbc__executor_submit(conn->loop, &op->task, run_work, after_work);
 }
 
@@ -107,9 +172,14 @@ void uvodbc__strand_defer(uvodbc_conn_t* conn, uvodbc_op_t* op, int status) {
 }
 
 int uvodbc__strand_interrupt(uvodbc_op_t* op) {
-  int rc = uvodbc__executor_cancel(&op->task);
+  int rc;
+  /* Waiting in, or running in, the hop of an earlier op: the worker sees
+   * the request before it starts the statement, or SQLCancel ends it. */
+  if (op->chained) return uvodbc__cancel_request(op->cancel);
+  rc = uvodbc__executor_cancel(&op->task);
   if (rc == 1) { /* never reached a thread */
     op->conn->running = NULL;
+    unchain(op);
     uvodbc__strand_defer(op->conn, op, UV_ECANCELED);
     submit_next(op->conn);
     return 0;
@@ -121,6 +191,7 @@ int uvodbc__strand_interrupt(uvodbc_op_t* op) {
 
 void uvodbc__strand_cancel_all(uvodbc_conn_t* conn) {
   uvodbc_op_t* op = conn->head;
+  uvodbc_op_t* it;
   uvodbc_op_t* keep_head = NULL;
   uvodbc_op_t* keep_tail = NULL;
   conn->head = conn->tail = NULL;
@@ -143,9 +214,12 @@ void uvodbc__strand_cancel_all(uvodbc_conn_t* conn) {
   conn->head = keep_head;
   conn->tail = keep_tail;
   op = conn->running;
-  if (op != NULL && op->kind != OP_CONN_CLOSE && op->kind != OP_CURSOR_CLOSE &&
-      op->kind != OP_PREPARED_CLOSE)
-    uvodbc__strand_interrupt(op);
+  if (op == NULL || op->kind == OP_CONN_CLOSE || op->kind == OP_CURSOR_CLOSE ||
+      op->kind == OP_PREPARED_CLOSE)
+    return;
+  for (it = op->chain_next; it != NULL; it = it->chain_next)
+    uvodbc__strand_interrupt(it);
+  uvodbc__strand_interrupt(op); /* last: it may put the chain back */
 }
 
 /* A close callback of a handle that no longer has a connection must still

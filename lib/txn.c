@@ -149,6 +149,6 @@ int uvodbc_req_is_disconnect(const uvodbc_req_t* req) {
 int uvodbc__conn_is_clean(const uvodbc_conn_t* conn) {
   return conn->autocommit && !conn->began && conn->isolation == 0 &&
          conn->cursors == NULL && conn->prepared == NULL &&
-         conn->running == NULL && conn->head == NULL &&
+         conn->running == NULL && !conn->delivering && conn->head == NULL &&
          conn->deferred_head == NULL && !conn->closing;
 }

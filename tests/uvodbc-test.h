@@ -119,5 +119,6 @@ Suite* bulk_suite(void);
 Suite* call_suite(void);
 Suite* catalog_suite(void);
 Suite* read_ahead_suite(void);
+Suite* chain_suite(void);
 
 #endif /* UVODBC_TEST_H */

@@ -85,7 +85,7 @@ void async_select1_query(async_t* a, size_t k) {
                           on_query);
   if (err != 0) fail(NULL, err, "uvodbc_conn_query");
   run(a);
-  if (s.left != 0) bench_die("uvodbc: the SELECT 1 chain stopped early");
+  if (s.left != 0) bench_die("uvodbc: the SELECT 1 sequence stopped early");
 }
 
 static void on_exec(uvodbc_req_t* req, int status) {
@@ -114,7 +114,46 @@ void async_select1_exec(async_t* a, size_t k) {
                          on_exec);
   if (err != 0) fail(NULL, err, "uvodbc_conn_exec");
   run(a); /* returns after the last cursor's close ran */
-  if (s.left != 0) bench_die("uvodbc: the SELECT 1 chain stopped early");
+  if (s.left != 0) bench_die("uvodbc: the SELECT 1 sequence stopped early");
+}
+
+typedef struct pipeline_s {
+  async_t* a;
+  size_t to_start, left;
+  uvodbc_req_t reqs[CORE_PIPELINE_DEPTH];
+} pipeline_t;
+
+static void start_pipelined(pipeline_t* p, uvodbc_req_t* req);
+
+static void on_pipelined(uvodbc_req_t* req, int status) {
+  pipeline_t* p = req->data;
+  if (status != 0) fail(req, status, "query(SELECT 1), pipelined");
+  check_one(req, req->batch);
+  uvodbc_req_cleanup(req);
+  p->left--;
+  if (p->to_start > 0) start_pipelined(p, req);
+}
+
+static void start_pipelined(pipeline_t* p, uvodbc_req_t* req) {
+  int err;
+  p->to_start--;
+  req->data = p;
+  err = uvodbc_conn_query(p->a->conn, req, CORE_SELECT1_SQL, NULL, 0, NULL,
+                          on_pipelined);
+  if (err != 0) fail(NULL, err, "uvodbc_conn_query");
+}
+
+void async_select1_pipelined(async_t* a, size_t k) {
+  pipeline_t* p = calloc(1, sizeof(*p));
+  size_t i;
+  if (p == NULL) bench_die("out of memory");
+  p->a = a;
+  p->to_start = p->left = k;
+  for (i = 0; i < CORE_PIPELINE_DEPTH && p->to_start > 0; i++)
+    start_pipelined(p, &p->reqs[i]);
+  run(a);
+  if (p->left != 0) bench_die("uvodbc: the pipelined SELECT 1 stopped early");
+  free(p);
 }
 
 /* ---- fetch ---- */

@@ -198,14 +198,16 @@ static void measure_select1(const options_t* o, bench_driver_t d,
   double* base = calloc(o->runs, sizeof(double));
   double* query = calloc(o->runs, sizeof(double));
   double* exec = calloc(o->runs, sizeof(double));
+  double* piped = calloc(o->runs, sizeof(double));
   double t;
   bench_row_t row;
 
-  if (base == NULL || query == NULL || exec == NULL)
+  if (base == NULL || query == NULL || exec == NULL || piped == NULL)
     bench_die("out of memory");
   baseline_select1(b, warm);
   async_select1_query(a, warm);
   async_select1_exec(a, warm);
+  async_select1_pipelined(a, warm);
   for (i = 0; i < o->runs; i++) {
     t = bench_now();
     baseline_select1(b, k);
@@ -216,6 +218,9 @@ static void measure_select1(const options_t* o, bench_driver_t d,
     t = bench_now();
     async_select1_exec(a, k);
     exec[i] = bench_now() - t;
+    t = bench_now();
+    async_select1_pipelined(a, k);
+    piped[i] = bench_now() - t;
   }
   memset(&row, 0, sizeof(row));
   row.driver = name;
@@ -231,9 +236,13 @@ static void measure_select1(const options_t* o, bench_driver_t d,
   row.what = "SELECT 1: conn_exec + cursor_close";
   row.uvo = exec;
   bench_print_row(&row);
+  row.what = "SELECT 1: conn_query, 64 queued";
+  row.uvo = piped;
+  bench_print_row(&row);
   free(base);
   free(query);
   free(exec);
+  free(piped);
 }
 
 /* Batches the read_ahead row reads ahead. */

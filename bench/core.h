@@ -72,6 +72,11 @@ void async_disconnect(async_t* a);
 void async_select1_query(async_t* a, size_t k);
 /* K x (uvodbc_conn_exec + uvodbc_cursor_close): two hops each. */
 void async_select1_exec(async_t* a, size_t k);
+/* K x uvodbc_conn_query("SELECT 1"), CORE_PIPELINE_DEPTH of them queued at
+ * any time (a server with many requests on one connection): the queued
+ * ones run as chains, many per hop. */
+#define CORE_PIPELINE_DEPTH 64
+void async_select1_pipelined(async_t* a, size_t k);
 /* uvodbc_conn_exec(CORE_FETCH_SQL), uvodbc_cursor_fetch until UV_EOF, every
  * value read with the uvodbc_batch_get_* accessors; then the cursor's
  * close.  Batches of `batch_rows` rows (uvodbc_exec_options_t.batch_rows;

@@ -285,7 +285,10 @@ typedef struct uvodbc_exec_options_s {
   unsigned int timeout_ms;
   /* Rows per batch, i.e. per thread hop.  0: as many as fit in about 2 MiB
    * of buffers, 1024 to 16384 (1024 when a long column is read in chunks).
-   * Always bounded so that a batch's buffers stay within 8 MiB. */
+   * Always bounded so that a batch's buffers stay within 8 MiB.
+   * uvodbc_conn_query() reads its whole result in one hop: there, 0 means
+   * 1024 rows per SQLFetch, and the first fetches ask for fewer (64, then
+   * 8 times more each), so a small result costs a small rowset. */
   size_t batch_rows;
   /* uvodbc_conn_query(): fail with UVODBC_ELIMIT past this many rows or
    * bytes of cell data (0: 1,000,000 rows, 256 MiB). */

@@ -6,6 +6,7 @@
 
 #define DEFAULT_MAX_ROWS 1000000
 #define DEFAULT_MAX_BYTES (256u << 20)
+#define QUERY_BATCH_ROWS 1024
 
 void uvodbc_exec_options_init(uvodbc_exec_options_t* opts) {
   if (opts != NULL) memset(opts, 0, sizeof(*opts));
@@ -216,6 +217,10 @@ static int run(uvodbc_op_t* op) {
   s->driver = op->driver;
   s->keep_params = op->kind == OP_CALL;
   s->opts.batch_rows = op->opts.batch_rows;
+  /* The whole result in this hop: bigger batches would save no hop, only
+   * cost buffers for every small result. */
+  if (op->kind == OP_QUERY && s->opts.batch_rows == 0)
+    s->opts.batch_rows = QUERY_BATCH_ROWS;
   s->opts.long_column_bytes = op->opts.long_column_bytes;
   if (op->catalog != NULL)
     err = uvodbc__stmt_catalog(s, op->catalog_kind, op->catalog, &op->diags);

@@ -16,6 +16,10 @@
 #define DEFAULT_BATCH_ROWS 1024
 #define MAX_DEFAULT_BATCH_ROWS 16384
 #define DEFAULT_BATCH_BYTES (2u << 20)
+/* uvodbc__stmt_fetch_all(): rows of its first fetch, 8 times more each
+ * next one up to the batch (the driver's work per SQLFetch grows with the
+ * rowset: SQLite initializes a status per row of it). */
+#define FIRST_FETCH_ROWS 64
 #define DEFAULT_LONG_COLUMN_BYTES 8192
 #define BATCH_BYTES_TARGET (8u << 20)
 #define GETDATA_CHUNK (64u << 10)
@@ -666,7 +670,7 @@ int uvodbc__stmt_fetch_all(uvodbc__stmt_t* s, size_t max_rows,
                            size_t max_bytes, uvodbc__cancel_t* cancel,
                            uvodbc_batch_t* out, uvodbc__diags_t* d) {
   uvodbc__colbuf_t* layout;
-  size_t i;
+  size_t i, step = FIRST_FETCH_ROWS;
   int err;
 
   memset(out, 0, sizeof(*out));
@@ -681,7 +685,8 @@ int uvodbc__stmt_fetch_all(uvodbc__stmt_t* s, size_t max_rows,
   uvodbc__free(layout);
   if (err == 0) err = uvodbc__batch_own_columns(out);
   while (err == 0 && !s->eof) {
-    err = uvodbc__stmt_fetch(s, 0, cancel, d);
+    err = uvodbc__stmt_fetch(s, step, cancel, d);
+    step = step > 0 && step < s->batch.cap / 8 ? step * 8 : 0;
     if (err == 0) err = uvodbc__batch_append(out, &s->batch);
     if (err == 0 && uvodbc__cancel_requested(cancel)) err = UVODBC__ECANCELED;
     if (err == 0 && (out->nrows > max_rows ||

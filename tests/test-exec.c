@@ -465,6 +465,39 @@ START_TEST(exec_query_whole_result) {
 }
 END_TEST
 
+/* A query's fetches grow: 64 rows, then 512, then whole batches.  Results
+ * ending on each side of those steps come back whole and in order. */
+START_TEST(exec_query_fetch_steps) {
+  static const int sizes[] = {0, 1, 63, 64, 65, 575, 576, 577, 1599, 1600,
+                              1601, 2700};
+  uv_loop_t loop;
+  uvodbc_conn_t* conn;
+  const char* t = TEST_TABLE("exec_query_fetch_steps");
+  char sql[256];
+  size_t i;
+
+  ck_assert_int_eq(uv_loop_init(&loop), 0);
+  conn = test_connect(&loop);
+  test_make_table(&loop, conn, t, "id INTEGER, v INTEGER, s VARCHAR(20)");
+  test_fill_numbers(&loop, conn, t, 2700);
+  for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+    uvodbc_batch_t* b;
+    int64_t next_id = 1;
+    snprintf(sql, sizeof(sql),
+             "SELECT id, v, s FROM %s WHERE id <= %d ORDER BY id", t,
+             sizes[i]);
+    b = test_query(&loop, conn, sql, NULL, 0);
+    ck_assert_uint_eq(uvodbc_batch_nrows(b), (size_t)sizes[i]);
+    test_check_numbers(b, &next_id);
+    ck_assert_int_eq(next_id, sizes[i] + 1);
+    test_free_result(b);
+  }
+  test_drop_table(&loop, conn, t);
+  test_close(&loop, conn);
+  test_loop_close(&loop);
+}
+END_TEST
+
 /* max_rows: one row past the limit fails, exactly the limit succeeds, also
  * when the limit falls inside a batch. */
 START_TEST(exec_query_limit_rows) {
@@ -972,6 +1005,7 @@ Suite* exec_suite(void) {
   tcase_add_test(tc, exec_cursor_first_batch);
   tcase_add_test(tc, exec_params_types);
   tcase_add_test(tc, exec_query_whole_result);
+  tcase_add_test(tc, exec_query_fetch_steps);
   tcase_add_test(tc, exec_query_limit_rows);
   tcase_add_test(tc, exec_query_limit_bytes);
   tcase_add_test(tc, exec_query_non_select);

@@ -153,6 +153,17 @@ static void act_later(uv_loop_t* loop, action_t* a, unsigned int ms,
   ck_assert_int_eq(uv_timer_start(&a->timer, cb, ms, 0), 0);
 }
 
+/* X (a short sleep, alone in its hop), then the chain behind it: A (a
+ * sleep of `a_seconds`), B (SELECT 2), C (SELECT 3); ops[0..3]. */
+static void queue_x_then_abc(uvodbc_conn_t* conn, op_t* ops, log_t* log,
+                             double a_seconds) {
+  init_ops(ops, 4, log);
+  query(conn, &ops[0], test_sleep_sql(0.2), NULL);
+  query(conn, &ops[1], test_sleep_sql(a_seconds), NULL);
+  select_n(conn, &ops[2], 2);
+  select_n(conn, &ops[3], 3);
+}
+
 static void cancel_target(uv_timer_t* timer) {
   action_t* a = timer->data;
   a->fired = 1;
@@ -169,11 +180,7 @@ START_TEST(chain_cancel_follower) {
   action_t a = {0};
   ck_assert_int_eq(uv_loop_init(&loop), 0);
   conn = test_connect(&loop);
-  init_ops(ops, 4, &log);
-  query(conn, &ops[0], test_sleep_sql(0.2), NULL);
-  query(conn, &ops[1], test_sleep_sql(2.0), NULL);
-  select_n(conn, &ops[2], 2);
-  select_n(conn, &ops[3], 3);
+  queue_x_then_abc(conn, ops, &log, 2.0);
   a.log = &log;
   a.target = &ops[2];
   act_later(&loop, &a, 100, cancel_target);
@@ -247,11 +254,7 @@ START_TEST(chain_close_while_running) {
   double took;
   ck_assert_int_eq(uv_loop_init(&loop), 0);
   conn = test_connect(&loop);
-  init_ops(ops, 4, &log);
-  query(conn, &ops[0], test_sleep_sql(0.2), NULL);
-  query(conn, &ops[1], test_sleep_sql(3.0), NULL);
-  select_n(conn, &ops[2], 2);
-  select_n(conn, &ops[3], 3);
+  queue_x_then_abc(conn, ops, &log, 3.0);
   a.log = &log;
   a.conn = conn;
   act_later(&loop, &a, 100, close_conn);

@@ -191,7 +191,7 @@ struct uvodbc_conn_s {
   uvodbc_op_t* head; /* queued, not yet submitted */
   uvodbc_op_t* tail;
   uvodbc_op_t* running;       /* the submitted op (head of its chain)  */
-  int delivering;             /* a chain's callbacks are running       */
+  int delivering;             /* ops of a chain await their callbacks  */
   uvodbc_op_t* deferred_head;
   uvodbc_op_t* deferred_tail;
   uv_idle_t idle; /* drains the deferred list */

@@ -74,17 +74,17 @@ static void after_work(uvodbc__task_t* task, int status) {
   }
   for (next = op->chain_next; next != NULL; next = next->chain_next)
     next->state = OP_FINISHED;
-  /* Nothing new starts until the whole chain is delivered: a callback may
-   * close the connection, and the close must come after the statements
-   * of the chain went back to it. */
-  conn->delivering = 1;
+  /* Nothing new starts while ops of the chain wait for their callbacks: a
+   * callback may close the connection, and the close must come after their
+   * statements went back to it (done() gives it back before the callback,
+   * so the last one's callback may start new work at once). */
   for (; op != NULL; op = next) {
     next = op->chain_next;
     op->chain_next = NULL;
+    conn->delivering = next != NULL;
     if (op->conn_dead) conn->broken = 1;
     op->vt->done(op);
   }
-  conn->delivering = 0;
   submit_next(conn);
 }
 

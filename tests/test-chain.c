@@ -69,6 +69,12 @@ static void query(uvodbc_conn_t* conn, op_t* op, const char* sql,
                    0);
 }
 
+static void exec(uvodbc_conn_t* conn, op_t* op, const char* sql) {
+  ck_assert_int_eq(uvodbc_conn_exec(conn, &op->req, sql, NULL, 0, NULL,
+                                    on_done),
+                   0);
+}
+
 static void select_n(uvodbc_conn_t* conn, op_t* op, int n) {
   char sql[64];
   snprintf(sql, sizeof(sql), "SELECT %d", n);
@@ -299,11 +305,8 @@ START_TEST(chain_close_in_first_callback) {
   ck_assert_int_eq(uvodbc_conn_query(conn, &ops[1].req, "SELECT 1", NULL, 0,
                                      NULL, on_close_in_callback),
                    0);
-  ck_assert_int_eq(
-      uvodbc_conn_exec(conn, &ops[2].req,
-                       "INSERT INTO " TEST_TABLE("chain_close_cb") " VALUES (5)",
-                       NULL, 0, NULL, on_done),
-      0);
+  exec(conn, &ops[2],
+       "INSERT INTO " TEST_TABLE("chain_close_cb") " VALUES (5)");
   query(conn, &ops[3], "SELECT COUNT(*) FROM " TEST_TABLE("chain_close_cb"),
         NULL);
   while (log.close_cb == 0) uv_run(&loop, UV_RUN_ONCE);
@@ -362,22 +365,15 @@ START_TEST(chain_mixed_kinds) {
   init_ops(ops, 7, &log);
   query(conn, &ops[0], test_sleep_sql(0.2), NULL);
   select_n(conn, &ops[1], 41);
-  ck_assert_int_eq(uvodbc_conn_exec(conn, &ops[2].req, "SELECT 42", NULL, 0,
-                                    NULL, on_done),
-                   0);
-  ck_assert_int_eq(
-      uvodbc_conn_exec(conn, &ops[3].req,
-                       "INSERT INTO " TEST_TABLE("chain_mixed") " VALUES (11)",
-                       NULL, 0, NULL, on_done),
-      0);
+  exec(conn, &ops[2], "SELECT 42");
+  exec(conn, &ops[3],
+       "INSERT INTO " TEST_TABLE("chain_mixed") " VALUES (11)");
   ck_assert_int_eq(
       uvodbc_prepared_exec(p, &ops[4].req, &param, 1, NULL, on_done), 0);
   query(conn, &ops[5],
         "SELECT COUNT(*) FROM " TEST_TABLE("chain_mixed") " WHERE id IN (11, 12)",
         NULL);
-  ck_assert_int_eq(uvodbc_conn_exec(conn, &ops[6].req, "SELECT 43", NULL, 0,
-                                    NULL, on_done),
-                   0);
+  exec(conn, &ops[6], "SELECT 43");
   run_until(&loop, &log, 7);
   check_order(&log, 7);
   ck_assert_int_eq(log.value[1], 41);

@@ -138,11 +138,17 @@ int uvodbc__exec_chainable(const uvodbc_op_t* op) {
          op->catalog == NULL && op->timer == NULL;
 }
 
+/* An EXEC that succeeded with a result set: its statement becomes a
+ * cursor's in exec_done(). */
+static int becomes_cursor(const uvodbc_op_t* op) {
+  return op->stmt != NULL && op->status == 0 && op->kind == OP_EXEC &&
+         op->stmt->has_result;
+}
+
 /* The statement goes back to the connection's spare in exec_done() unless
  * it is a prepared statement's or a cursor's. */
 static int stmt_returns_to_conn(const uvodbc_op_t* op) {
-  return op->prepared == NULL && op->stmt != NULL &&
-         !(op->kind == OP_EXEC && op->status == 0 && op->stmt->has_result);
+  return op->prepared == NULL && op->stmt != NULL && !becomes_cursor(op);
 }
 
 void uvodbc__exec_chain_run(uvodbc_op_t* head,
@@ -268,9 +274,10 @@ static void exec_done(uvodbc_op_t* op) {
   uvodbc_conn_t* conn = op->conn;
   uvodbc__stmt_t* s = op->stmt;
   uvodbc_req_t* req = op->req;
+  int cursor = becomes_cursor(op);
 
   op->stmt = NULL;
-  if (s != NULL && op->status == 0 && op->kind == OP_EXEC && s->has_result) {
+  if (cursor) {
     uvodbc_cursor_t* c = uvodbc__cursor_new(conn, s, &op->opts);
     if (c != NULL) {
       c->borrowed = op->prepared; /* stays busy until the cursor closes */

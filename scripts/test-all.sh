@@ -8,7 +8,9 @@
 # UVODBC_SKIP_VALGRIND=1 shorten a local run (CI runs everything);
 # UVODBC_JOBS sets build parallelism; UVODBC_BUDGET_S (default 5100, CI
 # allows 5400) is the time all steps together may take, STEP_LIMIT_S
-# (default 1500) the time one step may take.
+# (default 1500) the time one step may take.  UVODBC_CHAOS_OPS (default
+# 5000) and UVODBC_CHAOS_S (default 60) bound each chaos step (longer
+# local hunts: tests/chaos.c, --ops 100000 --seconds 600).
 set -euo pipefail
 start=$SECONDS
 budget=${UVODBC_BUDGET_S:-5100}
@@ -16,6 +18,8 @@ cd "$(dirname "$0")/.."
 repo=$PWD
 jobs=${UVODBC_JOBS:-$(nproc)}
 drivers=(sqlite pg mariadb)
+chaos_ops=${UVODBC_CHAOS_OPS:-5000}
+chaos_s=${UVODBC_CHAOS_S:-60}
 
 bash scripts/deps.sh
 
@@ -81,6 +85,12 @@ if [ "${UVODBC_SKIP_ASAN:-0}" != 1 ]; then
     for d in "${drivers[@]}"; do
         run "asan+ubsan tests $d" ./build-ci-asan/tests/uvodbc-tests "$d"
     done
+    # The chaos test (tests/chaos.c): a new seed each run, printed first
+    # and on failure; --seed reproduces it.  Bounded by ops and seconds.
+    for d in "${drivers[@]}"; do
+        run "chaos asan $d" ./build-ci-asan/tests/uvodbc-chaos --driver "$d" \
+            --ops "$chaos_ops" --seconds "$chaos_s"
+    done
     unset ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS
 fi
 
@@ -93,6 +103,14 @@ if [ "${UVODBC_SKIP_TSAN:-0}" != 1 ]; then
         run "tsan tests $d" env CK_TIMEOUT_MULTIPLIER=3 \
             TSAN_OPTIONS="halt_on_error=0:second_deadlock_stack=1$supp" \
             ./build-ci-tsan/tests/uvodbc-tests "$d"
+    done
+    for d in "${drivers[@]}"; do
+        supp=
+        [ "$d" = mariadb ] && supp=:suppressions=$repo/tests/tsan-mariadb.supp
+        run "chaos tsan $d" env \
+            TSAN_OPTIONS="halt_on_error=1:exitcode=66:second_deadlock_stack=1$supp" \
+            ./build-ci-tsan/tests/uvodbc-chaos --driver "$d" \
+            --ops "$chaos_ops" --seconds "$chaos_s"
     done
 fi
 

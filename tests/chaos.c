@@ -54,7 +54,9 @@ static struct {
   double seconds;
   int trace;
   int keep_going;
+  const char* threads; /* UV_THREADPOOL_SIZE */
   char no[1024]; /* ",op,op," disabled operations */
+  char only[1024]; /* ",op,op,": only these operations (if set) */
 } opt;
 
 static uint64_t rng_state;
@@ -100,9 +102,12 @@ static void fail(const char* fmt, ...) {
   va_end(ap);
   fputc('\n', stderr);
   if (failures == 1 || opt.trace) print_recent();
-  fprintf(stderr, "reproduce: uvodbc-chaos --driver %s --seed %llu --ops %ld%s%s\n",
+  fprintf(stderr,
+          "reproduce: uvodbc-chaos --driver %s --seed %llu --ops %ld%s%s%s%s%s%s\n",
           opt.driver_name, (unsigned long long)opt.seed, opt.ops,
-          opt.no[0] ? " --no " : "", opt.no[0] ? opt.no + 1 : "");
+          opt.threads ? " --threads " : "", opt.threads ? opt.threads : "",
+          opt.no[0] ? " --no " : "", opt.no[0] ? opt.no + 1 : "",
+          opt.only[0] ? " --only " : "", opt.only[0] ? opt.only + 1 : "");
   if (!opt.keep_going) abort();
 }
 
@@ -115,6 +120,12 @@ static int disabled(const char* name) {
   char key[64];
   snprintf(key, sizeof(key), ",%s,", name);
   return strstr(opt.no, key) != NULL;
+}
+
+static int op_disabled(const char* name) {
+  char key[64];
+  snprintf(key, sizeof(key), ",%s,", name);
+  return disabled(name) || (opt.only[0] && strstr(opt.only, key) == NULL);
 }
 
 static const char* pick(const char* sqlite, const char* pg,
@@ -616,10 +627,33 @@ static void close_conn(conn_rec* c, const char* why) {
 }
 
 /* Gives a borrowed connection back (release or discard). */
+static void close_cursor(cur_rec* k, const char* why);
+static void close_prepared(prep_rec* p, const char* why);
+
+/* --no open_at_release: close a connection's cursors and prepared
+ * statements before giving it back (issue 8, defect 2 is about the
+ * reverse).  Returns 1 if some are still open. */
+static int close_handles_of(conn_rec* c) {
+  int i, open = 0;
+  for (i = 0; i < MAX_CURSORS; i++)
+    if (cursors[i] && cursors[i]->c == c) {
+      open = 1;
+      close_cursor(cursors[i], "before release");
+    }
+  for (i = 0; i < MAX_PREPARED; i++)
+    if (prepareds[i] && prepareds[i]->c == c && !prepareds[i]->close_cb) {
+      open = 1;
+      close_prepared(prepareds[i], "before release");
+    }
+  return open;
+}
+
 static void give_back(conn_rec* c, int discard, const char* why) {
   int err, i;
   pool_rec* p = c->pool;
   if (c->gone) return;
+  if (disabled("open_at_release") && !p->terminating && close_handles_of(c))
+    return; /* released by a later operation */
   c->gone = 1;
   c->detach_seq = ++seq;
   note("pool_%s conn %d (%s)", discard ? "discard" : "release", c->id, why);
@@ -636,7 +670,6 @@ static void give_back(conn_rec* c, int discard, const char* why) {
 
 static void start_fetch(rq* r, cur_rec* k, size_t max_rows);
 static void cancel_some(uint64_t pickw, const char* why);
-static void close_prepared(prep_rec* p, const char* why);
 
 static void after_action(rq* r) {
   conn_rec* c = r->c;
@@ -708,7 +741,7 @@ static void exec_result(rq* r, int status) {
     CHECK(r->lo > r->hi, "%s: no batch for a non-empty range", what);
   }
   if (r->action == A_RELEASE && c && c->pool && !c->gone &&
-      c->pending == 0) {
+      c->pending == 0 && !disabled("open_at_release")) {
     /* Issue 8, defect 2: release in the exec callback, then close. */
     give_back(c, 0, "in exec callback, cursor open");
     close_cursor(k, "after release");
@@ -1100,11 +1133,13 @@ static uvodbc_exec_options_t exec_opts(const uint64_t* w, rq* r,
 }
 
 static action_t pick_action(uint64_t w) {
-  static const action_t acts[] = {A_NONE,        A_NONE,       A_NONE,
-                                  A_CLOSE_CURSOR, A_FETCH_ALL,  A_FETCH_ALL,
-                                  A_CLOSE_CONN,  A_RELEASE,    A_CANCEL_OTHER,
-                                  A_CLOSE_CURSOR};
-  action_t a = acts[w % 10];
+  static const action_t acts[] = {
+      A_NONE,         A_NONE,      A_NONE,      A_NONE,    A_NONE,
+      A_NONE,         A_NONE,      A_NONE,      A_NONE,    A_CLOSE_CURSOR,
+      A_CLOSE_CURSOR, A_FETCH_ALL, A_FETCH_ALL, A_FETCH_ALL, A_FETCH_ALL,
+      A_CLOSE_CONN,   A_RELEASE,   A_RELEASE,   A_CANCEL_OTHER,
+      A_CANCEL_OTHER};
+  action_t a = acts[w % 20];
   if (a == A_CLOSE_CONN && disabled("close_in_cb")) a = A_NONE;
   if (a == A_CANCEL_OTHER && disabled("cancel")) a = A_NONE;
   if (a == A_RELEASE && disabled("release_in_cb")) a = A_NONE;
@@ -1168,7 +1203,10 @@ static void op_close(const uint64_t* w) {
   conn_rec* c = slots[slot];
   if (c == NULL || c->gone) return;
   if (c->pool) {
-    if (c->pending == 0 || c->pool->terminating)
+    /* After a terminate, release returns 0 and does nothing (issue 8,
+     * defect 4 when it reads a freed connection). */
+    if (c->pool->terminating ? !disabled("release_terminated")
+                             : c->pending == 0)
       give_back(c, (w[2] & 3) == 0, "op");
   } else {
     close_conn(c, "op");
@@ -1884,7 +1922,7 @@ static void op_pool_stats(const uint64_t* w) {
 
 static const op_t ops[] = {
     {"connect", 6, op_connect},
-    {"close", 3, op_close},
+    {"close", 2, op_close},
     {"query", 12, op_query},
     {"exec", 10, op_exec},
     {"fetch", 14, op_fetch},
@@ -2075,16 +2113,27 @@ static void finish(void) {
   int i, pass;
   size_t j;
   op_index = -1;
+  /* From here a failure is reported and the run goes on to its end, so
+   * that LeakSanitizer still runs at exit. */
+  opt.keep_going = 1;
   note("end: draining %d requests", ninflight);
   drain();
-  for (pass = 0; pass < 3; pass++) {
+  /* A prepared statement refuses to close while its cursor is open:
+   * close cursors, let their callbacks come, and try again. */
+  for (pass = 0; pass < 1000; pass++) {
+    int left = 0;
     for (i = 0; i < MAX_CURSORS; i++)
-      if (cursors[i] && !cursors[i]->closing)
-        close_cursor(cursors[i], "end");
+      if (cursors[i]) {
+        left++;
+        if (!cursors[i]->closing) close_cursor(cursors[i], "end");
+      }
     for (i = 0; i < MAX_PREPARED; i++)
-      if (prepareds[i] && !prepareds[i]->closing)
-        close_prepared(prepareds[i], "end");
-    uv_run(&loop, UV_RUN_NOWAIT);
+      if (prepareds[i]) {
+        left++;
+        if (!prepareds[i]->closing) close_prepared(prepareds[i], "end");
+      }
+    if (left == 0) break;
+    uv_run(&loop, UV_RUN_ONCE);
     drain();
   }
   for (i = 0; i < NSLOTS; i++) {
@@ -2117,8 +2166,10 @@ static void finish(void) {
   for (i = 0; i < MAX_CURSORS; i++)
     CHECK(cursors[i] == NULL, "cursor %d never closed", cursors[i]->id);
   for (i = 0; i < MAX_PREPARED; i++)
-    CHECK(prepareds[i] == NULL, "prepared %d never closed",
-          prepareds[i]->id);
+    CHECK(prepareds[i] == NULL,
+          "prepared %d never closed (pending %d, cursor %d, closing %d)",
+          prepareds[i]->id, prepareds[i]->pending, prepareds[i]->cursor_open,
+          prepareds[i]->closing);
   for (i = 0; i < NPOOLS; i++)
     CHECK(pools[i] == NULL, "pool %d never closed", pools[i]->id);
 }
@@ -2126,7 +2177,8 @@ static void finish(void) {
 static void usage(const char* argv0) {
   fprintf(stderr,
           "usage: %s --driver sqlite|pg|mariadb [--seed N] [--ops N] "
-          "[--seconds S] [--no op,op,...] [--trace] [--keep-going]\n"
+          "[--seconds S] [--no op,op,...] [--only op,op,...] [--threads N] "
+          "[--trace] [--keep-going]\n"
           "ops: read_ahead timeout cancel close_in_cb release_in_cb "
           "pool_terminate and:",
           argv0);
@@ -2168,6 +2220,12 @@ int main(int argc, char** argv) {
       snprintf(opt.no + len, sizeof(opt.no) - len, "%s%s,",
                len ? "" : ",", v);
       i++;
+    } else if (strcmp(a, "--only") == 0 && v) {
+      snprintf(opt.only, sizeof(opt.only), ",%s,", v);
+      i++;
+    } else if (strcmp(a, "--threads") == 0 && v) {
+      opt.threads = v;
+      i++;
     } else if (strcmp(a, "--trace") == 0) {
       opt.trace = 1;
     } else if (strcmp(a, "--keep-going") == 0) {
@@ -2184,9 +2242,11 @@ int main(int argc, char** argv) {
             envs[opt.driver]);
     return 2;
   }
-  /* Room for two pools of up to 3 beside 8 connections; set before the
-   * first uv_queue_work of the process. */
-  setenv("UV_THREADPOOL_SIZE", "8", 0);
+  /* Room for two pools of up to 3 beside 8 connections, and fewer
+   * threads than connections: operations wait for a worker.  Set before
+   * the first uv_queue_work of the process.  --threads 32: none waits. */
+  setenv("UV_THREADPOOL_SIZE", opt.threads ? opt.threads : "8",
+         opt.threads != NULL);
   rng_state = opt.seed;
   printf("uvodbc-chaos: driver %s seed %llu ops %ld seconds %.0f%s%s\n",
          opt.driver_name, (unsigned long long)opt.seed, opt.ops,
@@ -2215,7 +2275,7 @@ int main(int argc, char** argv) {
       pickw -= ops[j].weight;
       if (pickw < 0) break;
     }
-    if (!disabled(ops[j].name)) ops[j].fn(w);
+    if (!op_disabled(ops[j].name)) ops[j].fn(w);
     pump(w[6]);
   }
   {

@@ -9,7 +9,7 @@
 # UVODBC_JOBS sets build parallelism; UVODBC_BUDGET_S (default 5100, CI
 # allows 5400) is the time all steps together may take, STEP_LIMIT_S
 # (default 1500) the time one step may take.  UVODBC_CHAOS_OPS (default
-# 5000) and UVODBC_CHAOS_S (default 60) bound each chaos step (longer
+# 20000) and UVODBC_CHAOS_S (default 60) bound each chaos step (longer
 # local hunts: tests/chaos.c, --ops 100000 --seconds 600).
 set -euo pipefail
 start=$SECONDS
@@ -18,7 +18,7 @@ cd "$(dirname "$0")/.."
 repo=$PWD
 jobs=${UVODBC_JOBS:-$(nproc)}
 drivers=(sqlite pg mariadb)
-chaos_ops=${UVODBC_CHAOS_OPS:-5000}
+chaos_ops=${UVODBC_CHAOS_OPS:-20000}
 chaos_s=${UVODBC_CHAOS_S:-60}
 
 bash scripts/deps.sh

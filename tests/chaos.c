@@ -2,9 +2,25 @@
  * against the header's promises (issue 8, "Attack tests").
  *
  *   uvodbc-chaos --driver sqlite|pg|mariadb [--seed N] [--ops N]
- *                [--seconds N] [--no OP,OP..] [--trace] [--keep-going]
+ *                [--seconds S] [--no X,Y..] [--only OP,OP..]
+ *                [--threads N] [--trace] [--keep-going]
  *
  * Connection strings: UVODBC_TEST_SQLITE / _PG / _MARIADB (tests/servers.sh).
+ * It drops and fills its own tables (chaos_n, chaos_w, procedure chaos_p):
+ * one run per database at a time.  Defaults: 3000 operations, at most 45 s
+ * of them (CI: scripts/test-all.sh); a long local hunt: --ops 100000
+ * --seconds 600.
+ *
+ * --no turns off an operation (the names in ops[] below) or a behaviour,
+ * to get past a known defect and keep hunting: read_ahead, timeout,
+ * cancel, close_in_cb, release_in_cb, pool_terminate, release_terminated
+ * (uvodbc_pool_release() between terminate and its callback),
+ * open_at_release (cursors and prepared statements left open at release).
+ * --only keeps just the operations named.  --threads sets
+ * UV_THREADPOOL_SIZE (default 8: fewer threads than connections, so
+ * operations wait for a worker; 32: none waits).  --trace prints every
+ * operation; --keep-going reports every failure instead of aborting at
+ * the first.
  *
  * How it stays reproducible: every operation draws the same number of
  * random words from the seeded PRNG before it looks at any state, and

@@ -637,15 +637,12 @@ END_TEST
 
 /* ---- defect 5: the next statement on a dead connection ---- */
 
-/* Expected of work started on a connection already known to be broken:
- * it never reaches the driver (MariaDB's Connector/ODBC 3.1.15 reads freed
- * memory when a statement is used again after "Lost connection"), and
- * fails fast with UVODBC_ENOTCONN and a class-08 diagnostic, which
+/* Expected of work that starts on a connection already known to be
+ * broken: it never reaches the driver (MariaDB's Connector/ODBC 3.1.15
+ * reads freed memory when a statement runs after "Lost connection"), and
+ * fails with UVODBC_ENOTCONN and a class-08 diagnostic, which
  * uvodbc_req_is_disconnect() recognises. */
-static void expect_fails_fast(uv_loop_t* loop, op_t* o, const char* what) {
-  uint64_t t0 = uv_hrtime();
-  RUN_UNTIL(loop, o->calls > 0, 2000);
-  ck_assert_uint_lt(ms_since(t0), slack_ms(2000));
+static void expect_not_connected(const op_t* o, const char* what) {
   ck_assert_msg(o->calls == 1, "%s: %d callbacks", what, o->calls);
   ck_assert_msg(o->status == UVODBC_ENOTCONN && o->ndiag > 0 &&
                     strncmp(o->state, "08", 2) == 0 && o->disconnect,
@@ -655,15 +652,25 @@ static void expect_fails_fast(uv_loop_t* loop, op_t* o, const char* what) {
                 o->message);
 }
 
+/* ... and it fails fast. */
+static void expect_fails_fast(uv_loop_t* loop, const op_t* o,
+                              const char* what) {
+  uint64_t t0 = uv_hrtime();
+  RUN_UNTIL(loop, o->calls > 0, 2000);
+  ck_assert_uint_lt(ms_since(t0), slack_ms(2000));
+  expect_not_connected(o, what);
+}
+
 /* A query fails because the server died, with a statement queued behind
  * it.  That one, and every statement started after the failure, fails
  * without the driver; the connection still closes cleanly.  (Issue 8,
- * defect 5: on MariaDB the next statement was a heap-use-after-free inside
- * the driver.) */
+ * defect 5: on MariaDB the statement after the failure was a
+ * heap-use-after-free inside the driver.) */
 START_TEST(faults_dead_conn_next_statement) {
   uv_loop_t loop;
   uvodbc_conn_t* conn;
-  op_t q, queued, next, next_exec;
+  op_t q, queued, next;
+  uvodbc_param_t row = uvodbc_param_int64(1);
   ck_assert_int_eq(uv_loop_init(&loop), 0);
   ticker_start(&loop);
   conn = connect_to(&loop, test_connstr());
@@ -680,27 +687,60 @@ START_TEST(faults_dead_conn_next_statement) {
   RUN_UNTIL(&loop, q.calls > 0 && queued.calls > 0, 10000);
   expect_disconnect(&q, "query");
   ck_assert(uvodbc_conn_is_broken(conn));
-  /* Queued before the failure: it may have reached the driver with a
-   * statement of its own, but it fails with a disconnect either way. */
-  ck_assert_int_eq(queued.calls, 1);
-  ck_assert_msg((queued.status == UVODBC_ENOTCONN ||
-                 queued.status == UVODBC_ESQL) &&
-                    queued.disconnect,
-                "queued: status %s, [%s] %d %s",
-                uvodbc_err_name(queued.status), queued.state, queued.native,
-                queued.message);
-
+  /* Queued while the query ran, it starts after the failure. */
+  expect_not_connected(&queued, "query queued behind the failure");
   op_init(&next);
   ck_assert_int_eq(uvodbc_conn_query(conn, &next.req, "SELECT 2", NULL, 0,
                                      NULL, on_op),
                    0);
   expect_fails_fast(&loop, &next, "query");
-  op_init(&next_exec);
-  ck_assert_int_eq(uvodbc_conn_exec(conn, &next_exec.req, "SELECT 3", NULL, 0,
+  op_init(&next);
+  ck_assert_int_eq(uvodbc_conn_exec(conn, &next.req, "SELECT 3", NULL, 0,
                                     NULL, on_op),
                    0);
-  expect_fails_fast(&loop, &next_exec, "exec");
-  ck_assert_ptr_null(next_exec.req.cursor);
+  expect_fails_fast(&loop, &next, "exec");
+  ck_assert_ptr_null(next.req.cursor);
+  op_init(&next);
+  ck_assert_int_eq(
+      uvodbc_conn_prepare(conn, &next.req, "SELECT 4 + ?", on_op), 0);
+  expect_fails_fast(&loop, &next, "prepare");
+  ck_assert_ptr_null(next.req.prepared);
+  op_init(&next);
+  ck_assert_int_eq(uvodbc_conn_bulk(conn, &next.req, "SELECT 5 + ?", &row, 1,
+                                    1, NULL, on_op),
+                   0);
+  expect_fails_fast(&loop, &next, "bulk");
+  finish_dead(&loop, conn);
+}
+END_TEST
+
+/* The same when the statements behind the failing one were queued before
+ * it started: they run in its thread hop (a chain, docs/threading.md), and
+ * the worker must not hand them the dead connection's statement either. */
+START_TEST(faults_dead_conn_chain) {
+  uv_loop_t loop;
+  uvodbc_conn_t* conn;
+  op_t q, chained[2];
+  int i;
+  ck_assert_int_eq(uv_loop_init(&loop), 0);
+  ticker_start(&loop);
+  conn = connect_to(&loop, test_connstr());
+  op_init(&q);
+  ck_assert_int_eq(uvodbc_conn_query(conn, &q.req, test_sleep_sql(60), NULL,
+                                     0, NULL, on_op),
+                   0);
+  for (i = 0; i < 2; i++) {
+    op_init(&chained[i]);
+    ck_assert_int_eq(uvodbc_conn_query(conn, &chained[i].req, "SELECT 1",
+                                       NULL, 0, NULL, on_op),
+                     0);
+  }
+  run_for(&loop, 500);
+  server("kill");
+  RUN_UNTIL(&loop, calls_of(chained, 2) == 2, 10000);
+  expect_disconnect(&q, "query");
+  expect_not_connected(&chained[0], "first query chained behind");
+  expect_not_connected(&chained[1], "second query chained behind");
   finish_dead(&loop, conn);
 }
 END_TEST
@@ -710,7 +750,8 @@ Suite* faults_suite(void) {
       "faults_kill_query",    "faults_kill_idle_ping",
       "faults_kill_mid_fetch",
       "faults_kill_mid_bulk", "faults_kill_connects",
-      "faults_kill_pool",     "faults_dead_conn_next_statement"};
+      "faults_kill_pool",     "faults_dead_conn_next_statement",
+      "faults_dead_conn_chain"};
   Suite* s = suite_create("faults");
   TCase* tc = tcase_create("faults");
   const char* skip = NULL;
@@ -737,6 +778,7 @@ Suite* faults_suite(void) {
   tcase_add_test(tc, faults_kill_connects);
   tcase_add_test(tc, faults_kill_pool);
   tcase_add_test(tc, faults_dead_conn_next_statement);
+  tcase_add_test(tc, faults_dead_conn_chain);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -198,6 +198,20 @@ static void finish_dead(uv_loop_t* loop, uvodbc_conn_t* conn) {
   finish(loop);
 }
 
+/* Starts the loop (with the ticker) and a connection running a query
+ * that sleeps for a minute. */
+static uvodbc_conn_t* start_sleeping(uv_loop_t* loop, op_t* q) {
+  uvodbc_conn_t* conn;
+  ck_assert_int_eq(uv_loop_init(loop), 0);
+  ticker_start(loop);
+  conn = connect_to(loop, test_connstr());
+  op_init(q);
+  ck_assert_int_eq(uvodbc_conn_query(conn, &q->req, test_sleep_sql(60), NULL,
+                                     0, NULL, on_op),
+                   0);
+  return conn;
+}
+
 /* The query runs, then the server dies: the query fails at once (not at
  * the end of its sleep) with a disconnect, and the connection says it is
  * broken and still closes. */
@@ -206,13 +220,7 @@ START_TEST(faults_kill_query) {
   uvodbc_conn_t* conn;
   op_t q;
   uint64_t t0;
-  ck_assert_int_eq(uv_loop_init(&loop), 0);
-  ticker_start(&loop);
-  conn = connect_to(&loop, test_connstr());
-  op_init(&q);
-  ck_assert_int_eq(uvodbc_conn_query(conn, &q.req, test_sleep_sql(60), NULL,
-                                     0, NULL, on_op),
-                   0);
+  conn = start_sleeping(&loop, &q);
   run_for(&loop, 500);
   ck_assert_int_eq(q.calls, 0);
   t0 = uv_hrtime();
@@ -671,14 +679,8 @@ START_TEST(faults_dead_conn_next_statement) {
   uvodbc_conn_t* conn;
   op_t q, queued, next;
   uvodbc_param_t row = uvodbc_param_int64(1);
-  ck_assert_int_eq(uv_loop_init(&loop), 0);
-  ticker_start(&loop);
-  conn = connect_to(&loop, test_connstr());
-  op_init(&q);
+  conn = start_sleeping(&loop, &q);
   op_init(&queued);
-  ck_assert_int_eq(uvodbc_conn_query(conn, &q.req, test_sleep_sql(60), NULL,
-                                     0, NULL, on_op),
-                   0);
   run_for(&loop, 500);
   ck_assert_int_eq(uvodbc_conn_query(conn, &queued.req, "SELECT 1", NULL, 0,
                                      NULL, on_op),
@@ -722,13 +724,7 @@ START_TEST(faults_dead_conn_chain) {
   uvodbc_conn_t* conn;
   op_t q, chained[2];
   int i;
-  ck_assert_int_eq(uv_loop_init(&loop), 0);
-  ticker_start(&loop);
-  conn = connect_to(&loop, test_connstr());
-  op_init(&q);
-  ck_assert_int_eq(uvodbc_conn_query(conn, &q.req, test_sleep_sql(60), NULL,
-                                     0, NULL, on_op),
-                   0);
+  conn = start_sleeping(&loop, &q);
   for (i = 0; i < 2; i++) {
     op_init(&chained[i]);
     ck_assert_int_eq(uvodbc_conn_query(conn, &chained[i].req, "SELECT 1",

@@ -229,6 +229,7 @@ START_TEST(faults_kill_query) {
   ck_assert_uint_lt(ms_since(t0), slack_ms(10000));
   expect_disconnect(&q, "query");
   finish_dead(&loop, conn);
+  ck_assert_int_eq(q.calls, 1); /* and no second one since */
 }
 END_TEST
 
@@ -248,6 +249,7 @@ START_TEST(faults_kill_idle_ping) {
   RUN_UNTIL(&loop, p.calls > 0, 10000);
   expect_disconnect(&p, "ping");
   finish_dead(&loop, conn);
+  ck_assert_int_eq(p.calls, 1); /* and no second one since */
 }
 END_TEST
 
@@ -377,6 +379,7 @@ START_TEST(faults_kill_mid_fetch) {
   }
   expect_server_back(&loop);
   finish(&loop);
+  ck_assert_int_eq(r.op.calls, 1); /* and no second one since */
 }
 END_TEST
 
@@ -469,6 +472,7 @@ START_TEST(faults_kill_mid_bulk) {
     test_exec(&loop, conn, "DROP FUNCTION faults_slow_row()");
   test_close(&loop, conn);
   finish(&loop);
+  ck_assert_int_eq(b.calls, 1); /* and no second one since */
 }
 END_TEST
 
@@ -516,6 +520,7 @@ START_TEST(faults_kill_connects) {
   server("restart");
   expect_server_back(&loop);
   finish(&loop);
+  ck_assert_int_eq(calls_of(c, NCONNECTS), NCONNECTS); /* no second */
 }
 END_TEST
 
@@ -713,6 +718,7 @@ START_TEST(faults_dead_conn_next_statement) {
                    0);
   expect_fails_fast(&loop, &next, "bulk");
   finish_dead(&loop, conn);
+  ck_assert_int_eq(q.calls + queued.calls + next.calls, 3); /* no second */
 }
 END_TEST
 
@@ -738,6 +744,7 @@ START_TEST(faults_dead_conn_chain) {
   expect_not_connected(&chained[0], "first query chained behind");
   expect_not_connected(&chained[1], "second query chained behind");
   finish_dead(&loop, conn);
+  ck_assert_int_eq(q.calls + calls_of(chained, 2), 3); /* no second */
 }
 END_TEST
 

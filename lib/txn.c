@@ -41,7 +41,14 @@ static void txn_work(uvodbc_op_t* op) {
       err = uvodbc__odbc_set_isolation(dbc, op->level, d);
       break;
     case TXN_PING:
-      err = uvodbc__odbc_is_dead(dbc) ? UVODBC_ESQL : uvodbc__odbc_ping(dbc, d);
+      if (!uvodbc__odbc_is_dead(dbc)) {
+        err = uvodbc__odbc_ping(dbc, d);
+        break;
+      }
+      uvodbc__diags_add(d, "08S01", 0,
+                        "the driver reports the connection dead",
+                        "SQLGetConnectAttr");
+      err = UVODBC_ESQL;
       break;
     default: /* TXN_RESET: cursors, transaction, autocommit, isolation */
       uvodbc__free_stmts(op);

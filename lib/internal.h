@@ -27,6 +27,10 @@ struct uvodbc__task_s {
  * tasks occupy pool threads at once; the rest wait in FIFO order. */
 int uvodbc__executor_submit(uv_loop_t* loop, uvodbc__task_t* task,
                             uvodbc__work_fn work, uvodbc__done_fn done);
+/* libuv's thread-pool size as libuv computes it (UV_THREADPOOL_SIZE, read
+ * once at its first use; default 4, 0 or junk 1, negative 1024): the one
+ * place that parses it. */
+unsigned int uvodbc__threadpool_size(void);
 /* Cancels a task that has not started.  Returns 0 when done() will run
  * with UV_ECANCELED, 1 when the task was still waiting here (done() will
  * not run), UV_EBUSY when it is already running. */

@@ -198,8 +198,9 @@ UVODBC_EXTERN int uvodbc_connect(uv_loop_t* loop, uvodbc_req_t* req,
                                  const uvodbc_conn_options_t* opts,
                                  uvodbc_req_cb cb);
 
-/* Closes a connection: refuses new work (UVODBC_ECLOSED), completes queued
- * work with UV_ECANCELED, cancels running work, then on a worker frees the
+/* Closes a connection: refuses new work (UVODBC_ECLOSED), cancels running
+ * work, completes queued work with UV_ECANCELED (after the running work's
+ * callback, in submission order), then on a worker frees the
  * statements of its cursors, rolls back an open transaction, disconnects and
  * frees the handle.  Cursors of the connection stay allocated until the
  * caller closes them, but fail every operation with UVODBC_ECLOSED.
@@ -211,6 +212,17 @@ UVODBC_EXTERN int uvodbc_connect(uv_loop_t* loop, uvodbc_req_t* req,
 UVODBC_EXTERN int uvodbc_conn_close(uvodbc_conn_t* conn,
                                     uvodbc_conn_close_cb cb);
 
+/* Inside the close callback: 0 when the driver's handles of the connection
+ * were freed, UVODBC_ESQL when the driver refused to disconnect even after a
+ * rollback (its handle stays allocated, uvodbc_shutdown() then returns
+ * UV_EBUSY); uvodbc_conn_close_diag() gives the driver's reasons.
+ * Outside the close callback: 0. */
+UVODBC_EXTERN int uvodbc_conn_close_status(const uvodbc_conn_t* conn);
+/* Inside the close callback: the diagnostics of a failed disconnect (*n of
+ * them, NULL when none); valid until the callback returns. */
+UVODBC_EXTERN const uvodbc_diag_t* uvodbc_conn_close_diag(
+    const uvodbc_conn_t* conn, size_t* n);
+
 UVODBC_EXTERN void* uvodbc_conn_get_data(const uvodbc_conn_t* conn);
 UVODBC_EXTERN void uvodbc_conn_set_data(uvodbc_conn_t* conn, void* data);
 UVODBC_EXTERN uv_loop_t* uvodbc_conn_get_loop(const uvodbc_conn_t* conn);
@@ -220,7 +232,9 @@ UVODBC_EXTERN int uvodbc_conn_is_open(const uvodbc_conn_t* conn);
 /* Non-zero once an operation failed because the connection is gone
  * (SQLSTATE class 08, PostgreSQL 57P01-57P03, MariaDB 2006/2013 and
  * Connector/C 5013/5014, or the
- * driver's SQL_ATTR_CONNECTION_DEAD after an error).  Close it. */
+ * driver's SQL_ATTR_CONNECTION_DEAD after an error).  Close it: from then on
+ * every operation but a close fails at once with UVODBC_ENOTCONN (SQLSTATE
+ * 08S01), without touching the driver. */
 UVODBC_EXTERN int uvodbc_conn_is_broken(const uvodbc_conn_t* conn);
 
 /* Non-zero if a finished request's diagnostics say the connection is gone.
@@ -268,10 +282,15 @@ UVODBC_EXTERN int uvodbc_conn_set_isolation(uvodbc_conn_t* conn,
 UVODBC_EXTERN int uvodbc_conn_ping(uvodbc_conn_t* conn, uvodbc_req_t* req,
                                    uvodbc_req_cb cb);
 /* Returns the connection to its state after connect: frees the statements
- * of open cursors (the cursors then fail with UVODBC_ECLOSED and still need
- * uvodbc_cursor_close), rolls back and restores autocommit if uvodbc turned
- * it off, restores the isolation level if uvodbc changed it.  Session state
- * made with SQL (SET, temporary tables) is not undone. */
+ * of open cursors and prepared statements (those handles then fail with
+ * UVODBC_ECLOSED and still need their _close), rolls back and restores
+ * autocommit if uvodbc turned it off, restores the isolation level if uvodbc
+ * changed it.  Session state made with SQL (SET, temporary tables) is not
+ * undone.  The statements are taken when the reset runs, not when it is
+ * called: operations queued before it run on them; operations of those
+ * handles queued after it complete with UVODBC_ECLOSED (a close of one, with
+ * 0), in order.  Fails at once with UVODBC_ENOTCONN once the connection is
+ * broken (as every operation but a close does). */
 UVODBC_EXTERN int uvodbc_conn_reset(uvodbc_conn_t* conn, uvodbc_req_t* req,
                                     uvodbc_req_cb cb);
 

@@ -94,8 +94,8 @@ static void bulk_done(uvodbc_op_t* op) {
   uvodbc__op_deliver(op);
 }
 
-static const uvodbc__op_vtable_t bulk_vt = {bulk_prepare, bulk_work,
-                                            bulk_done};
+static const uvodbc__op_vtable_t bulk_vt = {
+    .prepare = bulk_prepare, .work = bulk_work, .done = bulk_done};
 
 /* Both entry points: `cells` (row-major, copied) or `columns` (borrowed). */
 static int start_bulk(uvodbc_conn_t* conn, uvodbc_req_t* req, const char* sql,

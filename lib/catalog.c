@@ -78,8 +78,8 @@ static void info_done(uvodbc_op_t* op) {
   uvodbc__op_deliver(op);
 }
 
-const uvodbc__op_vtable_t uvodbc__info_vt = {info_prepare, info_work,
-                                             info_done};
+const uvodbc__op_vtable_t uvodbc__info_vt = {
+    .prepare = info_prepare, .work = info_work, .done = info_done};
 
 int uvodbc_conn_get_info(uvodbc_conn_t* conn, uvodbc_req_t* req,
                          uvodbc_req_cb cb) {

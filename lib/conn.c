@@ -115,7 +115,7 @@ static void close_prepare(uvodbc_op_t* op) {
 
 static void close_work(uvodbc_op_t* op) {
   uvodbc__free_stmts(op);
-  uvodbc__odbc_disconnect(op->dbc, &op->diags);
+  op->status = uvodbc__odbc_disconnect(op->dbc, &op->diags);
 }
 
 static void on_closed(uv_handle_t* idle) {
@@ -123,6 +123,7 @@ static void on_closed(uv_handle_t* idle) {
   uvodbc_conn_close_cb cb = conn->close_cb;
   uvodbc__live_conns--;
   if (cb != NULL) cb(conn);
+  uvodbc__diags_free(&conn->close_diags);
   uvodbc__free(conn);
 }
 
@@ -138,17 +139,20 @@ static void on_last_tick(uv_idle_t* idle) {
 static void close_done(uvodbc_op_t* op) {
   uvodbc_conn_t* conn = op->conn;
   conn->dbc = SQL_NULL_HDBC;
+  conn->close_status = op->status; /* for the close callback */
+  conn->close_diags = op->diags;
+  memset(&op->diags, 0, sizeof(op->diags));
   uvodbc__op_free(op);
   /* Every other callback of the connection runs before close_cb. */
-  uvodbc__strand_flush_deferred(conn);
+  uvodbc__strand_flush_ready(conn);
   conn->idle.data = conn;
   uv_idle_start(&conn->idle, on_last_tick);
 }
 
-const uvodbc__op_vtable_t uvodbc__connect_vt = {NULL, connect_work,
-                                                connect_done};
-const uvodbc__op_vtable_t uvodbc__conn_close_vt = {close_prepare, close_work,
-                                                   close_done};
+const uvodbc__op_vtable_t uvodbc__connect_vt = {
+    .prepare = NULL, .work = connect_work, .done = connect_done};
+const uvodbc__op_vtable_t uvodbc__conn_close_vt = {
+    .prepare = close_prepare, .work = close_work, .done = close_done};
 
 void* uvodbc_conn_get_data(const uvodbc_conn_t* conn) {
   return conn != NULL ? conn->data : NULL;
@@ -164,6 +168,17 @@ uv_loop_t* uvodbc_conn_get_loop(const uvodbc_conn_t* conn) {
 
 int uvodbc_conn_is_open(const uvodbc_conn_t* conn) {
   return conn != NULL && conn->open;
+}
+
+int uvodbc_conn_close_status(const uvodbc_conn_t* conn) {
+  return conn != NULL ? conn->close_status : 0;
+}
+
+const uvodbc_diag_t* uvodbc_conn_close_diag(const uvodbc_conn_t* conn,
+                                            size_t* n) {
+  if (n != NULL) *n = conn != NULL ? conn->close_diags.n : 0;
+  return conn != NULL && conn->close_diags.n > 0 ? conn->close_diags.recs
+                                                 : NULL;
 }
 
 int uvodbc_conn_is_broken(const uvodbc_conn_t* conn) {

@@ -1,4 +1,10 @@
-/* Cursors: a statement with a result set, read batch by batch. */
+/* Cursors: a statement with a result set, read batch by batch.
+ *
+ * The cursor owns its statement (or borrows its prepared statement's) until
+ * an op takes it: its close op when popped, or a reset or close of the
+ * connection, which detaches the cursor.  Ops of a detached cursor complete
+ * with UVODBC_ECLOSED, in order; the handle lives until it is closed and
+ * none of its ops is pending. */
 #include <string.h>
 
 #include "internal.h"
@@ -28,25 +34,21 @@ static void unlink_cursor(uvodbc_cursor_t* c) {
   c->prev = c->next = NULL;
 }
 
-static void finish_orphan(void* handle) {
+static void finish(void* handle) {
   uvodbc_cursor_t* c = handle;
   uvodbc__ahead_drop(c);
   if (c->close_cb != NULL) c->close_cb(c);
   uvodbc__free(c);
 }
 
-static int close_orphan(uvodbc_cursor_t* c) {
-  /* A fetch / next_result of this cursor still waits in the connection's
-   * deferred list (cancelled by the connection's close, or an EOF known
-   * without a hop) and its completion touches the cursor: freeing it first
-   * was a use-after-free, and its callback came after close_cb.
-   * cursor_done() closes the cursor after delivering it (closing == 3).
-   * So does a read-ahead fetch still in flight. */
-  if (c->busy || c->ahead != NULL) {
-    c->closing = 3;
-    return 0;
-  }
-  return uvodbc__defer_close(c->loop, c, finish_orphan);
+/* A closed, detached cursor goes once none of its ops is pending. */
+static void finish_orphan(uvodbc_cursor_t* c) {
+  if (c->closing != UVODBC__CLOSE_ORPHAN || c->conn != NULL || c->busy ||
+      c->ahead != NULL)
+    return;
+  c->closing = UVODBC__CLOSE_FINISHING;
+  if (uvodbc__defer_close(c->loop, c, finish) != 0)
+    c->closing = UVODBC__CLOSE_ORPHAN; /* out of memory: the next try */
 }
 
 void uvodbc__cursor_detach(uvodbc_cursor_t* c) {
@@ -55,8 +57,7 @@ void uvodbc__cursor_detach(uvodbc_cursor_t* c) {
   c->borrowed = NULL;
   c->conn = NULL;
   c->stmt = NULL;
-  /* Closed while the connection was closing: finish now. */
-  if (c->closing && close_orphan(c) != 0) c->closing = 2; /* leaked on OOM */
+  finish_orphan(c);
 }
 
 static int cursor_op(uvodbc_cursor_t* cursor, uvodbc_req_t* req,
@@ -81,12 +82,6 @@ static int cursor_op(uvodbc_cursor_t* cursor, uvodbc_req_t* req,
   op->max_rows = max_rows > 0 ? max_rows : cursor->opts.batch_rows;
   req->cursor = cursor;
   cursor->busy = 1;
-  /* Nothing left to read and nothing ahead in the queue: no hop needed. */
-  if (kind == OP_FETCH && cursor->stmt->eof && conn->running == NULL &&
-      conn->head == NULL) {
-    uvodbc__strand_defer(conn, op, UV_EOF);
-    return 0;
-  }
   uvodbc__strand_push(conn, op);
   return 0;
 }
@@ -105,28 +100,41 @@ int uvodbc_cursor_close(uvodbc_cursor_t* cursor, uvodbc_cursor_close_cb cb) {
   uvodbc_op_t* op;
   if (cursor == NULL || cursor->closing) return UV_EINVAL;
   cursor->close_cb = cb;
-  if (cursor->conn == NULL) {
-    int err;
-    cursor->closing = 1; /* before close_orphan(), which may set 3 */
-    err = close_orphan(cursor);
-    if (err != 0) cursor->closing = 0;
-    return err;
-  }
-  if (cursor->conn->closing) { /* the connection's close frees the stmt */
-    cursor->closing = 1;
+  /* Detached, or about to be by the connection's close. */
+  if (cursor->conn == NULL || cursor->conn->closing) {
+    cursor->closing = UVODBC__CLOSE_ORPHAN;
+    finish_orphan(cursor);
     return 0;
   }
   op = uvodbc__op_new(cursor->conn, OP_CURSOR_CLOSE, &uvodbc__cursor_vt,
                       NULL, NULL);
   if (op == NULL) return UV_ENOMEM;
-  cursor->closing = 1;
+  cursor->closing = UVODBC__CLOSE_QUEUED;
   op->cursor = cursor;
   uvodbc__strand_push(cursor->conn, op);
   return 0;
 }
 
+/* When popped: the statement to use (FETCH, NEXT_RESULT) or to release
+ * (CURSOR_CLOSE, which takes it), unless a reset or close took it first. */
+static void cursor_prepare(uvodbc_op_t* op) {
+  uvodbc_cursor_t* c = op->cursor;
+  op->stmt = c->stmt;
+  if (op->kind == OP_CURSOR_CLOSE) {
+    c->stmt = NULL;
+    op->flag = c->borrowed != NULL; /* reset it, its prepared keeps it */
+    if (op->stmt == NULL) uvodbc__op_complete_early(op, 0);
+  } else if (op->stmt == NULL) {
+    uvodbc__op_complete_early(op, op->ahead == UVODBC__AHEAD_READ
+                                      ? UV_ECANCELED
+                                      : UVODBC_ECLOSED);
+  } else if (op->kind == OP_FETCH && op->stmt->eof) {
+    uvodbc__op_complete_early(op, UV_EOF); /* nothing left: no hop */
+  }
+}
+
 static void cursor_work(uvodbc_op_t* op) {
-  uvodbc__stmt_t* s = op->cursor->stmt;
+  uvodbc__stmt_t* s = op->stmt;
   switch (op->kind) {
     case OP_FETCH:
       op->status = op->ahead == UVODBC__AHEAD_READ
@@ -142,7 +150,7 @@ static void cursor_work(uvodbc_op_t* op) {
       }
       break;
     default: /* OP_CURSOR_CLOSE */
-      if (op->cursor->borrowed != NULL) { /* close the result, keep it */
+      if (op->flag) {
         uvodbc__stmt_reset(s);
         break;
       }
@@ -155,28 +163,26 @@ static void cursor_work(uvodbc_op_t* op) {
 static void cursor_done(uvodbc_op_t* op) {
   uvodbc_cursor_t* c = op->cursor;
   uvodbc_req_t* req = op->req;
-  int close_after;
+  op->stmt = NULL;
   if (op->kind == OP_CURSOR_CLOSE) {
     if (c->borrowed != NULL) c->borrowed->busy = 0;
     unlink_cursor(c);
     uvodbc__op_free(op);
-    uvodbc__ahead_drop(c);
-    if (c->close_cb != NULL) c->close_cb(c);
-    uvodbc__free(c);
+    finish(c);
     return;
   }
   if (op->kind == OP_FETCH && op->ahead != 0 && uvodbc__ahead_done(c, op)) {
-    if (c->closing == 3 && close_orphan(c) != 0) c->closing = 2;
+    finish_orphan(c);
     return;
   }
-  close_after = c->closing == 3; /* close_orphan() waited for this op */
   c->busy = 0;
   /* Rows read ahead of the old result (also by a read-ahead that ended
    * after next_result was called) go unread. */
   if (op->kind == OP_NEXT_RESULT) uvodbc__ahead_drop(c);
+  if (op->status == 0 && c->stmt == NULL) op->status = UVODBC_ECLOSED;
   if (op->kind == OP_FETCH && op->status == 0 && c->stmt->batch.nrows == 0)
     op->status = UV_EOF;
-  if (op->status == 0 && c->stmt != NULL) {
+  if (op->status == 0) {
     if (c->stmt->has_result)
       req->batch = &c->stmt->batch;
     else
@@ -184,11 +190,11 @@ static void cursor_done(uvodbc_op_t* op) {
   }
   if (op->kind == OP_FETCH && op->status == 0) uvodbc__ahead_start(c);
   uvodbc__op_deliver(op);
-  if (close_after && close_orphan(c) != 0) c->closing = 2; /* OOM: leaked */
+  finish_orphan(c); /* closed while this op was pending */
 }
 
-const uvodbc__op_vtable_t uvodbc__cursor_vt = {NULL, cursor_work,
-                                               cursor_done};
+const uvodbc__op_vtable_t uvodbc__cursor_vt = {
+    .prepare = cursor_prepare, .work = cursor_work, .done = cursor_done};
 
 size_t uvodbc_cursor_ncols(const uvodbc_cursor_t* cursor) {
   return cursor != NULL && cursor->stmt != NULL ? cursor->stmt->ncols : 0;

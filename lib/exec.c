@@ -14,11 +14,12 @@ void uvodbc_exec_options_init(uvodbc_exec_options_t* opts) {
 
 static void on_timeout(uv_timer_t* timer) {
   uvodbc_op_t* op = timer->data;
-  op->timed_out = 1;
   if (op->state == OP_QUEUED) {
+    op->timed_out = 1;
     uvodbc__strand_unlink(op->conn, op);
     uvodbc__strand_defer(op->conn, op, UV_ECANCELED);
   } else if (op->state == OP_SUBMITTED) {
+    op->timed_out = 1;
     uvodbc__strand_interrupt(op);
   }
 }
@@ -132,10 +133,12 @@ int uvodbc_conn_call(uvodbc_conn_t* conn, uvodbc_req_t* req,
 }
 
 /* Not with a timeout: in a chain it could only be reported when the hop
- * ends, after the statements before it. */
-int uvodbc__exec_chainable(const uvodbc_op_t* op) {
+ * ends, after the statements before it.  Not a prepared statement that a
+ * reset or close took away: it completes without a hop. */
+static int exec_chainable(const uvodbc_op_t* op) {
   return (op->kind == OP_EXEC || op->kind == OP_QUERY) &&
-         op->catalog == NULL && op->timer == NULL;
+         op->catalog == NULL && op->timer == NULL &&
+         (op->prepared == NULL || op->prepared->stmt != NULL);
 }
 
 /* An EXEC that succeeded with a result set: its statement becomes a
@@ -151,17 +154,26 @@ static int stmt_returns_to_conn(const uvodbc_op_t* op) {
   return op->prepared == NULL && op->stmt != NULL && !becomes_cursor(op);
 }
 
-void uvodbc__exec_chain_run(uvodbc_op_t* head,
-                            void (*run)(uvodbc_op_t* op)) {
+/* Worker side: runs a chain in order.  An op that needs a statement takes
+ * the one an earlier op is done with, so a chain holds no more statements
+ * than its ops run one by one would.  Once an op finds the connection
+ * dead, the rest do not touch it. */
+static void exec_run_chain(uvodbc_op_t* head, void (*run)(uvodbc_op_t* op)) {
   uvodbc_op_t* holder = NULL; /* the op whose statement is free */
   uvodbc_op_t* op;
+  int dead = 0;
   for (op = head; op != NULL; op = op->chain_next) {
+    if (dead) {
+      uvodbc__op_fail_broken(op);
+      continue;
+    }
     if (holder != NULL && op->prepared == NULL && op->stmt == NULL) {
       op->stmt = holder->stmt;
       holder->stmt = NULL;
       holder = NULL;
     }
     run(op);
+    dead = op->conn_dead;
     if (stmt_returns_to_conn(op)) holder = op;
   }
 }
@@ -170,6 +182,10 @@ void uvodbc__exec_chain_run(uvodbc_op_t* head,
 static void exec_prepare(uvodbc_op_t* op) {
   if (op->prepared != NULL) {
     op->stmt = op->prepared->stmt;
+    if (op->stmt == NULL) { /* taken by a reset or close before us */
+      uvodbc__op_complete_early(op, UVODBC_ECLOSED);
+      return;
+    }
   } else if (op->stmt == NULL) { /* a chain that never ran keeps its own */
     op->stmt = op->conn->spare_stmt;
     op->conn->spare_stmt = NULL;
@@ -297,5 +313,5 @@ static void exec_done(uvodbc_op_t* op) {
   uvodbc__op_deliver(op);
 }
 
-const uvodbc__op_vtable_t uvodbc__exec_vt = {exec_prepare, exec_work,
-                                             exec_done};
+const uvodbc__op_vtable_t uvodbc__exec_vt = {
+    exec_prepare, exec_work, exec_done, exec_chainable, exec_run_chain};

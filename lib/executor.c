@@ -14,14 +14,19 @@ static unsigned int in_flight;
 static uvodbc__task_t* waiting_head;
 static uvodbc__task_t* waiting_tail;
 
-static unsigned int default_limit(void) {
+unsigned int uvodbc__threadpool_size(void) {
   const char* env = getenv("UV_THREADPOOL_SIZE");
   long size = env != NULL ? strtol(env, NULL, 10) : 4;
   /* As libuv reads it (atoi into unsigned): 0 or junk is 1 thread, and a
    * negative value wraps to the maximum. */
   if (size == 0) size = 1;
   if (size < 0 || size > 1024) size = 1024;
-  return size > 1 ? (unsigned int)size - 1 : 1;
+  return (unsigned int)size;
+}
+
+static unsigned int default_limit(void) {
+  unsigned int size = uvodbc__threadpool_size();
+  return size > 1 ? size - 1 : 1;
 }
 
 unsigned int uvodbc_get_worker_limit(void) {

@@ -27,6 +27,10 @@ struct uvodbc__task_s {
  * tasks occupy pool threads at once; the rest wait in FIFO order. */
 int uvodbc__executor_submit(uv_loop_t* loop, uvodbc__task_t* task,
                             uvodbc__work_fn work, uvodbc__done_fn done);
+/* libuv's thread-pool size as libuv computes it (UV_THREADPOOL_SIZE, read
+ * once at its first use; default 4, 0 or junk 1, negative 1024): the one
+ * place that parses it. */
+unsigned int uvodbc__threadpool_size(void);
 /* Cancels a task that has not started.  Returns 0 when done() will run
  * with UV_ECANCELED, 1 when the task was still waiting here (done() will
  * not run), UV_EBUSY when it is already running. */
@@ -51,18 +55,24 @@ typedef enum {
 
 typedef enum {
   OP_QUEUED,    /* in the connection's FIFO                          */
-  OP_SUBMITTED, /* handed to the executor, alone or in a chain       */
+  OP_CANCELLED, /* in the FIFO, cancelled by a close where it stands */
+  OP_SUBMITTED, /* popped: handed to the executor, alone or in a chain */
   OP_FINISHED,  /* ran in a chain, its callback comes in order       */
-  OP_DEFERRED   /* result known, callback waits for the next tick    */
+  OP_READY      /* result known, callback waits in the ready list    */
 } uvodbc__op_state_t;
 
 /* What an operation kind does: `prepare` on the loop thread when it is
- * submitted (may be NULL), `work` on a worker, `done` on the loop thread
- * (also for an op that never ran: status UV_ECANCELED). */
+ * popped (may be NULL): it takes what the op needs from its handle, or
+ * completes it at once with uvodbc__op_complete_early(); `work` on a
+ * worker; `done` on the loop thread, also for an op that never ran.
+ * Kinds a chain can take say so in `chainable` and run a chain with
+ * `run_chain`. */
 typedef struct uvodbc__op_vtable_s {
   void (*prepare)(uvodbc_op_t* op);
   void (*work)(uvodbc_op_t* op);
   void (*done)(uvodbc_op_t* op);
+  int (*chainable)(const uvodbc_op_t* op);
+  void (*run_chain)(uvodbc_op_t* head, void (*run)(uvodbc_op_t* op));
 } uvodbc__op_vtable_t;
 
 struct uvodbc_op_s {
@@ -141,15 +151,22 @@ int uvodbc__op_has_dbc(uvodbc_op_t* op, const char* function);
 /* Queues `op`; it runs after every earlier operation of the connection. */
 void uvodbc__strand_push(uvodbc_conn_t* conn, uvodbc_op_t* op);
 /* Completes `op` with `status` on a later loop iteration (never inside the
- * current call), in order with other deferred completions. */
+ * current call), in order with the other ready completions. */
 void uvodbc__strand_defer(uvodbc_conn_t* conn, uvodbc_op_t* op, int status);
 /* Removes a queued op; returns 0 or UV_EINVAL if it is not queued. */
 int uvodbc__strand_unlink(uvodbc_conn_t* conn, uvodbc_op_t* op);
-/* Cancels what is queued (UV_ECANCELED) and interrupts what runs. */
+/* Cancels what is queued (UV_ECANCELED, in order) and interrupts what
+ * runs. */
 void uvodbc__strand_cancel_all(uvodbc_conn_t* conn);
 /* Interrupts a submitted op.  Returns 0 or UV_EBUSY (not interruptible). */
 int uvodbc__strand_interrupt(uvodbc_op_t* op);
-void uvodbc__strand_flush_deferred(uvodbc_conn_t* conn);
+/* Delivers every ready completion now (the connection's last moments). */
+void uvodbc__strand_flush_ready(uvodbc_conn_t* conn);
+/* From a `prepare`: the op needs no hop; `status` is its result. */
+void uvodbc__op_complete_early(uvodbc_op_t* op, int status);
+/* The connection is broken: fails the op with UVODBC_ENOTCONN and a
+ * diagnostic that says so (on the thread that owns the op). */
+void uvodbc__op_fail_broken(uvodbc_op_t* op);
 
 extern const uvodbc__op_vtable_t uvodbc__connect_vt;
 extern const uvodbc__op_vtable_t uvodbc__conn_close_vt;
@@ -169,13 +186,6 @@ uvodbc_op_t* uvodbc__exec_op_new(uvodbc_conn_t* conn,
                                  const uvodbc_exec_options_t* opts,
                                  uvodbc_req_cb cb, int* err);
 void uvodbc__exec_submit(uvodbc_op_t* op);
-/* 1 when the strand may run `op` in the same hop as the EXEC / QUERY
- * before it. */
-int uvodbc__exec_chainable(const uvodbc_op_t* op);
-/* Worker side: runs a chain of EXEC / QUERY ops in order, each with `run`.
- * An op that needs a statement takes the one an earlier op is done with, so
- * a chain holds no more statements than its ops run one by one would. */
-void uvodbc__exec_chain_run(uvodbc_op_t* head, void (*run)(uvodbc_op_t* op));
 void uvodbc__free_results(uvodbc_batch_t* outputs, uvodbc_batch_t** results,
                           size_t n);
 
@@ -192,9 +202,9 @@ struct uvodbc_conn_s {
   uvodbc_op_t* tail;
   uvodbc_op_t* running;       /* the submitted op (head of its chain)  */
   int delivering;             /* ops of a chain await their callbacks  */
-  uvodbc_op_t* deferred_head;
-  uvodbc_op_t* deferred_tail;
-  uv_idle_t idle; /* drains the deferred list */
+  uvodbc_op_t* ready_head;     /* results known without a hop          */
+  uvodbc_op_t* ready_tail;
+  uv_idle_t idle; /* drains the ready list */
   uvodbc_cursor_t* cursors;
   uvodbc_prepared_t* prepared;
   uvodbc__stmt_t* spare_stmt; /* reused by the next EXEC / QUERY */
@@ -204,8 +214,20 @@ struct uvodbc_conn_s {
   SQLUINTEGER isolation;      /* as set by uvodbc, 0 = untouched        */
   SQLUINTEGER initial_isolation;
   uvodbc_conn_close_cb close_cb;
+  int close_status;           /* for the close callback                 */
+  uvodbc__diags_t close_diags;
   void* pool_slot;            /* pool.c: the slot holding it, or NULL   */
 };
+
+/* How a cursor or prepared handle closes: by its own close op, or (once
+ * a reset or close of the connection took its statement) as soon as none
+ * of its ops is pending, one loop iteration later. */
+typedef enum {
+  UVODBC__OPEN = 0,
+  UVODBC__CLOSE_QUEUED, /* its close op finishes it                      */
+  UVODBC__CLOSE_ORPHAN, /* detached: finishes when nothing is pending    */
+  UVODBC__CLOSE_FINISHING /* its close callback is on its way            */
+} uvodbc__closing_t;
 
 /* read-ahead.c: batches read ahead, in two banks of stmt->ahead[] slots:
  * the application is served from one while a worker fills the other. */
@@ -228,7 +250,7 @@ struct uvodbc_cursor_s {
   int serving;         /* the bank fetches are answered from          */
   uvodbc__ahead_bank_t bank[2];
   uvodbc_prepared_t* borrowed; /* the prepared statement owning stmt   */
-  int closing;
+  uvodbc__closing_t closing;
   uvodbc_cursor_t* prev;
   uvodbc_cursor_t* next;
 };
@@ -248,7 +270,7 @@ struct uvodbc_prepared_s {
   uvodbc__stmt_t* stmt;
   uvodbc_param_info_t* params; /* described at prepare                 */
   int busy;            /* an execution pending or its cursor open     */
-  int closing;
+  uvodbc__closing_t closing;
   uvodbc_prepared_close_cb close_cb;
   uvodbc_prepared_t* prev;
   uvodbc_prepared_t* next;

@@ -34,7 +34,7 @@ static pthread_cond_t q_cond;
 static uvodbc__cancel_t* pending;
 static pthread_t thread;
 static int running;
-static int stopping;
+static atomic_int stopping; /* read outside q_lock by the thread */
 
 uvodbc__cancel_t* uvodbc__cancel_new(void) {
   uvodbc__cancel_t* c = uvodbc__calloc(1, sizeof(*c));
@@ -98,7 +98,7 @@ static void* cancel_thread(void* arg) {
       uvodbc__cancel_t* c = list;
       int retry;
       list = c->next_pending;
-      retry = !stopping && cancel_once(c);
+      retry = !atomic_load(&stopping) && cancel_once(c);
       pthread_mutex_lock(&q_lock);
       if (retry) {
         c->next_pending = keep;
@@ -138,7 +138,7 @@ static int start_thread(void) {
   pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
   pthread_cond_init(&q_cond, &attr);
   pthread_condattr_destroy(&attr);
-  stopping = 0;
+  atomic_store(&stopping, 0);
   if (pthread_create(&thread, NULL, cancel_thread, NULL) != 0) {
     pthread_cond_destroy(&q_cond);
     return UVODBC__ENOMEM;
@@ -170,7 +170,7 @@ void uvodbc__cancel_thread_stop(void) {
     pthread_mutex_unlock(&q_lock);
     return;
   }
-  stopping = 1;
+  atomic_store(&stopping, 1);
   pthread_cond_signal(&q_cond);
   pthread_mutex_unlock(&q_lock);
   pthread_join(thread, NULL);

@@ -150,16 +150,46 @@ int uvodbc__odbc_connect(const uvodbc__connect_args_t* args, SQLHDBC* out,
   return err;
 }
 
-void uvodbc__odbc_disconnect(SQLHDBC dbc, uvodbc__diags_t* diags) {
+/* SQLite's driver keeps its own "in a transaction" flag: when SQLite
+ * itself rolled back (an interrupted write), SQLEndTran fails ("no
+ * transaction is active"), the flag stays, and SQLDisconnect refuses
+ * (25000 "incomplete transaction").  Opening a transaction for the driver's
+ * ROLLBACK to end settles both. */
+static void settle_transaction(SQLHDBC dbc) {
+  SQLHSTMT h;
+  if (!SQL_SUCCEEDED(SQLAllocHandle(SQL_HANDLE_STMT, dbc, &h))) return;
+  SQLExecDirect(h, (SQLCHAR*)"BEGIN", SQL_NTS);
+  SQLFreeHandle(SQL_HANDLE_STMT, h);
+  SQLEndTran(SQL_HANDLE_DBC, dbc, SQL_ROLLBACK);
+}
+
+static SQLRETURN disconnect(SQLHDBC dbc) {
   SQLRETURN rc;
-  if (dbc == SQL_NULL_HDBC) return;
+  uvodbc__connect_lock();
+  rc = SQLDisconnect(dbc);
+  uvodbc__connect_unlock();
+  return rc;
+}
+
+int uvodbc__odbc_disconnect(SQLHDBC dbc, uvodbc__diags_t* diags) {
+  SQLRETURN rc;
+  if (dbc == SQL_NULL_HDBC) return 0;
   /* An open transaction makes SQLDisconnect fail (25000) on some drivers,
    * SQLite among them; roll back whatever is open first. */
   SQLEndTran(SQL_HANDLE_DBC, dbc, SQL_ROLLBACK);
-  uvodbc__connect_lock();
-  rc = SQLDisconnect(dbc);
-  if (!SQL_SUCCEEDED(rc))
+  rc = disconnect(dbc);
+  if (!SQL_SUCCEEDED(rc)) {
+    settle_transaction(dbc);
+    rc = disconnect(dbc);
+  }
+  if (!SQL_SUCCEEDED(rc)) {
+    /* Still connected: freeing would fail too (HY010).  The handle stays
+     * allocated, and the caller says so. */
     uvodbc__diags_collect(diags, SQL_HANDLE_DBC, dbc, "SQLDisconnect", NULL);
+    return UVODBC_ESQL;
+  }
+  uvodbc__connect_lock();
   SQLFreeHandle(SQL_HANDLE_DBC, dbc);
   uvodbc__connect_unlock();
+  return 0;
 }

@@ -650,7 +650,10 @@ static int ahead_reserve(uvodbc__stmt_t* s, size_t count) {
 
 int uvodbc__stmt_fetch_ahead(uvodbc__stmt_t* s, size_t first, size_t count,
                              uvodbc__diags_t* d) {
-  int err = ahead_reserve(s, first + count);
+  /* Both banks at once, the first time: the loop thread swaps batches of
+   * one bank while a later read-ahead fills the other, so the array must
+   * never move under it. */
+  int err = ahead_reserve(s, 2 * count);
   s->nahead = 0;
   while (err == 0 && s->nahead < count && !s->eof) {
     uvodbc_batch_t* b = &s->ahead[first + s->nahead];

@@ -95,8 +95,9 @@ typedef enum {
 
 int uvodbc__odbc_connect(const uvodbc__connect_args_t* args, SQLHDBC* out,
                          uvodbc__driver_t* driver, uvodbc__diags_t* diags);
-/* Rolls back, disconnects and frees the handle. */
-void uvodbc__odbc_disconnect(SQLHDBC dbc, uvodbc__diags_t* diags);
+/* Rolls back, disconnects and frees the handle: 0, or UVODBC_ESQL when
+ * the driver refused to disconnect (the handle is then still allocated). */
+int uvodbc__odbc_disconnect(SQLHDBC dbc, uvodbc__diags_t* diags);
 
 /* ---- odbc-txn.c: transactions and connection state ---- */
 int uvodbc__odbc_set_autocommit(SQLHDBC dbc, int on, uvodbc__diags_t* d);
@@ -235,7 +236,8 @@ int uvodbc__stmt_exec(uvodbc__stmt_t* s, const char* sql,
 int uvodbc__stmt_fetch(uvodbc__stmt_t* s, size_t max_rows,
                        uvodbc__cancel_t* cancel, uvodbc__diags_t* d);
 /* Fetches up to `count` rowsets into s->ahead[first..], leaving s->batch
- * alone (the loop thread may be reading it).  s->nahead: the rowsets with
+ * alone (the loop thread may be reading it).  `first` is 0 or `count`: two
+ * banks of `count`, both allocated by the first call.  s->nahead: the rowsets with
  * rows, in order; the return value is the status of the fetch after them
  * (0 at the end of the result or after `count`). */
 int uvodbc__stmt_fetch_ahead(uvodbc__stmt_t* s, size_t first, size_t count,

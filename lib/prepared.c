@@ -30,18 +30,34 @@ static void free_prepared(void* handle) {
   uvodbc__free(p);
 }
 
+/* Closed while detached (or while the connection was closing): goes one
+ * loop iteration later, never while an execution of it is pending. */
+static void finish_orphan(uvodbc_prepared_t* p) {
+  if (p->closing != UVODBC__CLOSE_ORPHAN || p->conn != NULL || p->busy)
+    return;
+  p->closing = UVODBC__CLOSE_FINISHING;
+  if (uvodbc__defer_close(p->loop, p, free_prepared) != 0)
+    p->closing = UVODBC__CLOSE_ORPHAN; /* out of memory: the next try */
+}
+
+/* A reset or close took the statement. */
 void uvodbc__prepared_detach(uvodbc_prepared_t* p) {
   unlink_prepared(p);
   p->conn = NULL;
   p->stmt = NULL;
-  p->busy = 0;
-  /* Closed while the connection was closing: finish now. */
-  if (p->closing) uvodbc__defer_close(p->loop, p, free_prepared);
+  finish_orphan(p);
 }
 
+/* When popped: PREPARE needs the connection; PREPARED_CLOSE takes the
+ * statement, unless a reset or close took it first. */
 static void prepare_prepare(uvodbc_op_t* op) {
   op->dbc = op->conn->dbc;
   op->driver = op->conn->driver;
+  if (op->kind == OP_PREPARED_CLOSE) {
+    op->stmt = op->prepared->stmt;
+    op->prepared->stmt = NULL;
+    if (op->stmt == NULL) uvodbc__op_complete_early(op, 0);
+  }
 }
 
 /* Describes each parameter where the driver can (SQLDescribeParam); where
@@ -118,7 +134,7 @@ static void close_work(uvodbc_op_t* op) {
 
 static void close_done(uvodbc_op_t* op) {
   uvodbc_prepared_t* p = op->prepared;
-  op->stmt = NULL;
+  op->stmt = NULL; /* freed by close_work */
   uvodbc__op_free(op);
   unlink_prepared(p);
   free_prepared(p);
@@ -138,9 +154,8 @@ static void prepared_done(uvodbc_op_t* op) {
     close_done(op);
 }
 
-const uvodbc__op_vtable_t uvodbc__prepared_vt = {prepare_prepare,
-                                                 prepared_work,
-                                                 prepared_done};
+const uvodbc__op_vtable_t uvodbc__prepared_vt = {
+    .prepare = prepare_prepare, .work = prepared_work, .done = prepared_done};
 
 int uvodbc_conn_prepare(uvodbc_conn_t* conn, uvodbc_req_t* req,
                         const char* sql, uvodbc_req_cb cb) {
@@ -164,21 +179,17 @@ int uvodbc_prepared_close(uvodbc_prepared_t* p, uvodbc_prepared_close_cb cb) {
   if (p == NULL || p->closing) return UV_EINVAL;
   if (p->busy) return UV_EBUSY; /* its cursor still reads the statement */
   p->close_cb = cb;
-  if (p->conn == NULL) {
-    int err = uvodbc__defer_close(p->loop, p, free_prepared);
-    if (err == 0) p->closing = 1;
-    return err;
-  }
-  if (p->conn->closing) { /* the connection's close frees the statement */
-    p->closing = 1;
+  /* Detached, or about to be by the connection's close. */
+  if (p->conn == NULL || p->conn->closing) {
+    p->closing = UVODBC__CLOSE_ORPHAN;
+    finish_orphan(p);
     return 0;
   }
   op = uvodbc__op_new(p->conn, OP_PREPARED_CLOSE, &uvodbc__prepared_vt, NULL,
                       NULL);
   if (op == NULL) return UV_ENOMEM;
-  p->closing = 1;
+  p->closing = UVODBC__CLOSE_QUEUED;
   op->prepared = p;
-  op->stmt = p->stmt; /* read by the worker; nothing else touches it now */
   uvodbc__strand_push(p->conn, op);
   return 0;
 }

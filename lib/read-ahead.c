@@ -92,9 +92,9 @@ int uvodbc__ahead_fetch(uvodbc_cursor_t* c, uvodbc_req_t* req,
 static void hand_over(uvodbc_cursor_t* c, uvodbc_op_t* op) {
   uvodbc__ahead_bank_t* b = &c->bank[c->serving];
   int last;
-  if (c->stmt == NULL) { /* the connection closed meanwhile */
+  if (c->stmt == NULL) { /* a reset or close took the statement */
     uvodbc__ahead_drop(c);
-    op->status = UV_ECANCELED;
+    op->status = UVODBC_ECLOSED;
     return;
   }
   if (b->at < b->n) {

@@ -5,14 +5,23 @@
  * HSTMT is therefore used by one thread at a time, operations complete in
  * submission order, and close simply queues behind what runs.
  *
- * Statements already queued behind a statement (EXEC / QUERY) form a chain:
- * one worker runs them back to back in one hop, and their callbacks follow
- * in order.  A hop costs more than a small query; the chain is the same
- * work, in the same order, on the same thread at a time.
+ * Ownership moves only when an operation is popped: its `prepare` takes the
+ * statement it will use from its handle (or finds the handle detached by an
+ * earlier reset or close, and completes without a hop).  Nothing is taken
+ * at call time, so whatever ran before has settled.
  *
- * Results known without a hop (a cancelled queued operation, EOF already
- * seen) are "deferred": delivered in order from an idle handle on a later
- * loop iteration, never from inside the call that started them. */
+ * Operations whose result is known without a hop (cancelled, a detached
+ * handle, EOF already seen, a read-ahead batch) wait in the connection's
+ * ready list and are delivered in order from an idle handle on a later loop
+ * iteration, never from inside the call that started them.  A drain
+ * delivers the ready list as it was when the drain began (libuv's rule for
+ * its own queues): what the callbacks add waits for the next iteration, so
+ * timers and I/O are never starved.  Nothing is submitted while results
+ * wait there, so a close never overtakes them.
+ *
+ * Operations a chain can take (vt->chainable) that are already queued
+ * behind each other run back to back in one hop (vt->run_chain), and their
+ * callbacks follow in order. */
 #include "internal.h"
 
 #define CHAIN_MAX 32
@@ -34,7 +43,7 @@ static void run_work(uvodbc__task_t* task) {
   if (op->chain_next == NULL)
     run_one(op);
   else
-    uvodbc__exec_chain_run(op, run_one);
+    op->vt->run_chain(op, run_one);
 }
 
 /* The head of a chain never ran: the ops chained behind it go back to the
@@ -50,6 +59,10 @@ static void unchain(uvodbc_op_t* head) {
     op->chain_next = NULL;
     op->chained = 0;
     op->state = OP_QUEUED;
+    if (conn->closing) { /* as uvodbc__strand_cancel_all() would have */
+      op->state = OP_CANCELLED;
+      op->status = UV_ECANCELED;
+    }
     *link = op;
     link = &op->next;
     if (rest == NULL) conn->tail = op;
@@ -88,28 +101,87 @@ static void after_work(uvodbc__task_t* task, int status) {
   submit_next(conn);
 }
 
-static uvodbc_op_t* pop(uvodbc_conn_t* conn) {
+static void on_idle(uv_idle_t* idle);
+
+static void ready_push(uvodbc_conn_t* conn, uvodbc_op_t* op) {
+  op->state = OP_READY;
+  op->next = NULL;
+  if (conn->ready_tail != NULL)
+    conn->ready_tail->next = op;
+  else
+    conn->ready_head = op;
+  conn->ready_tail = op;
+  conn->idle.data = conn;
+  uv_idle_start(&conn->idle, on_idle);
+}
+
+void uvodbc__op_complete_early(uvodbc_op_t* op, int status) {
+  op->status = status;
+  op->state = OP_READY;
+}
+
+void uvodbc__op_fail_broken(uvodbc_op_t* op) {
+  uvodbc__diags_add(&op->diags, "08S01", 0,
+                    "the connection is broken (the server closed it or "
+                    "stopped answering): close it",
+                    "uvodbc");
+  op->status = UVODBC_ENOTCONN;
+}
+
+/* Close operations always run: they release handles. */
+static int releases_handles(const uvodbc_op_t* op) {
+  return op->kind == OP_CONN_CLOSE || op->kind == OP_CURSOR_CLOSE ||
+         op->kind == OP_PREPARED_CLOSE;
+}
+
+/* Pops the head and lets it take what it needs; 0 when it completed
+ * without needing a hop (it is then in the ready list). */
+static int pop(uvodbc_conn_t* conn) {
   uvodbc_op_t* op = conn->head;
   conn->head = op->next;
   if (conn->head == NULL) conn->tail = NULL;
   op->next = NULL;
-  op->state = OP_SUBMITTED;
-  if (op->vt->prepare != NULL) op->vt->prepare(op);
-  return op;
+  if (op->state == OP_CANCELLED) {
+    op->state = OP_READY;
+  } else {
+    op->state = OP_SUBMITTED;
+    /* A dead connection's handles are never used again, only freed: the
+     * drivers reuse freed memory after "lost connection". */
+    if (conn->broken && !releases_handles(op) && op->kind != OP_CONNECT) {
+      uvodbc__op_fail_broken(op);
+      op->state = OP_READY;
+    } else if (op->vt->prepare != NULL) {
+      op->vt->prepare(op);
+    }
+  }
+  if (op->state != OP_READY) return 1;
+  ready_push(conn, op);
+  return 0;
+}
+
+static int chainable(const uvodbc_op_t* op) {
+  return op->vt->chainable != NULL && op->vt->chainable(op) &&
+         !op->conn->broken;
 }
 
 static void submit_next(uvodbc_conn_t* conn) {
   uvodbc_op_t* op;
   uvodbc_op_t* last;
   size_t n = 1;
-  if (conn->running != NULL || conn->delivering || conn->head == NULL) return;
-  op = conn->running = pop(conn);
-  if (uvodbc__exec_chainable(op)) {
+  if (conn->running != NULL || conn->delivering || conn->head == NULL ||
+      conn->ready_head != NULL)
+    return;
+  op = conn->head;
+  if (!pop(conn)) return;
+  conn->running = op;
+  if (chainable(op)) {
     for (last = op; n < CHAIN_MAX && conn->head != NULL &&
-                    uvodbc__exec_chainable(conn->head);
+                    conn->head->state == OP_QUEUED && chainable(conn->head);
          n++) {
-      last->chain_next = pop(conn);
-      last = last->chain_next;
+      uvodbc_op_t* next = conn->head;
+      if (!pop(conn)) break; /* completed early: the chain ends here */
+      last->chain_next = next;
+      last = next;
       last->chained = 1;
     }
   }
@@ -143,32 +215,35 @@ int uvodbc__strand_unlink(uvodbc_conn_t* conn, uvodbc_op_t* op) {
   return UV_EINVAL;
 }
 
-void uvodbc__strand_flush_deferred(uvodbc_conn_t* conn) {
-  while (conn->deferred_head != NULL) {
-    uvodbc_op_t* op = conn->deferred_head;
-    conn->deferred_head = op->next;
-    if (conn->deferred_head == NULL) conn->deferred_tail = NULL;
+/* Delivers what is ready now, not what the callbacks add meanwhile. */
+static void drain(uvodbc_conn_t* conn) {
+  uvodbc_op_t* last = conn->ready_tail;
+  uvodbc_op_t* op;
+  do {
+    op = conn->ready_head;
+    if (op == NULL) break;
+    conn->ready_head = op->next;
+    if (conn->ready_head == NULL) conn->ready_tail = NULL;
     op->next = NULL;
     op->vt->done(op);
-  }
-  uv_idle_stop(&conn->idle);
+  } while (op != last);
 }
 
 static void on_idle(uv_idle_t* idle) {
-  uvodbc__strand_flush_deferred(idle->data);
+  uvodbc_conn_t* conn = idle->data;
+  drain(conn);
+  if (conn->ready_head == NULL) uv_idle_stop(&conn->idle);
+  submit_next(conn);
+}
+
+void uvodbc__strand_flush_ready(uvodbc_conn_t* conn) {
+  while (conn->ready_head != NULL) drain(conn);
+  uv_idle_stop(&conn->idle);
 }
 
 void uvodbc__strand_defer(uvodbc_conn_t* conn, uvodbc_op_t* op, int status) {
-  op->state = OP_DEFERRED;
   op->status = status;
-  op->next = NULL;
-  if (conn->deferred_tail != NULL)
-    conn->deferred_tail->next = op;
-  else
-    conn->deferred_head = op;
-  conn->deferred_tail = op;
-  conn->idle.data = conn;
-  uv_idle_start(&conn->idle, on_idle);
+  ready_push(conn, op);
 }
 
 int uvodbc__strand_interrupt(uvodbc_op_t* op) {
@@ -181,7 +256,6 @@ int uvodbc__strand_interrupt(uvodbc_op_t* op) {
     op->conn->running = NULL;
     unchain(op);
     uvodbc__strand_defer(op->conn, op, UV_ECANCELED);
-    submit_next(op->conn);
     return 0;
   }
   if (rc == 0) return 0; /* after_work will report UV_ECANCELED */
@@ -189,37 +263,22 @@ int uvodbc__strand_interrupt(uvodbc_op_t* op) {
   return UV_EBUSY;
 }
 
+/* Close: what is queued is cancelled where it stands, so its callbacks
+ * come in submission order, after the running op's; what runs is
+ * interrupted. */
 void uvodbc__strand_cancel_all(uvodbc_conn_t* conn) {
-  uvodbc_op_t* op = conn->head;
+  uvodbc_op_t* op = conn->running;
   uvodbc_op_t* it;
-  uvodbc_op_t* keep_head = NULL;
-  uvodbc_op_t* keep_tail = NULL;
-  conn->head = conn->tail = NULL;
-  while (op != NULL) {
-    uvodbc_op_t* next = op->next;
-    /* Close operations still run: they release handles. */
-    if (op->kind == OP_CONN_CLOSE || op->kind == OP_CURSOR_CLOSE ||
-        op->kind == OP_PREPARED_CLOSE) {
-      op->next = NULL;
-      if (keep_tail != NULL)
-        keep_tail->next = op;
-      else
-        keep_head = op;
-      keep_tail = op;
-    } else {
-      uvodbc__strand_defer(conn, op, UV_ECANCELED);
-    }
-    op = next;
+  if (op != NULL && !releases_handles(op)) {
+    for (it = op->chain_next; it != NULL; it = it->chain_next)
+      uvodbc__strand_interrupt(it);
+    uvodbc__strand_interrupt(op); /* last: it may put the chain back */
   }
-  conn->head = keep_head;
-  conn->tail = keep_tail;
-  op = conn->running;
-  if (op == NULL || op->kind == OP_CONN_CLOSE || op->kind == OP_CURSOR_CLOSE ||
-      op->kind == OP_PREPARED_CLOSE)
-    return;
-  for (it = op->chain_next; it != NULL; it = it->chain_next)
-    uvodbc__strand_interrupt(it);
-  uvodbc__strand_interrupt(op); /* last: it may put the chain back */
+  for (op = conn->head; op != NULL; op = op->next) {
+    if (releases_handles(op)) continue;
+    op->state = OP_CANCELLED;
+    op->status = UV_ECANCELED;
+  }
 }
 
 /* A close callback of a handle that no longer has a connection must still

@@ -41,7 +41,14 @@ static void txn_work(uvodbc_op_t* op) {
       err = uvodbc__odbc_set_isolation(dbc, op->level, d);
       break;
     case TXN_PING:
-      err = uvodbc__odbc_is_dead(dbc) ? UVODBC_ESQL : uvodbc__odbc_ping(dbc, d);
+      if (!uvodbc__odbc_is_dead(dbc)) {
+        err = uvodbc__odbc_ping(dbc, d);
+        break;
+      }
+      uvodbc__diags_add(d, "08S01", 0,
+                        "the driver reports the connection dead",
+                        "SQLGetConnectAttr");
+      err = UVODBC_ESQL;
       break;
     default: /* TXN_RESET: cursors, transaction, autocommit, isolation */
       uvodbc__free_stmts(op);
@@ -84,7 +91,8 @@ static void txn_done(uvodbc_op_t* op) {
   uvodbc__op_deliver(op);
 }
 
-const uvodbc__op_vtable_t uvodbc__txn_vt = {txn_prepare, txn_work, txn_done};
+const uvodbc__op_vtable_t uvodbc__txn_vt = {
+    .prepare = txn_prepare, .work = txn_work, .done = txn_done};
 
 static int start(uvodbc_conn_t* conn, uvodbc_req_t* req, int txn, int flag,
                  SQLUINTEGER level, uvodbc_req_cb cb) {
@@ -150,5 +158,5 @@ int uvodbc__conn_is_clean(const uvodbc_conn_t* conn) {
   return conn->autocommit && !conn->began && conn->isolation == 0 &&
          conn->cursors == NULL && conn->prepared == NULL &&
          conn->running == NULL && !conn->delivering && conn->head == NULL &&
-         conn->deferred_head == NULL && !conn->closing;
+         conn->ready_head == NULL && !conn->closing;
 }

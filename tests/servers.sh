@@ -5,6 +5,11 @@
 #   tests/servers.sh stop <dir>           stop both (bounded wait, never leaves processes)
 #   tests/servers.sh start-pg|stop-pg <dir>            one server, same port and data
 #   tests/servers.sh start-mariadb|stop-mariadb <dir>  (for reconnect/failure tests)
+#   tests/servers.sh kill <dir> pg|mariadb     kill -9 the server (PostgreSQL:
+#                                              postmaster and every child)
+#   tests/servers.sh restart <dir> pg|mariadb  bring it back on the same port
+#                                              and data (stopped first if up)
+#   tests/servers.sh freeze|thaw <dir> pg|mariadb  SIGSTOP / SIGCONT it
 #   tests/servers.sh status <dir>
 #
 # Everything (data, sockets, logs, pid files, odbcinst.ini) lives in <dir>;
@@ -481,6 +486,113 @@ cmd_stop_mariadb() {
 }
 
 # =============================================================================
+# Faults: kill -9, freeze, thaw (for the server-fault tests)
+# =============================================================================
+# children PID: the pids whose parent is PID (field 4 of /proc/N/stat; the
+# command name before it may hold spaces, so cut after its last ')').
+children() {
+    local f line
+    for f in /proc/[0-9]*/stat; do
+        read -r line 2>/dev/null <"$f" || continue
+        line=${line##*) }
+        line=${line#* }
+        [ "${line%% *}" = "$1" ] && { f=${f#/proc/}; echo "${f%/stat}"; }
+    done
+    return 0
+}
+
+# server_pids pg|mariadb: the server's processes, the main one first;
+# nothing if it is not running.  A PostgreSQL backend leads its own process
+# group, so a signal to the postmaster's group would miss it: every child
+# is listed.
+server_pids() {
+    local pid
+    case $1 in
+        pg)
+            pid=$(pg_pid)
+            pid_is "$pid" postgres postmaster || return 0
+            echo "$pid"
+            children "$pid"
+            ;;
+        mariadb) my_pid || true ;;
+    esac
+}
+
+# signal_server SIG pg|mariadb: SIG to every process of the server.  The
+# postmaster is stopped first, so that it forks no backend the list
+# misses, and signalled last.
+signal_server() {
+    local sig=$1 what=$2 pids main
+    pids=$(server_pids "$what")
+    [ -n "$pids" ] || return 0
+    main=${pids%%$'\n'*}
+    [ "$sig" = CONT ] || kill -STOP "$main" 2>/dev/null || true
+    pids=$(server_pids "$what")
+    # shellcheck disable=SC2086
+    kill -"$sig" $(echo "$pids" | tail -n +2) 2>/dev/null || true
+    kill -"$sig" "$main" 2>/dev/null || true
+    echo "$pids"
+}
+
+check_what() {
+    case ${1:-} in
+        pg|mariadb) ;;
+        *) die "expected pg or mariadb, not '${1:-}'" ;;
+    esac
+}
+
+cmd_kill() {
+    set_paths "$1"
+    check_what "$2"
+    local pids pid shm=
+    [ "$2" != pg ] || shm=$(sed -n '7{s/^ *[0-9]* *//;p}' "$PG_DATA/postmaster.pid" 2>/dev/null || true)
+    pids=$(signal_server KILL "$2")
+    [ -n "$pids" ] || { log "$2 is not running: nothing to kill"; return 0; }
+    for pid in $pids; do
+        wait_gone "$pid" 10 || die "$2 pid $pid survived kill -9"
+    done
+    # Never leave a stale pid file: its pid may be reused by another
+    # server's process, and the next start would take it for ours.  The
+    # file also names the postmaster's SysV segment (line 7: key, id),
+    # which only the next start would have removed.
+    if [ "$2" = pg ]; then
+        [ -z "$shm" ] || ipcrm -m "$shm" 2>/dev/null || true
+        rm -f "$PG_DATA/postmaster.pid" "$PG_RUN/.s.PGSQL.$PG_PORT.lock"
+    else
+        rm -f "$MY_PID" "$MY_DIR/launch.pid"
+    fi
+    log "$2 killed (kill -9 of $(echo $pids | wc -w) processes)"
+}
+
+cmd_freeze() {
+    set_paths "$1"
+    check_what "$2"
+    [ -n "$(signal_server STOP "$2")" ] || die "$2 is not running"
+    log "$2 frozen"
+}
+
+cmd_thaw() {
+    set_paths "$1"
+    check_what "$2"
+    signal_server CONT "$2" >/dev/null
+}
+
+# Running (maybe frozen): thaw and stop it.  Then start it on the same port
+# and data; the start waits until it accepts connections.
+cmd_restart() {
+    set_paths "$1"
+    check_what "$2"
+    cmd_thaw "$1" "$2"
+    if [ "$2" = pg ]; then
+        cmd_stop_pg "$1" || true
+        cmd_start_pg "$1"
+    else
+        cmd_stop_mariadb "$1" || true
+        cmd_start_mariadb "$1"
+    fi
+}
+
+# =============================================================================
 # env.sh
 # =============================================================================
 q() { printf "'%s'" "${1//\'/\'\\\'\'}"; }
@@ -573,11 +685,14 @@ cmd_status() {
 }
 
 usage() {
-    sed -n '2,9p' "$SELF" | sed 's/^# \{0,1\}//' >&2
+    sed -n '2,13p' "$SELF" | sed 's/^# \{0,1\}//' >&2
     exit 2
 }
 
-[ $# -eq 2 ] || usage
+case $1 in
+    kill|restart|freeze|thaw) [ $# -eq 3 ] || usage ;;
+    *) [ $# -eq 2 ] || usage ;;
+esac
 case $1 in
     start) cmd_start "$2" ;;
     stop) cmd_stop "$2" ;;
@@ -586,5 +701,9 @@ case $1 in
     start-mariadb) cmd_start_mariadb "$2" ;;
     stop-mariadb) cmd_stop_mariadb "$2" ;;
     status) cmd_status "$2" ;;
+    kill) cmd_kill "$2" "$3" ;;
+    restart) cmd_restart "$2" "$3" ;;
+    freeze) cmd_freeze "$2" "$3" ;;
+    thaw) cmd_thaw "$2" "$3" ;;
     *) usage ;;
 esac

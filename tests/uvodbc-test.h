@@ -120,5 +120,7 @@ Suite* call_suite(void);
 Suite* catalog_suite(void);
 Suite* read_ahead_suite(void);
 Suite* chain_suite(void);
+Suite* ownership_suite(void);
+Suite* faults_suite(void);
 
 #endif /* UVODBC_TEST_H */

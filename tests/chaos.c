@@ -437,6 +437,9 @@ static int arrive(rq* r, int status, const char* where) {
   }
   inflight_del(r);
   r->status = status;
+  if (opt.trace && status != 0)
+    note("  -> %s #%llu: %s", kind_names[r->kind], (unsigned long long)r->seq,
+         uvodbc_err_name(status));
   if (status == 0) stats.ok++;
   if (status == UV_ECANCELED) stats.by_status_ecanceled++;
   if (status == UV_ETIMEDOUT) stats.timedout++;
@@ -769,8 +772,15 @@ static void exec_result(rq* r, int status) {
   }
 }
 
+static rq* txn_step(conn_rec* c, int which, const char* what, int restores);
+
+/* A transaction whose end failed (cancelled, timed out) holds its locks:
+ * roll it back now, or MariaDB's writers wait for them. */
 static void record_txn_risk(rq* r, int status) {
-  if (r->restores && status != 0 && r->c) r->c->txn_risk = 1;
+  if (!r->restores || status == 0 || r->c == NULL) return;
+  r->c->txn_risk = 1;
+  if (!r->c->gone && !r->c->closing && status != UVODBC_ENOTCONN)
+    txn_step(r->c, 2, "rollback after a failed end", 0);
 }
 
 static void on_req(uvodbc_req_t* req, int status);
@@ -1546,6 +1556,7 @@ static rq* start_count(conn_rec* c, int64_t k, int64_t expect, rq* d0,
   r->deps[1] = d1;
   r->deps[2] = d2;
   r->what = what;
+  r->may_fail = opt.driver == DRV_MARIADB; /* SERIALIZABLE: lock waits */
   starting(r);
   err = started(r, uvodbc_conn_query(c->h, &r->req, count_sql(), &p, 1, NULL,
                                      on_req));
@@ -1564,7 +1575,7 @@ static void op_bulk(const uint64_t* w) {
   if (r == NULL) return;
   uvodbc_exec_options_init(&o);
   o.batch_rows = (size_t)((w[2] >> 4) % 9); /* 0: the default */
-  r->may_fail = opt.driver == DRV_SQLITE;
+  r->may_fail = opt.driver != DRV_PG;
   r->action = r->action == A_CLOSE_CONN ? A_CLOSE_CONN : A_NONE;
   bulk_rows(r, w, n);
   starting(r);
@@ -1633,7 +1644,9 @@ static void op_write(const uint64_t* w) {
   uint64_t k;
   if (r == NULL) return;
   r->nrows = 1;
-  r->may_fail = opt.driver == DRV_SQLITE;
+  /* SQLite: the database lock; MariaDB: a lock wait (SERIALIZABLE reads
+   * lock ranges of the index on k). */
+  r->may_fail = opt.driver != DRV_PG;
   starting(r);
   k = r->seq;
   p[0] = uvodbc_param_int64((int64_t)k);
@@ -1890,7 +1903,7 @@ static void op_pool_stmt(const uint64_t* w) {
                             on_req);
   } else {
     r->nrows = 1;
-    r->may_fail = opt.driver == DRV_SQLITE;
+    r->may_fail = opt.driver != DRV_PG;
     par[0] = uvodbc_param_int64((int64_t)r->seq);
     par[1] = uvodbc_param_int64(3);
     par[2] = uvodbc_param_int64(number_v(3));

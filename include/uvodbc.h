@@ -320,7 +320,8 @@ UVODBC_EXTERN void uvodbc_exec_options_init(uvodbc_exec_options_t* opts);
  * reads the first batch of the result in the same thread hop.
  * Returns: 0, UV_EINVAL (NULL conn/req/sql, nparams without params, a
  * parameter with an unknown type or direction, NULL bytes with a non-zero
- * length, binary with length SIZE_MAX), UVODBC_ECLOSED, UV_ENOMEM.
+ * length, binary with length SIZE_MAX, an OUT / INOUT out_size above
+ * INT32_MAX - 1), UVODBC_ECLOSED, UV_ENOMEM.
  * Callback: once.  Status 0: req->cursor is NULL and req->rows_affected set
  * (0 for an UPDATE that matched nothing), or req->cursor is a new cursor
  * positioned after req->batch.  Errors: UVODBC_ESQL (diagnostics),
@@ -455,7 +456,13 @@ UVODBC_EXTERN int uvodbc_conn_bulk_columns(
  * i-th OUT/INOUT parameter.  MariaDB and psqlODBC also return the OUT
  * values as a last one-row result set, which stays in req->results.
  * PostgreSQL procedures need plain "CALL p(?)"; MariaDB reports a NULL
- * OUT text as empty.  All owned by the request until
+ * OUT text as empty.  An OUT text or binary value longer than its
+ * out_size comes back cut to out_size bytes (text at a whole UTF-8
+ * character); one whose length the driver does not report (SQL_NO_TOTAL)
+ * is the text before the NUL ODBC ends it with, or all out_size bytes of
+ * binary.  Extra status: UVODBC_ETYPE when an OUT number comes back (as
+ * text, from MariaDB) as something that is not a number of its type, such
+ * as a DECIMAL(65) beyond INT64.  All owned by the request until
  * uvodbc_req_cleanup().  Limits of opts apply to each result set. */
 UVODBC_EXTERN int uvodbc_conn_call(uvodbc_conn_t* conn, uvodbc_req_t* req,
                                    const char* sql,

@@ -147,6 +147,9 @@ SQLLEN uvodbc__param_write(const uvodbc_param_t* p, uvodbc__driver_t driver,
 int uvodbc__params_copy(uvodbc__params_t* out, const uvodbc_param_t* in,
                         size_t n);
 void uvodbc__params_free(uvodbc__params_t* p);
+/* Shapes every parameter and allocates the cells they are bound to (once:
+ * a prepared statement keeps them). */
+int uvodbc__params_layout(uvodbc__params_t* p, uvodbc__driver_t driver);
 /* Binds every parameter to `h` (SQLBindParameter), typed, with its
  * direction. */
 int uvodbc__params_bind(SQLHSTMT h, uvodbc__driver_t driver,

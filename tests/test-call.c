@@ -263,6 +263,34 @@ END_TEST
 
 /* ---- PostgreSQL ---- */
 
+/* An OUT text longer than out_size: psqlODBC cuts it (with a NUL) and
+ * reports the full length; uvodbc keeps whole UTF-8 characters. */
+START_TEST(call_pg_out_too_long) {
+  uv_loop_t loop;
+  uvodbc_conn_t* conn;
+  uvodbc_req_t req;
+  outcome_t o;
+  uvodbc_param_t p[1];
+  size_t len = 0;
+
+  ck_assert_int_eq(uv_loop_init(&loop), 0);
+  conn = test_connect(&loop);
+  exec_ok(&loop, conn,
+          "CREATE OR REPLACE FUNCTION call_pg_out_too_long(OUT t text) AS "
+          "$$ BEGIN t := 'z' || repeat('é', 20); END $$ LANGUAGE plpgsql");
+  p[0] = uvodbc_param_out(UVODBC_TYPE_TEXT, 8);
+  ck_assert_int_eq(run_call(&loop, conn, &req, &o,
+                            "{CALL call_pg_out_too_long(?)}", p, 1),
+                   0);
+  ck_assert_str_eq(test_get_text(req.outputs, 0, 0, &len), "zééé");
+  ck_assert_uint_eq(len, 7);
+  uvodbc_req_cleanup(&req);
+  exec_ok(&loop, conn, "DROP FUNCTION call_pg_out_too_long()");
+  test_close(&loop, conn);
+  test_loop_close(&loop);
+}
+END_TEST
+
 /* A function with OUT and INOUT parameters through the {CALL} escape
  * (psqlODBC turns it into SELECT * FROM f(...) and hands the columns to the
  * output parameters). */
@@ -444,6 +472,7 @@ Suite* call_suite(void) {
     tcase_add_test(tc, call_pg_function_out_inout);
     tcase_add_test(tc, call_pg_function_return);
     tcase_add_test(tc, call_pg_procedure_inout);
+    tcase_add_test(tc, call_pg_out_too_long);
   } else {
     const char* why = no_proc ? no_proc
                               : "PostgreSQL function and procedure syntax "
@@ -452,6 +481,7 @@ Suite* call_suite(void) {
     test_skip("call_pg_function_out_inout", why);
     test_skip("call_pg_function_return", why);
     test_skip("call_pg_procedure_inout", why);
+    test_skip("call_pg_out_too_long", why);
   }
   tcase_add_test(tc, call_missing_procedure);
   suite_add_tcase(s, tc);

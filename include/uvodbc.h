@@ -304,7 +304,11 @@ typedef struct uvodbc_exec_options_s {
   unsigned int timeout_ms;
   /* Rows per batch, i.e. per thread hop.  0: as many as fit in about 2 MiB
    * of buffers, 1024 to 16384 (1024 when a long column is read in chunks).
-   * Always bounded so that a batch's buffers stay within 8 MiB.
+   * Always bounded so that a batch's buffers stay within 8 MiB: a larger
+   * value (SIZE_MAX included) means as many rows as fit.  When a long
+   * column is read in chunks, a batch also ends before the row that would
+   * take its cell data past 8 MiB (that row starts the next batch); a
+   * single row larger than that comes alone.
    * uvodbc_conn_query() reads its whole result in one hop: there, 0 means
    * 1024 rows per SQLFetch, and the first fetches ask for fewer (64, then
    * 8 times more each), so a small result costs a small rowset. */
@@ -314,7 +318,8 @@ typedef struct uvodbc_exec_options_s {
   size_t max_rows;
   size_t max_bytes;
   /* Columns whose declared size is above this many bytes, or unbounded,
-   * are read with chunked SQLGetData, one row per SQLFetch (0: 8192). */
+   * are read with chunked SQLGetData, one row per SQLFetch (0: 8192; at
+   * most 8 MiB). */
   size_t long_column_bytes;
   /* Cursors: batches to fetch ahead, on a worker, while the application
    * handles the ones it has (0: none; at most UVODBC_READ_AHEAD_MAX).  One
@@ -334,7 +339,8 @@ UVODBC_EXTERN void uvodbc_exec_options_init(uvodbc_exec_options_t* opts);
  * reads the first batch of the result in the same thread hop.
  * Returns: 0, UV_EINVAL (NULL conn/req/sql, nparams without params, a
  * parameter with an unknown type or direction, NULL bytes with a non-zero
- * length, binary with length SIZE_MAX), UVODBC_ECLOSED, UV_ENOMEM.
+ * length, binary with length SIZE_MAX, an OUT / INOUT out_size above
+ * INT32_MAX - 1), UVODBC_ECLOSED, UV_ENOMEM.
  * Callback: once.  Status 0: req->cursor is NULL and req->rows_affected set
  * (0 for an UPDATE that matched nothing), or req->cursor is a new cursor
  * positioned after req->batch.  Errors: UVODBC_ESQL (diagnostics),
@@ -469,7 +475,13 @@ UVODBC_EXTERN int uvodbc_conn_bulk_columns(
  * i-th OUT/INOUT parameter.  MariaDB and psqlODBC also return the OUT
  * values as a last one-row result set, which stays in req->results.
  * PostgreSQL procedures need plain "CALL p(?)"; MariaDB reports a NULL
- * OUT text as empty.  All owned by the request until
+ * OUT text as empty.  An OUT text or binary value longer than its
+ * out_size comes back cut to out_size bytes (text at a whole UTF-8
+ * character); one whose length the driver does not report (SQL_NO_TOTAL)
+ * is the text before the NUL ODBC ends it with, or all out_size bytes of
+ * binary.  Extra status: UVODBC_ETYPE when an OUT number comes back (as
+ * text, from MariaDB) as something that is not a number of its type, such
+ * as a DECIMAL(65) beyond INT64.  All owned by the request until
  * uvodbc_req_cleanup().  Limits of opts apply to each result set. */
 UVODBC_EXTERN int uvodbc_conn_call(uvodbc_conn_t* conn, uvodbc_req_t* req,
                                    const char* sql,
@@ -483,6 +495,10 @@ UVODBC_EXTERN int uvodbc_conn_call(uvodbc_conn_t* conn, uvodbc_req_t* req,
 
 /* Reads the next batch of up to max_rows rows (0: the exec option) in one
  * thread hop, or none when the exec option read_ahead already read it.
+ * The batch stays within the exec option batch_rows' bounds: when a long
+ * column is read in chunks, at most what fits the 8 MiB bound whatever
+ * max_rows is (SIZE_MAX included); otherwise at most batch_rows rows, the
+ * buffers bound to the statement.
  * Returns: 0, UV_EINVAL (also max_rows below batch_rows with read_ahead),
  * UVODBC_ECLOSED, UV_EBUSY (another operation of this cursor is pending).
  * Callback: once.  Status 0 with req->batch holding >= 1 row; UV_EOF when

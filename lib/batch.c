@@ -48,7 +48,7 @@ void uvodbc__batch_free(uvodbc_batch_t* b) {
 }
 
 static int grow(void** p, size_t n, size_t size) {
-  void* q = uvodbc__realloc(*p, n * size);
+  void* q = uvodbc__reallocarray(*p, n, size);
   if (q == NULL) return UVODBC__ENOMEM;
   *p = q;
   return 0;
@@ -71,10 +71,20 @@ int uvodbc__batch_reserve(uvodbc_batch_t* b, size_t cap) {
   return 0;
 }
 
+/* Capacity for `need`: doubled from `cap` (at least `least`), or exactly
+ * `need` once doubling would overflow. */
+static size_t grown(size_t cap, size_t need, size_t least) {
+  if (cap < least) cap = least;
+  while (cap < need) cap = cap <= SIZE_MAX / 2 ? cap * 2 : need;
+  return cap;
+}
+
 static int arena_put(uvodbc__colbuf_t* c, const void* bytes, size_t len) {
-  if (c->arena_len + len + 1 > c->arena_cap) {
-    size_t cap = c->arena_cap ? c->arena_cap : 256;
-    while (cap < c->arena_len + len + 1) cap *= 2;
+  size_t need = c->arena_len;
+  if (uvodbc__size_add(&need, len) || uvodbc__size_add(&need, 1))
+    return UVODBC__ENOMEM;
+  if (need > c->arena_cap) {
+    size_t cap = grown(c->arena_cap, need, 256);
     if (grow((void**)&c->arena, cap, 1)) return UVODBC__ENOMEM;
     c->arena_cap = cap;
   }
@@ -116,26 +126,27 @@ static const char* cell(const uvodbc_batch_t* b, size_t col, size_t row) {
   return c->data + row * (size_t)c->width;
 }
 
-/* Text cells of block-bound buffers hold driver lengths; a text cell in a
- * variable column is stored as its bytes. */
-int uvodbc__batch_append(uvodbc_batch_t* dst, const uvodbc_batch_t* src) {
-  size_t i, r, need = dst->nrows + src->nrows;
-  if (need > dst->cap) {
-    size_t cap = dst->cap ? dst->cap : 64;
-    while (cap < need) cap *= 2;
-    if (uvodbc__batch_reserve(dst, cap)) return UVODBC__ENOMEM;
-  }
+/* Appends rows first .. first + count - 1 of `src`.  Text cells of
+ * block-bound buffers hold driver lengths (checked by the fetch); a text
+ * cell in a variable column is stored as its bytes. */
+static int append_rows(uvodbc_batch_t* dst, const uvodbc_batch_t* src,
+                       size_t first, size_t count) {
+  size_t i, r, need = dst->nrows;
+  if (uvodbc__size_add(&need, count)) return UVODBC__ENOMEM;
+  if (need > dst->cap &&
+      uvodbc__batch_reserve(dst, grown(dst->cap, need, 64)))
+    return UVODBC__ENOMEM;
   for (i = 0; i < src->ncols; i++) {
     const uvodbc__colbuf_t* s = &src->bufs[i];
     uvodbc__colbuf_t* d = &dst->bufs[i];
     if (!is_var(d)) {
-      memcpy(d->data + dst->nrows * (size_t)d->width, s->data,
-             src->nrows * (size_t)s->width);
-      memcpy(d->ind + dst->nrows, s->ind, src->nrows * sizeof(SQLLEN));
+      memcpy(d->data + dst->nrows * (size_t)d->width,
+             s->data + first * (size_t)s->width, count * (size_t)s->width);
+      memcpy(d->ind + dst->nrows, s->ind + first, count * sizeof(SQLLEN));
       continue;
     }
-    for (r = 0; r < src->nrows; r++) {
-      size_t row = dst->nrows + r;
+    for (r = first; r < first + count; r++) {
+      size_t row = dst->nrows + (r - first);
       d->ind[row] = s->ind[r];
       if (cell_begin(d, row)) return UVODBC__ENOMEM; /* NULLs too */
       if (s->ind[r] == SQL_NULL_DATA) continue;
@@ -145,6 +156,24 @@ int uvodbc__batch_append(uvodbc_batch_t* dst, const uvodbc_batch_t* src) {
   }
   dst->nrows = need;
   return 0;
+}
+
+int uvodbc__batch_append(uvodbc_batch_t* dst, const uvodbc_batch_t* src) {
+  return append_rows(dst, src, 0, src->nrows);
+}
+
+int uvodbc__batch_move_last(uvodbc_batch_t* dst, uvodbc_batch_t* src) {
+  size_t i, last = src->nrows - 1;
+  int err;
+  dst->nrows = 0;
+  for (i = 0; i < dst->ncols; i++) dst->bufs[i].arena_len = 0;
+  err = append_rows(dst, src, last, 1);
+  /* Back to where cell_begin() found the arena before this row. */
+  for (i = 0; i < src->ncols; i++)
+    if (is_var(&src->bufs[i]))
+      src->bufs[i].arena_len = last > 0 ? src->bufs[i].offset[last] - 1 : 0;
+  src->nrows = last;
+  return err;
 }
 
 size_t uvodbc__batch_bytes(const uvodbc_batch_t* b) {
@@ -164,7 +193,7 @@ size_t uvodbc__batch_bytes(const uvodbc_batch_t* b) {
 int uvodbc__batch_own_columns(uvodbc_batch_t* b) {
   size_t i, len = 0;
   char* p;
-  b->owned_cols = uvodbc__malloc(b->ncols * sizeof(*b->owned_cols));
+  b->owned_cols = uvodbc__mallocarray(b->ncols, sizeof(*b->owned_cols));
   for (i = 0; i < b->ncols; i++) len += strlen(b->cols[i].name) + 1;
   b->owned_names = uvodbc__malloc(len);
   if (b->owned_cols == NULL || b->owned_names == NULL) return UVODBC__ENOMEM;

@@ -114,7 +114,7 @@ static int start_bulk(uvodbc_conn_t* conn, uvodbc_req_t* req, const char* sql,
   if (op->opts.batch_rows == 0) op->opts.batch_rows = DEFAULT_BULK_BATCH;
   op->row_status = uvodbc__malloc(nrows);
   if (columns != NULL) {
-    op->columns = uvodbc__malloc(ncols * sizeof(*columns));
+    op->columns = uvodbc__mallocarray(ncols, sizeof(*columns));
     if (op->columns != NULL)
       memcpy(op->columns, columns, ncols * sizeof(*columns));
   }

@@ -103,7 +103,7 @@ static int ensure_bound(SQLHSTMT h, column_t* col, SQLUSMALLINT n,
   }
   if (!rebind) return 0;
   if ((size_t)s.width > (size_t)col->shape.width || col->data == NULL) {
-    char* data = uvodbc__realloc(col->data, batch * (size_t)s.width);
+    char* data = uvodbc__reallocarray(col->data, batch, (size_t)s.width);
     if (data == NULL) return UVODBC__ENOMEM;
     col->data = data;
   }
@@ -202,10 +202,10 @@ int uvodbc__stmt_bulk(uvodbc__stmt_t* s, const char* sql,
     return UVODBC_EPARAMS;
   }
   cols = uvodbc__calloc(ncols, sizeof(*cols));
-  status = uvodbc__malloc(batch * sizeof(*status));
+  status = uvodbc__mallocarray(batch, sizeof(*status));
   if (cols == NULL || status == NULL) err = UVODBC__ENOMEM;
   for (c = 0; c < ncols && err == 0; c++) {
-    cols[c].ind = uvodbc__malloc(batch * sizeof(SQLLEN));
+    cols[c].ind = uvodbc__mallocarray(batch, sizeof(SQLLEN));
     if (cols[c].ind == NULL) err = UVODBC__ENOMEM;
   }
 

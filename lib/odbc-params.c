@@ -2,7 +2,19 @@
  * freed as soon as the starting call returns), how each value is bound
  * (its "shape"), writing values into bound buffers, and reading OUT values
  * back.  The single-row binding here and the parameter arrays of
- * odbc-bulk.c share the shape and write functions. */
+ * odbc-bulk.c share the shape and write functions.
+ *
+ * OUT values are read back only as far as the bound cell holds them: a
+ * value longer than its cell (out_size) comes back cut to the cell (text
+ * at a whole UTF-8 character), and a
+ * length the driver does not report (SQL_NO_TOTAL) or reports as another
+ * negative number is taken as the text before the cell's NUL (ODBC ends
+ * text with one) or, for binary, the whole cell.  A number that MariaDB
+ * returns as text is parsed within its cell; text that is not such a
+ * number (say a DECIMAL(65) OUT value bound as INT64) is UVODBC_ETYPE. */
+#include <ctype.h>
+#include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,7 +22,10 @@
 #include "odbc.h"
 
 #define DEFAULT_OUT_SIZE 8000
+/* An OUT cell of out_size + 1 bytes stays a valid SQLINTEGER length. */
+#define MAX_OUT_SIZE ((size_t)INT32_MAX - 1)
 #define TIMESTAMP_TEXT_SIZE 32
+#define NUMBER_TEXT_SIZE 32
 
 static int has_bytes(uvodbc_type_t t) {
   return t == UVODBC_TYPE_TEXT || t == UVODBC_TYPE_DECIMAL ||
@@ -65,13 +80,13 @@ void uvodbc__param_shape(const uvodbc_param_t* p, uvodbc__driver_t driver,
       s->ctype = number_as_text(p, driver) ? SQL_C_CHAR : SQL_C_SBIGINT;
       s->sqltype = SQL_BIGINT;
       s->size = 19;
-      s->width = number_as_text(p, driver) ? 32 : sizeof(int64_t);
+      s->width = number_as_text(p, driver) ? NUMBER_TEXT_SIZE : sizeof(int64_t);
       return;
     case UVODBC_TYPE_DOUBLE:
       s->ctype = number_as_text(p, driver) ? SQL_C_CHAR : SQL_C_DOUBLE;
       s->sqltype = SQL_DOUBLE;
       s->size = 15;
-      s->width = number_as_text(p, driver) ? 32 : sizeof(double);
+      s->width = number_as_text(p, driver) ? NUMBER_TEXT_SIZE : sizeof(double);
       return;
     case UVODBC_TYPE_BOOL:
       s->ctype = SQL_C_BIT;
@@ -192,8 +207,8 @@ SQLLEN uvodbc__param_write(const uvodbc_param_t* p, uvodbc__driver_t driver,
     return SQL_NULL_DATA;
   if (number_as_text(p, driver))
     return p->type == UVODBC_TYPE_INT64
-               ? snprintf(dst, 32, "%lld", (long long)p->v.i64)
-               : snprintf(dst, 32, "%.17g", p->v.f64);
+               ? snprintf(dst, NUMBER_TEXT_SIZE, "%lld", (long long)p->v.i64)
+               : snprintf(dst, NUMBER_TEXT_SIZE, "%.17g", p->v.f64);
   switch (p->type) {
     case UVODBC_TYPE_INT64:
       memcpy(dst, &p->v.i64, sizeof(p->v.i64));
@@ -246,16 +261,21 @@ int uvodbc__params_copy(uvodbc__params_t* out, const uvodbc_param_t* in,
     if ((unsigned)in[i].type > (unsigned)UVODBC_TYPE_TIMESTAMP ||
         (unsigned)in[i].direction > (unsigned)UVODBC_PARAM_INOUT)
       return UVODBC__EINVAL;
+    if (is_output(&in[i]) && in[i].out_size > MAX_OUT_SIZE)
+      return UVODBC__EINVAL;
     if (!has_bytes(in[i].type) || in[i].direction == UVODBC_PARAM_OUT)
       continue;
     if (in[i].v.bytes.ptr == NULL && in[i].v.bytes.len != 0)
       return UVODBC__EINVAL;
     if (in[i].v.bytes.len == SIZE_MAX && in[i].type == UVODBC_TYPE_BINARY)
       return UVODBC__EINVAL;
-    heap += (in[i].v.bytes.len == SIZE_MAX ? strlen(in[i].v.bytes.ptr)
-                                           : in[i].v.bytes.len) + 1;
+    if (uvodbc__size_add(&heap, in[i].v.bytes.len == SIZE_MAX
+                                    ? strlen(in[i].v.bytes.ptr)
+                                    : in[i].v.bytes.len) ||
+        uvodbc__size_add(&heap, 1))
+      return UVODBC__ENOMEM;
   }
-  out->v = uvodbc__malloc(n * sizeof(*out->v));
+  out->v = uvodbc__mallocarray(n, sizeof(*out->v));
   out->ind = uvodbc__calloc(n, sizeof(*out->ind));
   out->heap = uvodbc__malloc(heap);
   if (out->v == NULL || out->ind == NULL || out->heap == NULL) {
@@ -287,19 +307,25 @@ void uvodbc__params_free(uvodbc__params_t* p) {
   memset(p, 0, sizeof(*p));
 }
 
+int uvodbc__params_layout(uvodbc__params_t* p, uvodbc__driver_t driver) {
+  size_t i, total = 0;
+  if (p->shapes != NULL) return 0;
+  p->shapes = uvodbc__calloc(p->n, sizeof(*p->shapes));
+  if (p->shapes == NULL) return UVODBC__ENOMEM;
+  for (i = 0; i < p->n; i++) {
+    uvodbc__param_shape(&p->v[i], driver, &p->shapes[i]);
+    if (uvodbc__size_add(&total, (size_t)p->shapes[i].width))
+      return UVODBC__ENOMEM;
+  }
+  p->buf = uvodbc__malloc(total);
+  return p->buf != NULL ? 0 : UVODBC__ENOMEM;
+}
+
 int uvodbc__params_bind(SQLHSTMT h, uvodbc__driver_t driver,
                         uvodbc__params_t* p, uvodbc__diags_t* d) {
-  size_t i, total = 0, pos = 0;
-  if (p->shapes == NULL) {
-    p->shapes = uvodbc__calloc(p->n, sizeof(*p->shapes));
-    if (p->shapes == NULL) return UVODBC__ENOMEM;
-    for (i = 0; i < p->n; i++) {
-      uvodbc__param_shape(&p->v[i], driver, &p->shapes[i]);
-      total += (size_t)p->shapes[i].width;
-    }
-    p->buf = uvodbc__malloc(total);
-    if (p->buf == NULL) return UVODBC__ENOMEM;
-  }
+  size_t i, pos = 0;
+  int err = uvodbc__params_layout(p, driver);
+  if (err != 0) return err;
   for (i = 0; i < p->n; i++) {
     const uvodbc__shape_t* s = &p->shapes[i];
     char* cell = p->buf + pos;
@@ -317,6 +343,43 @@ int uvodbc__params_bind(SQLHSTMT h, uvodbc__driver_t driver,
     }
   }
   return 0;
+}
+
+/* `len` bytes of text cut by the driver, without a trailing incomplete
+ * UTF-8 sequence. */
+static size_t whole_chars(const char* s, size_t len) {
+  size_t lead = len, need;
+  unsigned char c;
+  while (lead > 0 && len - lead < 4 &&
+         ((unsigned char)s[lead - 1] & 0xC0) == 0x80)
+    lead--;
+  if (lead == 0) return len; /* not UTF-8 after all: leave it */
+  c = (unsigned char)s[lead - 1];
+  need = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
+  return len - (lead - 1) < need ? lead - 1 : len;
+}
+
+/* A number MariaDB returned as text in a cell of `size` bytes, whose
+ * length it reported as `ind`: 0, or UVODBC_ETYPE when the cell does not
+ * hold exactly one such number (it may not even end with a NUL). */
+static int parse_number(const uvodbc_param_t* p, const char* cell,
+                        SQLLEN size, SQLLEN ind, void* out) {
+  char text[NUMBER_TEXT_SIZE + 1], *end;
+  size_t len = uvodbc__filled_len(SQL_C_CHAR, cell, size, ind);
+  if (ind < 0 || ind > (SQLLEN)len) return UVODBC_ETYPE; /* cut short */
+  memcpy(text, cell, len);
+  text[len] = '\0';
+  errno = 0;
+  if (p->type == UVODBC_TYPE_INT64) {
+    int64_t v = strtoll(text, &end, 10);
+    memcpy(out, &v, sizeof(v));
+    if (errno == ERANGE) return UVODBC_ETYPE;
+  } else { /* out of range: the nearest double, as a bound double gets */
+    double v = strtod(text, &end);
+    memcpy(out, &v, sizeof(v));
+  }
+  while (isspace((unsigned char)*end)) end++;
+  return end == text || *end != '\0' ? UVODBC_ETYPE : 0;
 }
 
 /* The OUT / INOUT values after execution, as a one-row batch: column i is
@@ -368,23 +431,19 @@ int uvodbc__params_outputs(const uvodbc__params_t* p, uvodbc_batch_t* out) {
       ind = SQL_NULL_DATA;
     b = &out->bufs[col];
     if (b->width == 0) {
+      size_t len = ind == SQL_NULL_DATA
+                       ? 0
+                       : uvodbc__filled_len(p->shapes[i].ctype, cell,
+                                            p->shapes[i].width, ind);
+      if (p->v[i].type == UVODBC_TYPE_TEXT && (ind < 0 || (size_t)ind > len))
+        len = whole_chars(cell, len); /* cut by the driver */
       err = uvodbc__batch_var_begin(out, col, 0);
-      if (err == 0 && ind != SQL_NULL_DATA) {
-        /* A driver may report the full length of a value it truncated. */
-        SQLLEN room = p->shapes[i].ctype == SQL_C_CHAR
-                          ? p->shapes[i].width - 1
-                          : p->shapes[i].width;
-        err = uvodbc__batch_var_append(out, col, 0, cell,
-                                       (size_t)(ind > room ? room : ind));
-      }
+      if (err == 0 && ind != SQL_NULL_DATA)
+        err = uvodbc__batch_var_append(out, col, 0, cell, len);
     } else if (ind != SQL_NULL_DATA && p->shapes[i].ctype == SQL_C_CHAR &&
-               p->v[i].type == UVODBC_TYPE_INT64) {
-      int64_t v = strtoll(cell, NULL, 10);
-      memcpy(b->data, &v, sizeof(v));
-    } else if (ind != SQL_NULL_DATA && p->shapes[i].ctype == SQL_C_CHAR &&
-               p->v[i].type == UVODBC_TYPE_DOUBLE) {
-      double v = strtod(cell, NULL);
-      memcpy(b->data, &v, sizeof(v));
+               (p->v[i].type == UVODBC_TYPE_INT64 ||
+                p->v[i].type == UVODBC_TYPE_DOUBLE)) {
+      err = parse_number(&p->v[i], cell, p->shapes[i].width, ind, b->data);
     } else if (ind != SQL_NULL_DATA) {
       memcpy(b->data, cell, (size_t)b->width);
     }

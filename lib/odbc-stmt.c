@@ -5,7 +5,13 @@
  * per SQLFetch, the bound buffers are the batch (no copy).
  * Row mode, when a column is long or unbounded: one row per SQLFetch and
  * every column read with SQLGetData, long ones in chunks; SQLGetData is
- * never used with a rowset above 1. */
+ * never used with a rowset above 1.
+ *
+ * Sizes come from drivers, options and data: every product or sum of them
+ * is checked (uvodbc__mallocarray, uvodbc__size_add) or bounded first, and
+ * a batch's buffers stay within BATCH_BYTES_TARGET (in row mode: its fixed
+ * cells, lengths and offsets, and separately its cell data, except that
+ * a single row larger than that comes alone). */
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
@@ -45,7 +51,12 @@ int uvodbc__stmt_init(uvodbc__stmt_t* s, SQLHDBC dbc, uvodbc__diags_t* d) {
  * long: read with SQLGetData in row mode). */
 static void choose_layout(uvodbc__stmt_t* s, SQLUSMALLINT n,
                           uvodbc_column_t* col, uvodbc__colbuf_t* lay) {
-  size_t limit = s->opts.long_column_bytes;
+  /* A cell wider than a whole batch may be is read in chunks; the bound
+   * also keeps the width arithmetic below from wrapping on a driver's
+   * huge (or SQL_NO_TOTAL, i.e. 2^64 - 4) column size. */
+  size_t limit = s->opts.long_column_bytes < BATCH_BYTES_TARGET
+                     ? s->opts.long_column_bytes
+                     : BATCH_BYTES_TARGET;
   SQLULEN size = (SQLULEN)col->size;
   SQLLEN is_unsigned = SQL_FALSE;
 
@@ -114,7 +125,8 @@ static void choose_layout(uvodbc__stmt_t* s, SQLUSMALLINT n,
       col->type = UVODBC_TYPE_DECIMAL;
       lay->ctype = SQL_C_CHAR;
       /* sign, point, leading zero, NUL; unconstrained NUMERIC is long. */
-      if (size > 0 && size + 4 <= limit) lay->width = (SQLLEN)(size + 4);
+      if (size > 0 && size <= limit && size + 4 <= limit)
+        lay->width = (SQLLEN)(size + 4);
       return;
     case SQL_GUID:
       col->type = UVODBC_TYPE_TEXT;
@@ -138,7 +150,8 @@ static void choose_layout(uvodbc__stmt_t* s, SQLUSMALLINT n,
       col->type = UVODBC_TYPE_TEXT;
       lay->ctype = SQL_C_CHAR;
       /* Sizes count characters: up to 4 UTF-8 bytes each, plus NUL. */
-      if (size > 0 && size * 4 + 1 <= limit) lay->width = (SQLLEN)(size * 4 + 1);
+      if (size > 0 && size <= limit / 4 && size * 4 + 1 <= limit)
+        lay->width = (SQLLEN)(size * 4 + 1);
       return;
     default: /* long text, intervals, driver-specific types: as text */
       col->type = UVODBC_TYPE_TEXT;
@@ -153,6 +166,7 @@ static void free_result(uvodbc__stmt_t* s) {
     s->bound_to = NULL;
   }
   uvodbc__batch_free(&s->batch);
+  uvodbc__batch_free(&s->carry);
   for (; s->ahead_len > 0; s->ahead_len--)
     uvodbc__batch_free(&s->ahead[s->ahead_len - 1]);
   uvodbc__free(s->ahead);
@@ -188,9 +202,23 @@ static size_t batch_rows_for(uvodbc__stmt_t* s, size_t asked) {
     if (rows < DEFAULT_BATCH_ROWS) rows = DEFAULT_BATCH_ROWS;
     if (rows > MAX_DEFAULT_BATCH_ROWS) rows = MAX_DEFAULT_BATCH_ROWS;
   }
-  if (rows * row_bytes > BATCH_BYTES_TARGET)
+  if (rows > BATCH_BYTES_TARGET / row_bytes)
     rows = BATCH_BYTES_TARGET / row_bytes;
   return rows > 0 ? rows : 1;
+}
+
+/* Row mode: at most `asked` rows (0: 1), and no more than fit their fixed
+ * cells, lengths and offsets in BATCH_BYTES_TARGET.  Long cells are
+ * bounded as they arrive (fetch_rows). */
+static size_t row_mode_rows(const uvodbc__stmt_t* s, size_t asked) {
+  size_t i, row_bytes = 0, limit;
+  for (i = 0; i < s->ncols; i++)
+    row_bytes += sizeof(SQLLEN) + (s->layout[i].width > 0
+                                       ? (size_t)s->layout[i].width
+                                       : sizeof(size_t));
+  limit = BATCH_BYTES_TARGET / row_bytes;
+  if (asked > limit) asked = limit;
+  return asked > 0 ? asked : 1;
 }
 
 static void apply_defaults(uvodbc__stmt_t* s) {
@@ -231,7 +259,7 @@ int uvodbc__stmt_describe(uvodbc__stmt_t* s, uvodbc__diags_t* d) {
   s->ncols = (size_t)ncols;
   s->cols = uvodbc__calloc(s->ncols, sizeof(*s->cols));
   s->layout = uvodbc__calloc(s->ncols, sizeof(*s->layout));
-  s->names = uvodbc__malloc(s->ncols * sizeof(name));
+  s->names = uvodbc__mallocarray(s->ncols, sizeof(name));
   if (s->cols == NULL || s->layout == NULL || s->names == NULL)
     return UVODBC__ENOMEM;
   for (i = 0; i < ncols; i++) {
@@ -267,8 +295,10 @@ int uvodbc__stmt_describe(uvodbc__stmt_t* s, uvodbc__diags_t* d) {
     /* Fixed columns keep their width; text-like ones become variable. */
     for (i = 0; i < ncols; i++)
       if (is_var_type(s->cols[i].type)) s->layout[i].width = 0;
+    if (uvodbc__batch_alloc(&s->carry, s->cols, s->layout, s->ncols, 1))
+      return UVODBC__ENOMEM;
     return uvodbc__batch_alloc(&s->batch, s->cols, s->layout, s->ncols,
-                               s->opts.batch_rows);
+                               row_mode_rows(s, s->opts.batch_rows));
   }
   rows = batch_rows_for(s, s->opts.batch_rows);
   if (uvodbc__batch_alloc(&s->batch, s->cols, s->layout, s->ncols, rows))
@@ -491,7 +521,10 @@ static int check_truncation(uvodbc__stmt_t* s, const uvodbc_batch_t* batch,
     SQLLEN room = b->ctype == SQL_C_CHAR ? b->width - 1 : b->width;
     if (b->ctype != SQL_C_CHAR && b->ctype != SQL_C_BINARY) continue;
     for (r = 0; r < batch->nrows; r++) {
-      if (b->ind[r] == SQL_NO_TOTAL || b->ind[r] > room) {
+      /* SQL_NO_TOTAL, or any other length that is not one, would be read
+       * past the cell (uvodbc__batch_append, the text accessors). */
+      if ((b->ind[r] < 0 && b->ind[r] != SQL_NULL_DATA) ||
+          b->ind[r] > room) {
         char msg[384];
         snprintf(msg, sizeof(msg),
                  "column %zu (%s) holds a value longer than its declared "
@@ -529,20 +562,29 @@ static int fetch_block(uvodbc__stmt_t* s, uvodbc_batch_t* batch,
   if (rc != SQL_SUCCESS) uvodbc__diags_collect(d, SQL_HANDLE_STMT, s->h,
                                                "SQLFetch", NULL);
   if (!SQL_SUCCEEDED(rc)) return UVODBC_ESQL;
-  batch->nrows = (size_t)s->rows_fetched;
+  /* Never more rows than the buffers hold, whatever the driver says. */
+  batch->nrows = s->rows_fetched < want ? (size_t)s->rows_fetched : want;
   if (batch->nrows < want) s->eof = 1;
   return check_truncation(s, batch, d);
+}
+
+size_t uvodbc__filled_len(SQLSMALLINT ctype, const char* buf, SQLLEN size,
+                          SQLLEN ind) {
+  size_t room = size > 0 ? (size_t)size - (ctype == SQL_C_CHAR) : 0;
+  const char* nul;
+  if (ind >= 0) return (size_t)ind < room ? (size_t)ind : room;
+  if (ctype != SQL_C_CHAR) return room;
+  nul = memchr(buf, '\0', room);
+  return nul != NULL ? (size_t)(nul - buf) : room;
 }
 
 /* Reads column `n` of the current row in chunks into a variable cell. */
 static int get_var(uvodbc__stmt_t* s, uvodbc_batch_t* batch, size_t col,
                    size_t row, char* chunk, uvodbc__diags_t* d) {
   SQLSMALLINT ctype = batch->bufs[col].ctype;
-  SQLLEN room = ctype == SQL_C_CHAR ? GETDATA_CHUNK - 1 : GETDATA_CHUNK;
   int err = uvodbc__batch_var_begin(batch, col, row);
   while (err == 0) {
     SQLLEN ind = 0;
-    size_t got;
     SQLRETURN rc = SQLGetData(s->h, (SQLUSMALLINT)(col + 1), ctype, chunk,
                               GETDATA_CHUNK, &ind);
     if (rc == SQL_NO_DATA) break; /* every byte already read */
@@ -551,36 +593,45 @@ static int get_var(uvodbc__stmt_t* s, uvodbc_batch_t* batch, size_t col,
       batch->bufs[col].ind[row] = SQL_NULL_DATA;
       break;
     }
-    /* A full chunk (01004) holds `room` bytes plus, for text, the NUL the
-     * driver added; text may end inside a UTF-8 sequence, which the next
+    /* A full chunk (01004) holds its size in bytes minus, for text, the
+     * NUL the driver added, and the length of the whole rest (or
+     * SQL_NO_TOTAL); text may end inside a UTF-8 sequence, which the next
      * chunk completes since the bytes are joined before anyone reads them. */
-    got = (rc == SQL_SUCCESS_WITH_INFO && (ind == SQL_NO_TOTAL || ind > room))
-              ? (size_t)room
-              : (size_t)ind;
-    err = uvodbc__batch_var_append(batch, col, row, chunk, got);
+    err = uvodbc__batch_var_append(
+        batch, col, row, chunk,
+        uvodbc__filled_len(ctype, chunk, GETDATA_CHUNK, ind));
     if (rc == SQL_SUCCESS) break;
   }
   return err;
 }
 
+/* Row mode.  A batch ends before the row that would take its cell data
+ * past BATCH_BYTES_TARGET: that row, already fetched, waits in s->carry and
+ * starts the next batch (a row larger than the bound comes alone). */
 static int fetch_rows(uvodbc__stmt_t* s, uvodbc_batch_t* batch,
                       size_t max_rows, uvodbc__cancel_t* cancel,
                       uvodbc__diags_t* d) {
-  size_t want = max_rows > 0             ? max_rows
-                : s->opts.batch_rows > 0 ? s->opts.batch_rows
-                                         : DEFAULT_BATCH_ROWS;
-  size_t row, i;
+  size_t want = row_mode_rows(s, max_rows > 0             ? max_rows
+                                 : s->opts.batch_rows > 0 ? s->opts.batch_rows
+                                                          : DEFAULT_BATCH_ROWS);
+  size_t i;
   char* chunk = uvodbc__malloc(GETDATA_CHUNK);
   int err = 0;
 
   if (chunk == NULL) return UVODBC__ENOMEM;
-  if (uvodbc__batch_reserve(batch, want)) {
-    uvodbc__free(chunk);
-    return UVODBC__ENOMEM;
-  }
   for (i = 0; i < s->ncols; i++) batch->bufs[i].arena_len = 0;
-  for (row = 0; row < want && err == 0; row++) {
+  if (s->carry.nrows > 0) {
+    err = uvodbc__batch_append(batch, &s->carry);
+    s->carry.nrows = 0;
+  }
+  while (err == 0 && batch->nrows < want) {
+    size_t row = batch->nrows;
     SQLRETURN rc;
+    if (row == batch->cap &&
+        uvodbc__batch_reserve(batch, row <= want / 2 ? row * 2 : want)) {
+      err = UVODBC__ENOMEM;
+      break;
+    }
     if (uvodbc__cancel_requested(cancel)) {
       err = UVODBC__ECANCELED;
       break;
@@ -607,13 +658,16 @@ static int fetch_rows(uvodbc__stmt_t* s, uvodbc_batch_t* batch,
         err = sql_error(s, "SQLGetData", d);
       }
     }
-    /* Long cells: hand over what we have rather than grow without bound. */
-    if (err == 0 && uvodbc__batch_bytes(batch) > BATCH_BYTES_TARGET) {
-      row++;
-      break;
-    }
+    if (err != 0) break;
+    batch->nrows = row + 1;
+    if (row > 0 && uvodbc__batch_bytes(batch) > BATCH_BYTES_TARGET)
+      err = uvodbc__batch_move_last(&s->carry, batch);
+    if (s->carry.nrows > 0) break;
   }
-  batch->nrows = err == 0 ? row : 0;
+  if (err != 0) {
+    batch->nrows = 0;
+    s->carry.nrows = 0;
+  }
   uvodbc__free(chunk);
   return err;
 }
@@ -635,7 +689,7 @@ int uvodbc__stmt_fetch(uvodbc__stmt_t* s, size_t max_rows,
 static int ahead_reserve(uvodbc__stmt_t* s, size_t count) {
   uvodbc_batch_t* more;
   if (count <= s->ahead_len) return 0;
-  more = uvodbc__realloc(s->ahead, count * sizeof(*more));
+  more = uvodbc__reallocarray(s->ahead, count, sizeof(*more));
   if (more == NULL) return UVODBC__ENOMEM;
   s->ahead = more;
   for (; s->ahead_len < count; s->ahead_len++) {
@@ -678,7 +732,7 @@ int uvodbc__stmt_fetch_all(uvodbc__stmt_t* s, size_t max_rows,
 
   memset(out, 0, sizeof(*out));
   if (!s->has_result) return 0;
-  layout = uvodbc__malloc(s->ncols * sizeof(*layout));
+  layout = uvodbc__mallocarray(s->ncols, sizeof(*layout));
   if (layout == NULL) return UVODBC__ENOMEM;
   for (i = 0; i < s->ncols; i++) {
     layout[i] = s->layout[i];

@@ -16,6 +16,11 @@
 void* uvodbc__malloc(size_t size);
 void* uvodbc__calloc(size_t count, size_t size);
 void* uvodbc__realloc(void* ptr, size_t size);
+/* count * size bytes, or NULL when the product overflows. */
+void* uvodbc__mallocarray(size_t count, size_t size);
+void* uvodbc__reallocarray(void* ptr, size_t count, size_t size);
+/* *sum += n, or UVODBC__ENOMEM (and *sum unchanged) on overflow. */
+int uvodbc__size_add(size_t* sum, size_t n);
 void uvodbc__free(void* ptr);
 char* uvodbc__strndup(const char* s, size_t len);
 char* uvodbc__strdup(const char* s);
@@ -143,6 +148,9 @@ SQLLEN uvodbc__param_write(const uvodbc_param_t* p, uvodbc__driver_t driver,
 int uvodbc__params_copy(uvodbc__params_t* out, const uvodbc_param_t* in,
                         size_t n);
 void uvodbc__params_free(uvodbc__params_t* p);
+/* Shapes every parameter and allocates the cells they are bound to (once:
+ * a prepared statement keeps them). */
+int uvodbc__params_layout(uvodbc__params_t* p, uvodbc__driver_t driver);
 /* Binds every parameter to `h` (SQLBindParameter), typed, with its
  * direction. */
 int uvodbc__params_bind(SQLHSTMT h, uvodbc__driver_t driver,
@@ -180,6 +188,9 @@ int uvodbc__batch_var_append(uvodbc_batch_t* b, size_t col, size_t row,
                              const void* bytes, size_t len);
 /* Appends all rows of `src` (same columns) to `dst`. */
 int uvodbc__batch_append(uvodbc_batch_t* dst, const uvodbc_batch_t* src);
+/* Moves the last row of `src` (at least one row) into `dst` (same
+ * columns), which then holds that row only. */
+int uvodbc__batch_move_last(uvodbc_batch_t* dst, uvodbc_batch_t* src);
 /* Bytes of cell data (fixed widths plus variable lengths). */
 size_t uvodbc__batch_bytes(const uvodbc_batch_t* b);
 /* Copies column metadata (names included) into storage the batch owns. */
@@ -211,6 +222,8 @@ typedef struct uvodbc__stmt_s {
   char* names;           /* storage of column names                        */
   uvodbc__colbuf_t* layout;
   uvodbc_batch_t batch;  /* the rowset handed to the application           */
+  uvodbc_batch_t carry;  /* row mode: a row fetched past the byte bound of
+                            the last batch, the first of the next one      */
   uvodbc_batch_t* ahead; /* rowsets read ahead while the application reads
                             `batch`; ahead_len of them allocated           */
   size_t ahead_len;
@@ -248,6 +261,14 @@ void uvodbc__stmt_take_ahead(uvodbc__stmt_t* s, size_t i);
 int uvodbc__stmt_fetch_all(uvodbc__stmt_t* s, size_t max_rows,
                            size_t max_bytes, uvodbc__cancel_t* cancel,
                            uvodbc_batch_t* out, uvodbc__diags_t* d);
+/* The bytes of a value the driver reported as `ind` long (not
+ * SQL_NULL_DATA) in a buffer of `size` bytes: never more than the buffer
+ * holds (text: before its NUL).  A truncated value's full length gives
+ * the whole buffer; a length the driver did not know (SQL_NO_TOTAL) or
+ * gave as another negative number gives, for text, the bytes before the
+ * NUL ODBC puts in the buffer, for binary the whole buffer. */
+size_t uvodbc__filled_len(SQLSMALLINT ctype, const char* buf, SQLLEN size,
+                          SQLLEN ind);
 /* Describes and binds the current result (after any call producing one). */
 int uvodbc__stmt_describe(uvodbc__stmt_t* s, uvodbc__diags_t* d);
 /* ---- odbc-catalog.c ---- */

@@ -148,6 +148,55 @@ START_TEST(call_mariadb_out_inout) {
 }
 END_TEST
 
+/* OUT values longer than their cells.  Connector/ODBC 3.1.15 fills a cell
+ * without a NUL and reports the full length: text comes back cut to
+ * out_size, at a whole UTF-8 character; a number (read as text, 32 bytes) parsed past its cell, the
+ * last one past the buffer (ASan: heap-buffer-overflow).  A 40-digit
+ * DECIMAL is no INT64: UVODBC_ETYPE. */
+START_TEST(call_mariadb_out_too_long) {
+  uv_loop_t loop;
+  uvodbc_conn_t* conn;
+  uvodbc_req_t req;
+  outcome_t o;
+  uvodbc_param_t p[3];
+  size_t len = 0;
+
+  ck_assert_int_eq(uv_loop_init(&loop), 0);
+  conn = test_connect(&loop);
+  exec_ok(&loop, conn, "DROP PROCEDURE IF EXISTS call_mariadb_out_too_long");
+  exec_ok(&loop, conn,
+          "CREATE PROCEDURE call_mariadb_out_too_long(IN k INT, "
+          "OUT t VARCHAR(64), OUT n DECIMAL(65,0)) "
+          "BEGIN SET t = CONCAT('z', REPEAT('é', 20)); "
+          "SET n = IF(k = 1, CAST(REPEAT('9', 40) AS DECIMAL(65,0)), "
+          "-12345); END");
+  p[0] = uvodbc_param_int64(2);
+  p[1] = uvodbc_param_out(UVODBC_TYPE_TEXT, 8);
+  p[2] = uvodbc_param_out(UVODBC_TYPE_INT64, 0);
+  ck_assert_int_eq(run_call(&loop, conn, &req, &o,
+                            "{CALL call_mariadb_out_too_long(?, ?, ?)}", p,
+                            3),
+                   0);
+  /* 8 bytes would end inside the fourth é. */
+  ck_assert_str_eq(test_get_text(req.outputs, 0, 0, &len), "zééé");
+  ck_assert_uint_eq(len, 7);
+  ck_assert_int_eq(test_get_i64(req.outputs, 1, 0), -12345);
+  uvodbc_req_cleanup(&req);
+
+  p[0] = uvodbc_param_int64(1);
+  ck_assert_int_eq(run_call(&loop, conn, &req, &o,
+                            "{CALL call_mariadb_out_too_long(?, ?, ?)}", p,
+                            3),
+                   UVODBC_ETYPE);
+  ck_assert_ptr_null(req.outputs);
+  uvodbc_req_cleanup(&req);
+
+  exec_ok(&loop, conn, "DROP PROCEDURE call_mariadb_out_too_long");
+  test_close(&loop, conn);
+  test_loop_close(&loop);
+}
+END_TEST
+
 /* Three result sets (the last empty) and an OUT parameter, all in one
  * request. */
 START_TEST(call_mariadb_multiple_results) {
@@ -213,6 +262,34 @@ START_TEST(call_mariadb_multiple_results) {
 END_TEST
 
 /* ---- PostgreSQL ---- */
+
+/* An OUT text longer than out_size: psqlODBC cuts it (with a NUL) and
+ * reports the full length; uvodbc keeps whole UTF-8 characters. */
+START_TEST(call_pg_out_too_long) {
+  uv_loop_t loop;
+  uvodbc_conn_t* conn;
+  uvodbc_req_t req;
+  outcome_t o;
+  uvodbc_param_t p[1];
+  size_t len = 0;
+
+  ck_assert_int_eq(uv_loop_init(&loop), 0);
+  conn = test_connect(&loop);
+  exec_ok(&loop, conn,
+          "CREATE OR REPLACE FUNCTION call_pg_out_too_long(OUT t text) AS "
+          "$$ BEGIN t := 'z' || repeat('é', 20); END $$ LANGUAGE plpgsql");
+  p[0] = uvodbc_param_out(UVODBC_TYPE_TEXT, 8);
+  ck_assert_int_eq(run_call(&loop, conn, &req, &o,
+                            "{CALL call_pg_out_too_long(?)}", p, 1),
+                   0);
+  ck_assert_str_eq(test_get_text(req.outputs, 0, 0, &len), "zééé");
+  ck_assert_uint_eq(len, 7);
+  uvodbc_req_cleanup(&req);
+  exec_ok(&loop, conn, "DROP FUNCTION call_pg_out_too_long()");
+  test_close(&loop, conn);
+  test_loop_close(&loop);
+}
+END_TEST
 
 /* A function with OUT and INOUT parameters through the {CALL} escape
  * (psqlODBC turns it into SELECT * FROM f(...) and hands the columns to the
@@ -382,17 +459,20 @@ Suite* call_suite(void) {
   if (d == TEST_MARIADB) {
     tcase_add_test(tc, call_mariadb_out_inout);
     tcase_add_test(tc, call_mariadb_multiple_results);
+    tcase_add_test(tc, call_mariadb_out_too_long);
   } else {
     const char* why = no_proc ? no_proc
                               : "MariaDB procedure syntax (the PostgreSQL "
                                 "equivalents are the call_pg_* tests)";
     test_skip("call_mariadb_out_inout", why);
     test_skip("call_mariadb_multiple_results", why);
+    test_skip("call_mariadb_out_too_long", why);
   }
   if (d == TEST_PG) {
     tcase_add_test(tc, call_pg_function_out_inout);
     tcase_add_test(tc, call_pg_function_return);
     tcase_add_test(tc, call_pg_procedure_inout);
+    tcase_add_test(tc, call_pg_out_too_long);
   } else {
     const char* why = no_proc ? no_proc
                               : "PostgreSQL function and procedure syntax "
@@ -401,6 +481,7 @@ Suite* call_suite(void) {
     test_skip("call_pg_function_out_inout", why);
     test_skip("call_pg_function_return", why);
     test_skip("call_pg_procedure_inout", why);
+    test_skip("call_pg_out_too_long", why);
   }
   tcase_add_test(tc, call_missing_procedure);
   suite_add_tcase(s, tc);

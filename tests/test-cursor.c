@@ -1501,6 +1501,230 @@ START_TEST(cursor_truncation_enforced) {
 }
 END_TEST
 
+/* ---- size bounds: huge row counts, the 8 MiB batch bound ---- */
+
+#define BOUND_BYTES ((size_t)8 << 20)
+
+/* (id INTEGER, body <long text>) with rows id 1..n of lens[id - 1] bytes:
+ * the long column sends a cursor over it to row mode. */
+static void fill_long_table(uv_loop_t* loop, uvodbc_conn_t* conn,
+                            const char* t, const size_t* lens, size_t n) {
+  char sql[256];
+  size_t i;
+  test_make_table(loop, conn, t,
+                  test_pick("id INTEGER, body TEXT", "id INTEGER, body TEXT",
+                            "id INTEGER, body LONGTEXT"));
+  snprintf(sql, sizeof(sql), "INSERT INTO %s (id, body) VALUES (?, ?)", t);
+  for (i = 0; i < n; i++) {
+    char* body = make_body((int64_t)i + 1, lens[i]);
+    uvodbc_param_t p[2];
+    p[0] = uvodbc_param_int64((int64_t)i + 1);
+    p[1] = uvodbc_param_text(body, lens[i]);
+    ck_assert_int_eq(test_exec_params(loop, conn, sql, p, 2), 1);
+    free(body);
+  }
+}
+
+/* Rows of `b` are ids *next.. with bodies of lens[id - 1] bytes. */
+static void check_long_rows(const uvodbc_batch_t* b, const size_t* lens,
+                            int64_t* next) {
+  size_t r;
+  for (r = 0; r < uvodbc_batch_nrows(b); r++, (*next)++) {
+    size_t len = 0, want = lens[*next - 1];
+    const char* got;
+    char* exp;
+    ck_assert_int_eq(test_get_i64(b, 0, r), *next);
+    got = test_get_text(b, 1, r, &len);
+    ck_assert_msg(len == want, "id %lld: %zu bytes, want %zu",
+                  (long long)*next, len, want);
+    exp = make_body(*next, want);
+    ck_assert_msg(memcmp(got, exp, want) == 0, "id %lld differs",
+                  (long long)*next);
+    free(exp);
+  }
+}
+
+/* Huge max_rows and batch_rows: the row reservation once wrapped
+ * (SIZE_MAX / 8 + 2 rows of 8-byte lengths is 8 bytes) and overflowed, or
+ * failed with UV_ENOMEM (SIZE_MAX).  Now they are clamped to the 8 MiB
+ * bound, in row mode (long column) and block mode alike. */
+static const size_t huge_rows[] = {SIZE_MAX, SIZE_MAX / 8 + 2,
+                                   SIZE_MAX / 2 + 1};
+#define NHUGE (sizeof(huge_rows) / sizeof(huge_rows[0]))
+static const size_t short_lens[] = {100, 5, 70000, 0, 300};
+#define NSHORT (sizeof(short_lens) / sizeof(short_lens[0]))
+
+START_TEST(cursor_fetch_max_rows_huge) {
+  uv_loop_t loop;
+  uvodbc_conn_t* conn;
+  uvodbc_req_t req;
+  outcome_t o;
+  uvodbc_exec_options_t opts;
+  const char* t = TEST_TABLE("cursor_fetch_max_rows_huge");
+  char sql[256];
+  size_t i, mode;
+
+  ck_assert_int_eq(uv_loop_init(&loop), 0);
+  conn = test_connect(&loop);
+  fill_long_table(&loop, conn, t, short_lens, NSHORT);
+  uvodbc_exec_options_init(&opts);
+  opts.batch_rows = 1;
+  for (mode = 0; mode < 2; mode++) {
+    snprintf(sql, sizeof(sql), mode == 0
+                                   ? "SELECT id, body FROM %s ORDER BY id"
+                                   : "SELECT id FROM %s ORDER BY id", t);
+    for (i = 0; i < NHUGE; i++) {
+      uvodbc_cursor_t* c;
+      int64_t next = 1;
+      ck_assert_int_eq(run_op(&loop, conn, 0, &req, &o, sql, NULL, 0, &opts),
+                       0);
+      c = o.cursor;
+      ck_assert_ptr_nonnull(c);
+      if (mode == 0) /* row mode */
+        ck_assert(is_long_text(uvodbc_cursor_column(c, 1)->sql_type));
+      ck_assert_uint_eq(uvodbc_batch_nrows(o.batch), 1);
+      ck_assert_int_eq(test_get_i64(o.batch, 0, 0), 1);
+      /* Row mode reads every row left; block mode stays within the
+       * batch_rows its buffers were bound for (cursor_batch_rows_max_above). */
+      next = 2;
+      while (run_fetch(&loop, c, &req, &o, huge_rows[i]) != UV_EOF) {
+        ck_assert_msg(o.status == 0, "max_rows %zu: %s %s", huge_rows[i],
+                      uvodbc_err_name(o.status), o.message);
+        ck_assert_uint_eq(uvodbc_batch_nrows(o.batch),
+                          mode == 0 ? NSHORT - 1 : 1);
+        if (mode == 0) {
+          check_long_rows(o.batch, short_lens, &next);
+        } else {
+          ck_assert_int_eq(test_get_i64(o.batch, 0, 0), next);
+          next++;
+        }
+      }
+      ck_assert_int_eq(next, (int64_t)NSHORT + 1);
+      close_cursor(&loop, c);
+    }
+  }
+  test_drop_table(&loop, conn, t);
+  test_close(&loop, conn);
+  test_loop_close(&loop);
+}
+END_TEST
+
+START_TEST(cursor_batch_rows_huge) {
+  uv_loop_t loop;
+  uvodbc_conn_t* conn;
+  uvodbc_req_t req;
+  outcome_t o;
+  uvodbc_exec_options_t opts;
+  const char* t = TEST_TABLE("cursor_batch_rows_huge");
+  char sql[256];
+  size_t i, mode;
+
+  ck_assert_int_eq(uv_loop_init(&loop), 0);
+  conn = test_connect(&loop);
+  fill_long_table(&loop, conn, t, short_lens, NSHORT);
+  for (mode = 0; mode < 2; mode++) {
+    snprintf(sql, sizeof(sql), mode == 0
+                                   ? "SELECT id, body FROM %s ORDER BY id"
+                                   : "SELECT id FROM %s ORDER BY id", t);
+    for (i = 0; i < NHUGE; i++) {
+      int64_t next = 1;
+      uvodbc_exec_options_init(&opts);
+      opts.batch_rows = huge_rows[i];
+      ck_assert_msg(run_op(&loop, conn, 0, &req, &o, sql, NULL, 0, &opts) == 0,
+                    "batch_rows %zu: %s %s", huge_rows[i],
+                    uvodbc_err_name(o.status), o.message);
+      ck_assert_ptr_nonnull(o.cursor);
+      ck_assert_uint_eq(uvodbc_batch_nrows(o.batch), NSHORT);
+      if (mode == 0) {
+        check_long_rows(o.batch, short_lens, &next);
+      } else {
+        size_t r;
+        for (r = 0; r < NSHORT; r++, next++)
+          ck_assert_int_eq(test_get_i64(o.batch, 0, r), next);
+      }
+      ck_assert_int_eq(run_fetch(&loop, o.cursor, &req, &o, 0), UV_EOF);
+      close_cursor(&loop, o.cursor);
+      /* A query reads everything in one hop, with the same batches. */
+      ck_assert_int_eq(run_op(&loop, conn, 1, &req, &o, sql, NULL, 0, &opts),
+                       0);
+      ck_assert_uint_eq(uvodbc_batch_nrows(req.batch), NSHORT);
+      uvodbc_req_cleanup(&req);
+    }
+  }
+  test_drop_table(&loop, conn, t);
+  test_close(&loop, conn);
+  test_loop_close(&loop);
+}
+END_TEST
+
+/* Row mode keeps a batch's cell data within 8 MiB: the batch ends before
+ * the row that would pass it (that row starts the next batch), and only a
+ * row larger than the bound comes alone.  Once, a batch took rows until it
+ * had passed the bound: 3 + 3 + 3 MiB. */
+static const size_t big_lens[] = {3u << 20, 3u << 20, 3u << 20, 9u << 20,
+                                  1u << 20, 10, (7u << 20) + 100};
+#define NBIG (sizeof(big_lens) / sizeof(big_lens[0]))
+
+START_TEST(cursor_row_mode_byte_bound) {
+  uv_loop_t loop;
+  uvodbc_conn_t* conn;
+  uvodbc_req_t req;
+  outcome_t o;
+  uvodbc_exec_options_t opts;
+  const char* t = TEST_TABLE("cursor_row_mode_byte_bound");
+  char sql[256];
+  int read_ahead;
+
+  ck_assert_int_eq(uv_loop_init(&loop), 0);
+  conn = test_connect(&loop);
+  fill_long_table(&loop, conn, t, big_lens, NBIG);
+  snprintf(sql, sizeof(sql), "SELECT id, body FROM %s ORDER BY id", t);
+  for (read_ahead = 0; read_ahead <= 2; read_ahead += 2) {
+    uvodbc_cursor_t* c;
+    const uvodbc_batch_t* b;
+    int64_t next = 1;
+    int batches = 0;
+    uvodbc_exec_options_init(&opts);
+    opts.read_ahead = read_ahead;
+    ck_assert_int_eq(run_op(&loop, conn, 0, &req, &o, sql, NULL, 0, &opts), 0);
+    c = o.cursor;
+    ck_assert_ptr_nonnull(c);
+    ck_assert(is_long_text(uvodbc_cursor_column(c, 1)->sql_type));
+    b = o.batch;
+    for (;;) {
+      size_t r, n = uvodbc_batch_nrows(b), bytes = 0;
+      int64_t first = next;
+      ck_assert_uint_ge(n, 1);
+      for (r = 0; r < n; r++) bytes += sizeof(int64_t) + big_lens[first - 1 + (int64_t)r];
+      ck_assert_msg(n == 1 || bytes <= BOUND_BYTES,
+                    "read_ahead %d: batch of ids %lld..%lld holds %zu bytes",
+                    read_ahead, (long long)first, (long long)first + (long long)n - 1,
+                    bytes);
+      check_long_rows(b, big_lens, &next);
+      batches++;
+      if (run_fetch(&loop, c, &req, &o, 0) == UV_EOF) break;
+      ck_assert_msg(o.status == 0, "%s %s", uvodbc_err_name(o.status),
+                    o.message);
+      b = o.batch;
+    }
+    ck_assert_int_eq(next, (int64_t)NBIG + 1);
+    ck_assert_int_ge(batches, 5); /* 1-2, 3, 4, 5-6, 7 */
+    close_cursor(&loop, c);
+  }
+  /* A query joins the batches: every row, in order. */
+  ck_assert_int_eq(run_op(&loop, conn, 1, &req, &o, sql, NULL, 0, NULL), 0);
+  {
+    int64_t next = 1;
+    ck_assert_uint_eq(uvodbc_batch_nrows(req.batch), NBIG);
+    check_long_rows(req.batch, big_lens, &next);
+  }
+  uvodbc_req_cleanup(&req);
+  test_drop_table(&loop, conn, t);
+  test_close(&loop, conn);
+  test_loop_close(&loop);
+}
+END_TEST
+
 Suite* cursor_suite(void) {
   Suite* s = suite_create("cursor");
   TCase* tc = tcase_create("cursor");
@@ -1517,6 +1741,9 @@ Suite* cursor_suite(void) {
   tcase_add_test(tc, cursor_empty_result);
   tcase_add_test(tc, cursor_long_columns);
   tcase_add_test(tc, cursor_short_and_long_columns);
+  tcase_add_test(tc, cursor_fetch_max_rows_huge);
+  tcase_add_test(tc, cursor_batch_rows_huge);
+  tcase_add_test(tc, cursor_row_mode_byte_bound);
   if (sqlite) {
     const char* why =
         "SQLite's driver runs one statement per exec (\"only one SQL "

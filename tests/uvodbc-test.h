@@ -122,5 +122,6 @@ Suite* read_ahead_suite(void);
 Suite* chain_suite(void);
 Suite* ownership_suite(void);
 Suite* faults_suite(void);
+Suite* driver_values_suite(void);
 
 #endif /* UVODBC_TEST_H */

@@ -83,6 +83,7 @@ void uvodbc__conn_take_stmts(uvodbc_conn_t* conn, uvodbc_op_t* op) {
   for (c = conn->cursors; c != NULL; c = c->next) n++;
   for (p = conn->prepared; p != NULL; p = p->next) n++;
   op->doomed = uvodbc__calloc(n, sizeof(*op->doomed));
+  op->frees_handles = 1;
   doom(op, conn->spare_stmt);
   conn->spare_stmt = NULL;
   while (conn->cursors != NULL) {

@@ -128,6 +128,7 @@ struct uvodbc_op_s {
   int flag;                  /* TXN: autocommit on/off, end a begin    */
   SQLUINTEGER level;         /* TXN: isolation to set                  */
   int conn_dead;             /* the driver says the connection is gone */
+  int frees_handles;         /* took statements to free: never cancelled */
 };
 
 /* op->ahead: a fetch that fills stmt->ahead while the application reads

@@ -248,6 +248,8 @@ void uvodbc__strand_defer(uvodbc_conn_t* conn, uvodbc_op_t* op, int status) {
 
 int uvodbc__strand_interrupt(uvodbc_op_t* op) {
   int rc;
+  /* It took handles to free (a reset): it runs, or they would leak. */
+  if (op->frees_handles) return UV_EBUSY;
   /* Waiting in, or running in, the hop of an earlier op: the worker sees
    * the request before it starts the statement, or SQLCancel ends it. */
   if (op->chained) return uvodbc__cancel_request(op->cancel);

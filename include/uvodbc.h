@@ -711,8 +711,12 @@ UVODBC_EXTERN int uvodbc_pool_acquire(uvodbc_pool_t* pool, uvodbc_req_t* req,
  *     or the pool is closing;
  *   - or reset (see "What reset promises"), then made idle or handed to the
  *     next waiter; if the reset fails, it is closed.
- * Returns: 0, UV_EINVAL (NULL, or conn is not borrowed from this pool).
- * After a terminate, returns 0 until the terminate callback; see
+ * Returns: 0, UV_EINVAL (NULL, or conn is not borrowed from this pool:
+ * never lent by it, given back already, even if the pool has closed it
+ * since, or lent to a pool exec/query).  The pool never reads *conn to
+ * decide: it compares the address with its own connections.  For a
+ * connection that was borrowed when the pool was terminated, returns 0
+ * and does nothing until the terminate callback has returned; see
  * uvodbc_pool_terminate().  The borrower must not use conn after this
  * call. */
 UVODBC_EXTERN int uvodbc_pool_release(uvodbc_pool_t* pool,

@@ -35,6 +35,9 @@ typedef enum {
   S_BORROWED,   /* with a borrower, or running a pool exec/query  */
   S_RESETTING,  /* uvodbc_conn_reset after release                */
   S_CLOSING,    /* uvodbc_conn_close pending                      */
+  S_CLOSED,     /* closed while the pool closes: kept, with the
+                   connection's (freed) address, until the pool's
+                   close callback                                 */
   S_NSTATES
 } slot_state_t;
 
@@ -51,6 +54,8 @@ struct slot_s {
   int initial;         /* one of create's min_size connects        */
   int setup_pending;   /* the hook has not called done yet; the pool
                           does not close the connection before      */
+  int revoked;         /* borrowed when terminate closed it: release
+                          is a no-op until the pool's close callback */
   preq_t* job;         /* the pool exec/query running on it          */
   uvodbc_req_t req;    /* the pool's own operations                  */
   slot_t* prev;        /* every slot                                 */
@@ -179,6 +184,14 @@ static unsigned int total_count(const uvodbc_pool_t* pool) {
   return open_count(pool) + connecting_count(pool);
 }
 
+/* Every slot, closed ones included. */
+static unsigned int slot_count(const uvodbc_pool_t* pool) {
+  unsigned int n = 0;
+  int i;
+  for (i = 0; i < S_NSTATES; i++) n += pool->count[i];
+  return n;
+}
+
 static uint64_t now_ms(const uvodbc_pool_t* pool) {
   return uv_now(pool->loop);
 }
@@ -246,15 +259,22 @@ static void slot_free(slot_t* s) {
   uvodbc__free(s);
 }
 
+/* The connection is freed when this returns.  A closing pool keeps the
+ * slot until its own close callback: a borrower may still name the
+ * connection (release after terminate), and the slot answers for it
+ * without the freed handle being read. */
 static void on_slot_closed(uvodbc_conn_t* conn) {
   slot_t* s = conn->pool_slot;
   uvodbc_pool_t* pool = s->pool;
-  slot_free(s);
+  if (pool->closing)
+    set_state(s, S_CLOSED);
+  else
+    slot_free(s);
   maybe_finish(pool);
 }
 
 static void close_slot(slot_t* s) {
-  if (s->state == S_CLOSING) return;
+  if (s->state == S_CLOSING || s->state == S_CLOSED) return;
   if (s->state == S_IDLE) idle_unlink(s);
   set_state(s, S_CLOSING);
   /* Fails only for a connection closed behind the pool's back. */
@@ -679,13 +699,16 @@ static void on_handle_closed(uv_handle_t* handle) {
   if (--pool->handles > 0) return;
   cb = pool->close_cb;
   if (cb != NULL) cb(pool);
+  while (pool->slots != NULL) slot_free(pool->slots);
   uvodbc__free(pool->connstr);
   uvodbc__free(pool);
 }
 
 static void maybe_finish(uvodbc_pool_t* pool) {
   if (!pool->closing || pool->finishing) return;
-  if (pool->slots != NULL || pool->nreqs > 0 || pool->ready_due) return;
+  if (pool->count[S_CLOSED] < slot_count(pool) || pool->nreqs > 0 ||
+      pool->ready_due)
+    return;
   pool->finishing = 1;
   uv_close((uv_handle_t*)&pool->wait_timer, on_handle_closed);
   uv_close((uv_handle_t*)&pool->maint_timer, on_handle_closed);
@@ -718,6 +741,7 @@ static void shut_down(uvodbc_pool_t* pool) {
   for (s = pool->slots; s != NULL; s = next) {
     next = s->next;
     if (s->state == S_BORROWED && pool->closing != 2) continue;
+    if (s->state == S_BORROWED && s->job == NULL) s->revoked = 1;
     /* The hook holds setup->conn until it calls setup_done, which then
      * closes it: the handle must not be freed under the hook. */
     if (s->state == S_SETUP) continue;
@@ -897,12 +921,25 @@ int uvodbc_pool_query(uvodbc_pool_t* pool, uvodbc_req_t* req,
   return start_job(pool, req, P_QUERY, sql, params, nparams, opts, cb);
 }
 
+/* The slot of `conn`, found by address only: the caller's pointer may be
+ * to a connection this pool closed and freed, or to none of its own. */
+static slot_t* find_slot(uvodbc_pool_t* pool, const uvodbc_conn_t* conn) {
+  slot_t* s;
+  slot_t* closed = NULL;
+  for (s = pool->slots; s != NULL; s = s->next) {
+    if (s->conn != conn) continue;
+    if (s->state != S_CLOSED) return s;
+    closed = s; /* a live slot wins if the address was reused */
+  }
+  return closed;
+}
+
 static int take_back(uvodbc_pool_t* pool, uvodbc_conn_t* conn, int discard) {
   slot_t* s;
   if (pool == NULL || conn == NULL) return UV_EINVAL;
-  s = conn->pool_slot;
-  if (s == NULL || s->pool != pool) return UV_EINVAL;
-  if (s->state == S_CLOSING && pool->closing == 2) return 0; /* terminated */
+  s = find_slot(pool, conn);
+  if (s == NULL) return UV_EINVAL;
+  if (s->revoked) return 0; /* terminated under its borrower */
   if (s->state != S_BORROWED || s->job != NULL) return UV_EINVAL;
   give_back(s, discard);
   return 0;

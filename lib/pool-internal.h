@@ -2,9 +2,11 @@
  * one borrower at a time (DESIGN.md section 5).
  *
  * A layer above connections: every connection is driven only through the
- * public API (uvodbc_connect, _ping, _reset, _close, _exec, _query), plus
+ * public API (uvodbc_connect, _ping, _reset, _close), plus
  * uvodbc__conn_is_clean() (reset would have nothing to undo, so release
- * needs no thread hop) and a back-pointer in the connection to its slot.
+ * needs no thread hop), a back-pointer in the connection to its slot, and
+ * uvodbc__exec_start_owned() (a pool exec/query hands its one copy of the
+ * parameters to the connection).
  *
  * The files, one concept each:
  *   pool.c             create, close, terminate, statistics, the public glue
@@ -86,7 +88,7 @@ struct preq_s {
   preq_t* next;
   /* EXEC / QUERY */
   char* sql;
-  uvodbc__params_t params;
+  uvodbc__params_t params; /* the one copy: moves to the statement    */
   uvodbc_exec_options_t opts;
   int has_opts;
   uvodbc_req_t inner;

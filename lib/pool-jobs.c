@@ -1,6 +1,7 @@
 /* uvodbc_pool_exec / uvodbc_pool_query: a request that waits for a
  * connection like an acquire, runs one statement on it, gives it back and
- * delivers the statement's result. */
+ * delivers the statement's result.  The parameters are copied once, at
+ * the call, and that copy moves to the statement. */
 #include "pool-internal.h"
 
 static void on_statement(uvodbc_req_t* inner, int status) {
@@ -41,14 +42,10 @@ void uvodbc__job_start(preq_t* p, slot_t* s) {
   uvodbc__preq_list_push(&pool->running, p);
   uvodbc__pool_count_acquire(pool, p);
   p->inner.data = p;
-  if (p->kind == P_EXEC)
-    err = uvodbc_conn_exec(s->conn, &p->inner, p->sql, p->params.v,
-                           p->params.n, p->has_opts ? &p->opts : NULL,
-                           on_statement);
-  else
-    err = uvodbc_conn_query(s->conn, &p->inner, p->sql, p->params.v,
-                            p->params.n, p->has_opts ? &p->opts : NULL,
-                            on_statement);
+  err = uvodbc__exec_start_owned(s->conn, &p->inner,
+                                 p->kind == P_EXEC ? OP_EXEC : OP_QUERY,
+                                 p->sql, &p->params,
+                                 p->has_opts ? &p->opts : NULL, on_statement);
   if (err != 0) { /* nothing ran: the connection stays good */
     uvodbc__preq_list_unlink(&pool->running, p);
     s->job = NULL;

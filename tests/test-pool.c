@@ -784,6 +784,55 @@ START_TEST(pool_exec_query) {
 }
 END_TEST
 
+/* Parameters of a queued pool_query are the caller's values at the call,
+ * even when the statement starts later (copied once, at the call). */
+START_TEST(pool_query_params_queued) {
+  uv_loop_t loop;
+  uvodbc_pool_t* pool;
+  uvodbc_pool_options_t o;
+  pool_log_t log;
+  uvodbc_conn_t* conn;
+  acq_t q;
+  uvodbc_param_t p[2];
+  char name[16];
+  const char* t = TEST_TABLE("pool_query_params_queued");
+  char sql[256];
+  ck_assert_int_eq(uv_loop_init(&loop), 0);
+  base_opts(&o);
+  o.max_size = 1;
+  pool = make_pool(&loop, test_connstr(), &o, &log);
+  conn = acquire_sync(&loop, pool);
+  test_make_table(&loop, conn, t, "id INTEGER, name VARCHAR(20)");
+  snprintf(sql, sizeof(sql),
+           "INSERT INTO %s (id, name) VALUES (1, 'abcdef'), (2, 'zzzzzz')", t);
+  ck_assert_int_eq(test_exec(&loop, conn, sql), 2);
+  /* The only connection is borrowed: the query waits in the queue. */
+  snprintf(name, sizeof(name), "abcdef");
+  p[0] = uvodbc_param_text(name, strlen(name));
+  p[1] = uvodbc_param_int64(1);
+  snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s WHERE name = ? AND id = ?",
+           t);
+  memset(&q, 0, sizeof(q));
+  q.req.data = &q;
+  in_call = 1;
+  ck_assert_int_eq(uvodbc_pool_query(pool, &q.req, sql, p, 2, NULL, on_acq), 0);
+  in_call = 0;
+  memset(name, 'z', 6); /* the caller's buffers change before it runs */
+  p[1] = uvodbc_param_int64(2);
+  run_for(&loop, 50);
+  ck_assert_int_eq(q.calls, 0);
+  ck_assert_int_eq(uvodbc_pool_release(pool, conn), 0);
+  RUN_UNTIL(&loop, q.calls == 1);
+  ck_assert_int_eq(q.status, 0);
+  ck_assert_int_eq(q.value, 1);
+  conn = acquire_sync(&loop, pool);
+  test_drop_table(&loop, conn, t);
+  ck_assert_int_eq(uvodbc_pool_release(pool, conn), 0);
+  close_pool(&loop, pool, &log);
+  test_loop_close(&loop);
+}
+END_TEST
+
 /* ---- broken connections ---- */
 
 /* A backend killed while its connection sits idle: the ping on checkout
@@ -2308,6 +2357,7 @@ Suite* pool_suite(void) {
   tcase_add_test(tc, pool_acquire_cancel);
   tcase_add_test(tc, pool_release_invalid);
   tcase_add_test(tc, pool_exec_query);
+  tcase_add_test(tc, pool_query_params_queued);
   if (test_driver() == TEST_SQLITE) {
     static const char* const server_only[] = {
         "pool_kill_idle_validated", "pool_kill_idle_unvalidated",

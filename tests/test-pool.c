@@ -1773,9 +1773,12 @@ START_TEST(pool_release_after_terminate) {
   uvodbc_pool_t* pool;
   uvodbc_pool_options_t o;
   pool_log_t log;
-  acq_t q;
+  acq_t q, d;
   probe_t p;
   uv_check_t check;
+  int rc;
+  const char* sleep_sql =
+      test_sleep_sql(test_driver() == TEST_SQLITE ? 60 : 30);
   ck_assert_int_eq(uv_loop_init(&loop), 0);
   base_opts(&o);
   pool = make_pool(&loop, test_connstr(), &o, &log);
@@ -1783,14 +1786,14 @@ START_TEST(pool_release_after_terminate) {
   p.lent[0] = acquire_sync(&loop, pool);
   p.lent[1] = acquire_sync(&loop, pool);
   /* The second borrower has a statement running: its connection closes
-   * later than the idle one's. */
+   * later than the idle one's.  A pool_query runs on the third. */
   memset(&q, 0, sizeof(q));
   q.req.data = &q;
-  ck_assert_int_eq(uvodbc_conn_query(p.lent[1], &q.req,
-                                     test_sleep_sql(test_driver() == TEST_SQLITE
-                                                        ? 60 : 30),
-                                     NULL, 0, NULL, on_acq),
+  ck_assert_int_eq(uvodbc_conn_query(p.lent[1], &q.req, sleep_sql, NULL, 0,
+                                     NULL, on_acq),
                    0);
+  start_query(pool, &d, sleep_sql);
+  RUN_UNTIL(&loop, stats_of(pool).in_use == 3);
   run_for(&loop, 100);
   start_probe(&loop, &check, &p);
   in_call = 1;
@@ -1798,10 +1801,16 @@ START_TEST(pool_release_after_terminate) {
   in_call = 0;
   p.terminated = 1;
   probe_pool(&p);
+  /* The pool_query is being cancelled by the terminate already. */
+  rc = uvodbc_pool_cancel(pool, &d.req);
+  ck_assert_msg(rc == 0 || rc == UV_EINVAL || rc == UV_EBUSY,
+                "pool_cancel after terminate: %s", uvodbc_err_name(rc));
   RUN_UNTIL(&loop, log.close_calls == 1);
   ck_assert_int_gt(p.probes, 3); /* the loop turned while connections closed */
   ck_assert_int_eq(q.calls, 1);
   ck_assert_int_eq(q.status, UV_ECANCELED);
+  ck_assert_int_eq(d.calls, 1);
+  ck_assert_int_eq(d.status, UV_ECANCELED);
   stop_probe(&loop, &check);
   test_loop_close(&loop);
 }
@@ -1832,6 +1841,15 @@ START_TEST(pool_release_twice) {
   ck_assert_int_eq(uvodbc_pool_discard(pool, a), UV_EINVAL);
   ck_assert_int_eq(uvodbc_pool_release(pool, b), 0);
   ck_assert_int_eq(uvodbc_pool_release(pool, b), UV_EINVAL);
+  /* Given back with a transaction open: the second call comes while the
+   * first one's reset runs. */
+  b = acquire_sync(&loop, pool);
+  STEP(&loop, uvodbc_conn_begin(b, &st_.req, on_step));
+  ck_assert_int_eq(uvodbc_pool_release(pool, b), 0);
+  ck_assert_uint_eq(stats_of(pool).idle, 0); /* resetting */
+  ck_assert_int_eq(uvodbc_pool_release(pool, b), UV_EINVAL);
+  ck_assert_int_eq(uvodbc_pool_discard(pool, b), UV_EINVAL);
+  RUN_UNTIL(&loop, stats_of(pool).idle == 1);
   /* A closing pool closes what comes back; c still holds it open. */
   probe_init(&p, pool, &log);
   p.gone = b;
@@ -1880,6 +1898,23 @@ static void on_acq_then_close(uvodbc_req_t* req, int status) {
   probe_pool(p);
 }
 
+/* An acquire (sql NULL) or a pool_query whose callback closes the pool. */
+static void start_inside(inside_t* t, probe_t* p, int graceful,
+                         const char* sql) {
+  memset(t, 0, sizeof(*t));
+  t->probe = p;
+  t->graceful = graceful;
+  t->a.req.data = t;
+  if (sql == NULL)
+    ck_assert_int_eq(uvodbc_pool_acquire(p->pool, &t->a.req,
+                                         on_acq_then_close),
+                     0);
+  else
+    ck_assert_int_eq(uvodbc_pool_query(p->pool, &t->a.req, sql, NULL, 0,
+                                       NULL, on_acq_then_close),
+                     0);
+}
+
 START_TEST(pool_calls_in_callbacks) {
   uv_loop_t loop;
   uvodbc_pool_t* pool;
@@ -1893,13 +1928,7 @@ START_TEST(pool_calls_in_callbacks) {
   /* Acquire callback -> terminate; later acquires fail with ECLOSED. */
   pool = make_pool(&loop, test_connstr(), &o, &log);
   probe_init(&p, pool, &log);
-  for (i = 0; i < 3; i++) {
-    memset(&t[i], 0, sizeof(t[i]));
-    t[i].probe = &p;
-    t[i].a.req.data = &t[i];
-    ck_assert_int_eq(uvodbc_pool_acquire(pool, &t[i].a.req, on_acq_then_close),
-                     0);
-  }
+  for (i = 0; i < 3; i++) start_inside(&t[i], &p, 0, NULL);
   RUN_UNTIL(&loop, log.close_calls == 1);
   ck_assert_int_eq(t[0].a.status, 0);
   for (i = 0; i < 3; i++) ck_assert_int_eq(t[i].a.calls, 1);
@@ -1909,20 +1938,62 @@ START_TEST(pool_calls_in_callbacks) {
   /* Statement callback -> graceful close. */
   pool = make_pool(&loop, test_connstr(), &o, &log);
   probe_init(&p, pool, &log);
-  for (i = 0; i < 3; i++) {
-    memset(&t[i], 0, sizeof(t[i]));
-    t[i].probe = &p;
-    t[i].graceful = 1;
-    t[i].a.req.data = &t[i];
-    ck_assert_int_eq(uvodbc_pool_query(pool, &t[i].a.req, "SELECT 7", NULL, 0,
-                                       NULL, on_acq_then_close),
-                     0);
-  }
+  for (i = 0; i < 3; i++) start_inside(&t[i], &p, 1, "SELECT 7");
   RUN_UNTIL(&loop, log.close_calls == 1);
   for (i = 0; i < 3; i++) ck_assert_int_eq(t[i].a.calls, 1);
   ck_assert_int_eq(t[0].a.status, 0);
   ck_assert_int_eq(t[0].a.value, 7);
   ck_assert_int_ge(p.probes, 4);
+  /* Statement callback -> terminate, while two other statements run. */
+  pool = make_pool(&loop, test_connstr(), &o, &log);
+  probe_init(&p, pool, &log);
+  for (i = 0; i < 3; i++)
+    start_inside(&t[i], &p, 0,
+                 i == 2 ? "SELECT 7"
+                        : test_sleep_sql(test_driver() == TEST_SQLITE ? 60
+                                                                      : 30));
+  RUN_UNTIL(&loop, log.close_calls == 1);
+  for (i = 0; i < 3; i++) ck_assert_int_eq(t[i].a.calls, 1);
+  ck_assert_int_eq(t[2].a.status, 0);
+  ck_assert_int_eq(t[0].a.status, UV_ECANCELED);
+  ck_assert_int_eq(t[1].a.status, UV_ECANCELED);
+  ck_assert_int_ge(p.probes, 4);
+  test_loop_close(&loop);
+}
+END_TEST
+
+/* Terminate from inside the setup hook: setup->conn stays valid until
+ * setup_done, which then returns 0 once (UV_EINVAL the second time). */
+static void setup_terminates(uvodbc_pool_setup_t* setup) {
+  probe_t* p = setup->data;
+  ck_assert_int_eq(uvodbc_pool_terminate(setup->pool, on_pool_closed_probe),
+                   0);
+  p->terminated = 1;
+  probe_pool(p);
+  ck_assert(!uvodbc_conn_is_broken(setup->conn));
+  ck_assert_int_eq(uvodbc_pool_setup_done(setup, 0), 0);
+  ck_assert_int_eq(uvodbc_pool_setup_done(setup, 0), UV_EINVAL);
+}
+
+START_TEST(pool_terminate_in_setup) {
+  uv_loop_t loop;
+  uvodbc_pool_t* pool;
+  uvodbc_pool_options_t o;
+  pool_log_t log;
+  probe_t p;
+  acq_t a;
+  ck_assert_int_eq(uv_loop_init(&loop), 0);
+  base_opts(&o);
+  o.setup = setup_terminates;
+  o.setup_data = &p;
+  pool = make_pool(&loop, test_connstr(), &o, &log);
+  probe_init(&p, pool, &log);
+  start_acquire(pool, &a);
+  RUN_UNTIL(&loop, log.close_calls == 1);
+  ck_assert_int_eq(a.calls, 1);
+  ck_assert_int_eq(a.status, UVODBC_ECLOSED);
+  ck_assert_int_eq(log.ready_calls, 1); /* min_size 0: ready before */
+  ck_assert_int_ge(p.probes, 2);
   test_loop_close(&loop);
 }
 END_TEST
@@ -1992,6 +2063,8 @@ static void closing_while_connecting(int terminate) {
   in_call = 0;
   p.terminated = terminate;
   probe_pool(&p);
+  /* Failed by the close, its callback still to come. */
+  ck_assert_int_eq(uvodbc_pool_cancel(pool, &late[1].req), UV_EINVAL);
   RUN_UNTIL(&loop, log.close_calls == 1);
   ck_assert_int_eq(log.ready_calls, 1);
   ck_assert_int_eq(log.ready_status, UVODBC_ECLOSED);
@@ -2399,6 +2472,7 @@ Suite* pool_suite(void) {
   tcase_add_test(tc, pool_release_after_terminate);
   tcase_add_test(tc, pool_release_twice);
   tcase_add_test(tc, pool_calls_in_callbacks);
+  tcase_add_test(tc, pool_terminate_in_setup);
   tcase_add_test(tc, pool_close_while_connecting);
   tcase_add_test(tc, pool_terminate_while_connecting);
   suite_add_tcase(s, tc);

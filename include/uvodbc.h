@@ -658,8 +658,9 @@ struct uvodbc_pool_setup_s {
 /* Ends the setup of setup->conn.  Status 0: the connection joins the pool.
  * Any other status: the pool closes the connection.  If nothing else is
  * open, the oldest waiting acquire fails with that status.
- * Returns 0, or UV_EINVAL (NULL, or called twice).  After this call,
- * setup is no longer valid. */
+ * Returns 0, or UV_EINVAL (NULL, or called twice from the same callback).
+ * After this call, setup is no longer valid: the pool may free it on a
+ * later loop iteration, so do not call this again. */
 UVODBC_EXTERN int uvodbc_pool_setup_done(uvodbc_pool_setup_t* setup,
                                          int status);
 

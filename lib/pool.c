@@ -1,7 +1,6 @@
 /* The pool handle: create, close and terminate, statistics, and the
  * public calls that only route to the pool's parts (see pool-internal.h
  * for the whole picture). */
-#include <stdlib.h>
 #include <string.h>
 
 #include "pool-internal.h"
@@ -9,17 +8,6 @@
 #define DEFAULT_MAX_CONNECTING 2
 #define DEFAULT_ACQUIRE_TIMEOUT_MS 30000
 #define DEFAULT_VALIDATE_AFTER_MS 5000
-
-/* The libuv pool's size as libuv computes it (read once, at its first
- * use), as executor.c reads it too: UV_THREADPOOL_SIZE, default 4; 0 or
- * junk is 1 thread, a negative value wraps to the maximum, 1024. */
-static unsigned int threadpool_size(void) {
-  const char* env = getenv("UV_THREADPOOL_SIZE");
-  long size = env != NULL ? strtol(env, NULL, 10) : 4;
-  if (size == 0) size = 1;
-  if (size < 0 || size > 1024) size = 1024;
-  return (unsigned int)size;
-}
 
 /* ---- close ---- */
 
@@ -100,7 +88,7 @@ int uvodbc_pool_create(uv_loop_t* loop, uvodbc_pool_t** out,
     memset(&o, 0, sizeof(o));
   /* The footprint rule (see uvodbc.h). */
   limit = uvodbc_get_worker_limit();
-  threads = threadpool_size();
+  threads = uvodbc__threadpool_size();
   if (o.max_size == 0)
     o.max_size = limit < threads ? limit : threads > 1 ? threads - 1 : 1;
   if (!o.oversubscribe && (o.max_size > limit || o.max_size >= threads))

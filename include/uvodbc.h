@@ -674,8 +674,9 @@ struct uvodbc_pool_setup_s {
 /* Ends the setup of setup->conn.  Status 0: the connection joins the pool.
  * Any other status: the pool closes the connection.  If nothing else is
  * open, the oldest waiting acquire fails with that status.
- * Returns 0, or UV_EINVAL (NULL, or called twice).  After this call,
- * setup is no longer valid. */
+ * Returns 0, or UV_EINVAL (NULL, or called twice from the same callback).
+ * After this call, setup is no longer valid: the pool may free it on a
+ * later loop iteration, so do not call this again. */
 UVODBC_EXTERN int uvodbc_pool_setup_done(uvodbc_pool_setup_t* setup,
                                          int status);
 
@@ -727,8 +728,12 @@ UVODBC_EXTERN int uvodbc_pool_acquire(uvodbc_pool_t* pool, uvodbc_req_t* req,
  *     or the pool is closing;
  *   - or reset (see "What reset promises"), then made idle or handed to the
  *     next waiter; if the reset fails, it is closed.
- * Returns: 0, UV_EINVAL (NULL, or conn is not borrowed from this pool).
- * After a terminate, returns 0 until the terminate callback; see
+ * Returns: 0, UV_EINVAL (NULL, or conn is not borrowed from this pool:
+ * never lent by it, given back already, even if the pool has closed it
+ * since, or lent to a pool exec/query).  The pool never reads *conn to
+ * decide: it compares the address with its own connections.  For a
+ * connection that was borrowed when the pool was terminated, returns 0
+ * and does nothing until the terminate callback has returned; see
  * uvodbc_pool_terminate().  The borrower must not use conn after this
  * call. */
 UVODBC_EXTERN int uvodbc_pool_release(uvodbc_pool_t* pool,

@@ -76,6 +76,21 @@ void uvodbc__exec_submit(uvodbc_op_t* op) {
   uvodbc__strand_push(op->conn, op);
 }
 
+int uvodbc__exec_start_owned(uvodbc_conn_t* conn, uvodbc_req_t* req,
+                             uvodbc__op_kind_t kind, const char* sql,
+                             uvodbc__params_t* params,
+                             const uvodbc_exec_options_t* opts,
+                             uvodbc_req_cb cb) {
+  int err;
+  uvodbc_op_t* op = uvodbc__exec_op_new(conn, NULL, req, kind, sql, NULL, 0,
+                                        opts, cb, &err);
+  if (op == NULL) return err;
+  op->params = *params; /* moved, not copied */
+  memset(params, 0, sizeof(*params));
+  uvodbc__exec_submit(op);
+  return 0;
+}
+
 static int start(uvodbc_conn_t* conn, uvodbc_prepared_t* prepared,
                  uvodbc_req_t* req, uvodbc__op_kind_t kind, const char* sql,
                  const uvodbc_param_t* params, size_t nparams,

@@ -187,6 +187,14 @@ uvodbc_op_t* uvodbc__exec_op_new(uvodbc_conn_t* conn,
                                  const uvodbc_exec_options_t* opts,
                                  uvodbc_req_cb cb, int* err);
 void uvodbc__exec_submit(uvodbc_op_t* op);
+/* uvodbc_conn_exec / _query (`kind`) with parameters the caller already
+ * copied: *params moves into the op (the pool's one-call helpers copy
+ * once).  On an error nothing moved and *params stays the caller's. */
+int uvodbc__exec_start_owned(uvodbc_conn_t* conn, uvodbc_req_t* req,
+                             uvodbc__op_kind_t kind, const char* sql,
+                             uvodbc__params_t* params,
+                             const uvodbc_exec_options_t* opts,
+                             uvodbc_req_cb cb);
 void uvodbc__free_results(uvodbc_batch_t* outputs, uvodbc_batch_t** results,
                           size_t n);
 

@@ -5,9 +5,13 @@
  * close and terminate, statistics, the footprint rule, and a stress test
  * with random cancels.  Server-side connection counts use an
  * application_name (PostgreSQL) or a database of their own (MariaDB). */
+#include <arpa/inet.h>
 #include <limits.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "uvodbc-test.h"
 
@@ -775,6 +779,55 @@ START_TEST(pool_exec_query) {
   start_exec(pool, &a, "DROP TABLE " TEST_TABLE("pool_exec_query"));
   RUN_UNTIL(&loop, a.calls == 1);
   ck_assert_int_eq(a.status, 0);
+  close_pool(&loop, pool, &log);
+  test_loop_close(&loop);
+}
+END_TEST
+
+/* Parameters of a queued pool_query are the caller's values at the call,
+ * even when the statement starts later (copied once, at the call). */
+START_TEST(pool_query_params_queued) {
+  uv_loop_t loop;
+  uvodbc_pool_t* pool;
+  uvodbc_pool_options_t o;
+  pool_log_t log;
+  uvodbc_conn_t* conn;
+  acq_t q;
+  uvodbc_param_t p[2];
+  char name[16];
+  const char* t = TEST_TABLE("pool_query_params_queued");
+  char sql[256];
+  ck_assert_int_eq(uv_loop_init(&loop), 0);
+  base_opts(&o);
+  o.max_size = 1;
+  pool = make_pool(&loop, test_connstr(), &o, &log);
+  conn = acquire_sync(&loop, pool);
+  test_make_table(&loop, conn, t, "id INTEGER, name VARCHAR(20)");
+  snprintf(sql, sizeof(sql),
+           "INSERT INTO %s (id, name) VALUES (1, 'abcdef'), (2, 'zzzzzz')", t);
+  ck_assert_int_eq(test_exec(&loop, conn, sql), 2);
+  /* The only connection is borrowed: the query waits in the queue. */
+  snprintf(name, sizeof(name), "abcdef");
+  p[0] = uvodbc_param_text(name, strlen(name));
+  p[1] = uvodbc_param_int64(1);
+  snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s WHERE name = ? AND id = ?",
+           t);
+  memset(&q, 0, sizeof(q));
+  q.req.data = &q;
+  in_call = 1;
+  ck_assert_int_eq(uvodbc_pool_query(pool, &q.req, sql, p, 2, NULL, on_acq), 0);
+  in_call = 0;
+  memset(name, 'z', 6); /* the caller's buffers change before it runs */
+  p[1] = uvodbc_param_int64(2);
+  run_for(&loop, 50);
+  ck_assert_int_eq(q.calls, 0);
+  ck_assert_int_eq(uvodbc_pool_release(pool, conn), 0);
+  RUN_UNTIL(&loop, q.calls == 1);
+  ck_assert_int_eq(q.status, 0);
+  ck_assert_int_eq(q.value, 1);
+  conn = acquire_sync(&loop, pool);
+  test_drop_table(&loop, conn, t);
+  ck_assert_int_eq(uvodbc_pool_release(pool, conn), 0);
   close_pool(&loop, pool, &log);
   test_loop_close(&loop);
 }
@@ -1627,6 +1680,415 @@ START_TEST(pool_terminate_after_close) {
 }
 END_TEST
 
+/* ---- every pool call at the edges: after close, after terminate, inside
+ * callbacks (documented results, never a freed handle) ---- */
+
+/* What a probe checks the calls against. */
+typedef struct {
+  uvodbc_pool_t* pool;
+  pool_log_t* log;
+  uvodbc_conn_t* lent[2]; /* borrowed when the pool was terminated */
+  uvodbc_conn_t* gone;    /* given back, closed since: no longer lent */
+  int terminated;
+  int closed; /* close or terminate called */
+  int probes;
+} probe_t;
+
+/* Every public pool call: each must return what the header promises for a
+ * closing pool, and touch nothing the pool has freed. */
+static void probe_pool(probe_t* p) {
+  uvodbc_req_t r;
+  uvodbc_pool_stats_t st;
+  size_t i;
+  int was = in_call;
+  memset(&r, 0, sizeof(r));
+  in_call = 1; /* no callback may run inside these calls */
+  ck_assert_int_eq(uvodbc_pool_acquire(p->pool, &r, on_acq), UVODBC_ECLOSED);
+  ck_assert_int_eq(uvodbc_pool_exec(p->pool, &r, "SELECT 1", NULL, 0, NULL,
+                                    on_acq),
+                   UVODBC_ECLOSED);
+  ck_assert_int_eq(uvodbc_pool_query(p->pool, &r, "SELECT 1", NULL, 0, NULL,
+                                     on_acq),
+                   UVODBC_ECLOSED);
+  ck_assert_int_eq(uvodbc_pool_cancel(p->pool, &r), UV_EINVAL);
+  ck_assert_int_eq(uvodbc_pool_close(p->pool, on_pool_closed), UV_EINVAL);
+  if (p->terminated)
+    ck_assert_int_eq(uvodbc_pool_terminate(p->pool, NULL), UV_EINVAL);
+  ck_assert_int_eq(uvodbc_pool_stats(p->pool, &st), 0);
+  ck_assert_uint_eq(st.waiting, 0);
+  ck_assert_ptr_eq(uvodbc_pool_get_data(p->pool), p->log);
+  uvodbc_pool_set_data(p->pool, p->log);
+  for (i = 0; i < 2; i++) {
+    if (p->lent[i] == NULL) continue;
+    ck_assert_int_eq(uvodbc_pool_release(p->pool, p->lent[i]), 0);
+    ck_assert_int_eq(uvodbc_pool_discard(p->pool, p->lent[i]), 0);
+  }
+  if (p->gone != NULL) {
+    ck_assert_int_eq(uvodbc_pool_release(p->pool, p->gone), UV_EINVAL);
+    ck_assert_int_eq(uvodbc_pool_discard(p->pool, p->gone), UV_EINVAL);
+  }
+  in_call = was;
+  p->probes++;
+}
+
+static probe_t* probe_of_closing; /* probed from inside the close callback */
+
+static void probe_init(probe_t* p, uvodbc_pool_t* pool, pool_log_t* log) {
+  memset(p, 0, sizeof(*p));
+  p->pool = pool;
+  p->log = log;
+  probe_of_closing = p;
+}
+
+/* Probes once per loop iteration until the close callback. */
+static void on_probe_check(uv_check_t* h) {
+  probe_t* p = h->data;
+  if (p->log->close_calls == 0) probe_pool(p);
+}
+
+static void on_pool_closed_probe(uvodbc_pool_t* pool) {
+  probe_t* p = probe_of_closing;
+  ck_assert_ptr_eq(p->pool, pool);
+  on_pool_closed(pool);
+  probe_pool(p);
+}
+
+static void start_probe(uv_loop_t* loop, uv_check_t* h, probe_t* p) {
+  ck_assert_int_eq(uv_check_init(loop, h), 0);
+  h->data = p;
+  ck_assert_int_eq(uv_check_start(h, on_probe_check), 0);
+}
+
+static void stop_probe(uv_loop_t* loop, uv_check_t* h) {
+  int closed = 0;
+  h->data = &closed;
+  uv_close((uv_handle_t*)h, on_timer_closed);
+  RUN_UNTIL(loop, closed == 2);
+}
+
+/* Defect 4: release after terminate, before the terminate callback, must
+ * return 0 and do nothing, also once the pool has closed the connection. */
+START_TEST(pool_release_after_terminate) {
+  uv_loop_t loop;
+  uvodbc_pool_t* pool;
+  uvodbc_pool_options_t o;
+  pool_log_t log;
+  acq_t q, d;
+  probe_t p;
+  uv_check_t check;
+  int rc;
+  const char* sleep_sql =
+      test_sleep_sql(test_driver() == TEST_SQLITE ? 60 : 30);
+  ck_assert_int_eq(uv_loop_init(&loop), 0);
+  base_opts(&o);
+  pool = make_pool(&loop, test_connstr(), &o, &log);
+  probe_init(&p, pool, &log);
+  p.lent[0] = acquire_sync(&loop, pool);
+  p.lent[1] = acquire_sync(&loop, pool);
+  /* The second borrower has a statement running: its connection closes
+   * later than the idle one's.  A pool_query runs on the third. */
+  memset(&q, 0, sizeof(q));
+  q.req.data = &q;
+  ck_assert_int_eq(uvodbc_conn_query(p.lent[1], &q.req, sleep_sql, NULL, 0,
+                                     NULL, on_acq),
+                   0);
+  start_query(pool, &d, sleep_sql);
+  RUN_UNTIL(&loop, stats_of(pool).in_use == 3);
+  run_for(&loop, 100);
+  start_probe(&loop, &check, &p);
+  in_call = 1;
+  ck_assert_int_eq(uvodbc_pool_terminate(pool, on_pool_closed_probe), 0);
+  in_call = 0;
+  p.terminated = 1;
+  probe_pool(&p);
+  /* The pool_query is being cancelled by the terminate already. */
+  rc = uvodbc_pool_cancel(pool, &d.req);
+  ck_assert_msg(rc == 0 || rc == UV_EINVAL || rc == UV_EBUSY,
+                "pool_cancel after terminate: %s", uvodbc_err_name(rc));
+  RUN_UNTIL(&loop, log.close_calls == 1);
+  ck_assert_int_gt(p.probes, 3); /* the loop turned while connections closed */
+  ck_assert_int_eq(q.calls, 1);
+  ck_assert_int_eq(q.status, UV_ECANCELED);
+  ck_assert_int_eq(d.calls, 1);
+  ck_assert_int_eq(d.status, UV_ECANCELED);
+  stop_probe(&loop, &check);
+  test_loop_close(&loop);
+}
+END_TEST
+
+/* A connection given back twice: the second call fails with UV_EINVAL,
+ * also when the first closed it (discard, or a closing pool). */
+START_TEST(pool_release_twice) {
+  uv_loop_t loop;
+  uvodbc_pool_t* pool;
+  uvodbc_pool_options_t o;
+  pool_log_t log;
+  uvodbc_conn_t* a;
+  uvodbc_conn_t* b;
+  uvodbc_conn_t* c;
+  probe_t p;
+  uv_check_t check;
+  ck_assert_int_eq(uv_loop_init(&loop), 0);
+  base_opts(&o);
+  pool = make_pool(&loop, test_connstr(), &o, &log);
+  a = acquire_sync(&loop, pool);
+  b = acquire_sync(&loop, pool);
+  c = acquire_sync(&loop, pool);
+  ck_assert_int_eq(uvodbc_pool_discard(pool, a), 0);
+  ck_assert_int_eq(uvodbc_pool_release(pool, a), UV_EINVAL);
+  run_for(&loop, slack_ms(300)); /* its close has finished */
+  ck_assert_int_eq(uvodbc_pool_release(pool, a), UV_EINVAL);
+  ck_assert_int_eq(uvodbc_pool_discard(pool, a), UV_EINVAL);
+  ck_assert_int_eq(uvodbc_pool_release(pool, b), 0);
+  ck_assert_int_eq(uvodbc_pool_release(pool, b), UV_EINVAL);
+  /* Given back with a transaction open: the second call comes while the
+   * first one's reset runs. */
+  b = acquire_sync(&loop, pool);
+  STEP(&loop, uvodbc_conn_begin(b, &st_.req, on_step));
+  ck_assert_int_eq(uvodbc_pool_release(pool, b), 0);
+  ck_assert_uint_eq(stats_of(pool).idle, 0); /* resetting */
+  ck_assert_int_eq(uvodbc_pool_release(pool, b), UV_EINVAL);
+  ck_assert_int_eq(uvodbc_pool_discard(pool, b), UV_EINVAL);
+  RUN_UNTIL(&loop, stats_of(pool).idle == 1);
+  /* A closing pool closes what comes back; c still holds it open. */
+  probe_init(&p, pool, &log);
+  p.gone = b;
+  in_call = 1;
+  ck_assert_int_eq(uvodbc_pool_close(pool, on_pool_closed), 0);
+  in_call = 0;
+  start_probe(&loop, &check, &p);
+  run_for(&loop, slack_ms(300));
+  ck_assert_int_eq(log.close_calls, 0);
+  ck_assert_int_gt(p.probes, 3);
+  ck_assert_int_eq(uvodbc_pool_release(pool, c), 0);
+  ck_assert_int_eq(uvodbc_pool_release(pool, c), UV_EINVAL);
+  RUN_UNTIL(&loop, log.close_calls == 1);
+  stop_probe(&loop, &check);
+  test_loop_close(&loop);
+}
+END_TEST
+
+/* Pool calls from inside the pool's own callbacks: an acquire callback
+ * terminates the pool, a statement callback closes another, and both close
+ * callbacks call everything once more. */
+typedef struct {
+  acq_t a;
+  probe_t* probe;
+  int graceful; /* close instead of terminate */
+} inside_t;
+
+static void on_acq_then_close(uvodbc_req_t* req, int status) {
+  inside_t* t = req->data;
+  probe_t* p = t->probe;
+  uvodbc_conn_t* conn = req->conn;
+  on_acq(req, status);
+  if (p->closed) {
+    probe_pool(p);
+    return;
+  }
+  p->closed = 1;
+  if (t->graceful) {
+    ck_assert_int_eq(uvodbc_pool_close(p->pool, on_pool_closed_probe), 0);
+  } else {
+    ck_assert_int_eq(status, 0);
+    p->lent[0] = conn;
+    ck_assert_int_eq(uvodbc_pool_terminate(p->pool, on_pool_closed_probe), 0);
+  }
+  p->terminated = !t->graceful;
+  probe_pool(p);
+}
+
+/* An acquire (sql NULL) or a pool_query whose callback closes the pool. */
+static void start_inside(inside_t* t, probe_t* p, int graceful,
+                         const char* sql) {
+  memset(t, 0, sizeof(*t));
+  t->probe = p;
+  t->graceful = graceful;
+  t->a.req.data = t;
+  if (sql == NULL)
+    ck_assert_int_eq(uvodbc_pool_acquire(p->pool, &t->a.req,
+                                         on_acq_then_close),
+                     0);
+  else
+    ck_assert_int_eq(uvodbc_pool_query(p->pool, &t->a.req, sql, NULL, 0,
+                                       NULL, on_acq_then_close),
+                     0);
+}
+
+START_TEST(pool_calls_in_callbacks) {
+  uv_loop_t loop;
+  uvodbc_pool_t* pool;
+  uvodbc_pool_options_t o;
+  pool_log_t log;
+  inside_t t[3];
+  probe_t p;
+  int i;
+  ck_assert_int_eq(uv_loop_init(&loop), 0);
+  base_opts(&o);
+  /* Acquire callback -> terminate; later acquires fail with ECLOSED. */
+  pool = make_pool(&loop, test_connstr(), &o, &log);
+  probe_init(&p, pool, &log);
+  for (i = 0; i < 3; i++) start_inside(&t[i], &p, 0, NULL);
+  RUN_UNTIL(&loop, log.close_calls == 1);
+  ck_assert_int_eq(t[0].a.status, 0);
+  for (i = 0; i < 3; i++) ck_assert_int_eq(t[i].a.calls, 1);
+  ck_assert_int_eq(t[1].a.status, UVODBC_ECLOSED);
+  ck_assert_int_eq(t[2].a.status, UVODBC_ECLOSED);
+  ck_assert_int_ge(p.probes, 4);
+  /* Statement callback -> graceful close. */
+  pool = make_pool(&loop, test_connstr(), &o, &log);
+  probe_init(&p, pool, &log);
+  for (i = 0; i < 3; i++) start_inside(&t[i], &p, 1, "SELECT 7");
+  RUN_UNTIL(&loop, log.close_calls == 1);
+  for (i = 0; i < 3; i++) ck_assert_int_eq(t[i].a.calls, 1);
+  ck_assert_int_eq(t[0].a.status, 0);
+  ck_assert_int_eq(t[0].a.value, 7);
+  ck_assert_int_ge(p.probes, 4);
+  /* Statement callback -> terminate, while two other statements run. */
+  pool = make_pool(&loop, test_connstr(), &o, &log);
+  probe_init(&p, pool, &log);
+  for (i = 0; i < 3; i++)
+    start_inside(&t[i], &p, 0,
+                 i == 2 ? "SELECT 7"
+                        : test_sleep_sql(test_driver() == TEST_SQLITE ? 60
+                                                                      : 30));
+  RUN_UNTIL(&loop, log.close_calls == 1);
+  for (i = 0; i < 3; i++) ck_assert_int_eq(t[i].a.calls, 1);
+  ck_assert_int_eq(t[2].a.status, 0);
+  ck_assert_int_eq(t[0].a.status, UV_ECANCELED);
+  ck_assert_int_eq(t[1].a.status, UV_ECANCELED);
+  ck_assert_int_ge(p.probes, 4);
+  test_loop_close(&loop);
+}
+END_TEST
+
+/* Terminate from inside the setup hook: setup->conn stays valid until
+ * setup_done, which then returns 0 once (UV_EINVAL the second time). */
+static void setup_terminates(uvodbc_pool_setup_t* setup) {
+  probe_t* p = setup->data;
+  ck_assert_int_eq(uvodbc_pool_terminate(setup->pool, on_pool_closed_probe),
+                   0);
+  p->terminated = 1;
+  probe_pool(p);
+  ck_assert(!uvodbc_conn_is_broken(setup->conn));
+  ck_assert_int_eq(uvodbc_pool_setup_done(setup, 0), 0);
+  ck_assert_int_eq(uvodbc_pool_setup_done(setup, 0), UV_EINVAL);
+}
+
+START_TEST(pool_terminate_in_setup) {
+  uv_loop_t loop;
+  uvodbc_pool_t* pool;
+  uvodbc_pool_options_t o;
+  pool_log_t log;
+  probe_t p;
+  acq_t a;
+  ck_assert_int_eq(uv_loop_init(&loop), 0);
+  base_opts(&o);
+  o.setup = setup_terminates;
+  o.setup_data = &p;
+  pool = make_pool(&loop, test_connstr(), &o, &log);
+  probe_init(&p, pool, &log);
+  start_acquire(pool, &a);
+  RUN_UNTIL(&loop, log.close_calls == 1);
+  ck_assert_int_eq(a.calls, 1);
+  ck_assert_int_eq(a.status, UVODBC_ECLOSED);
+  ck_assert_int_eq(log.ready_calls, 1); /* min_size 0: ready before */
+  ck_assert_int_ge(p.probes, 2);
+  test_loop_close(&loop);
+}
+END_TEST
+
+/* A server that accepts TCP connections and never answers (see
+ * tests/test-conn.c): connects stay in flight until the login timeout. */
+static int silent_server(char* connstr, size_t size) {
+  struct sockaddr_in addr;
+  socklen_t len = sizeof(addr);
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  ck_assert_int_ge(fd, 0);
+  memset(&addr, 0, sizeof(addr));
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ck_assert_int_eq(bind(fd, (struct sockaddr*)&addr, sizeof(addr)), 0);
+  ck_assert_int_eq(listen(fd, 8), 0); /* never accepted */
+  ck_assert_int_eq(getsockname(fd, (struct sockaddr*)&addr, &len), 0);
+  snprintf(connstr, size,
+           "DRIVER={%s};Server=127.0.0.1;Port=%d;Database=x;Uid=nobody;"
+           "Pwd=x",
+           test_driver() == TEST_PG ? "PostgreSQL Unicode" : "MariaDB Unicode",
+           ntohs(addr.sin_port));
+  return fd;
+}
+
+/* Close and terminate while connects are in flight and acquires wait
+ * (some with their timeout passed): every callback once, the close
+ * callback last, nothing leaked. */
+static void closing_while_connecting(int terminate) {
+  uv_loop_t loop;
+  uvodbc_pool_t* pool;
+  uvodbc_pool_options_t o;
+  pool_log_t log;
+  acq_t a[3], late[3];
+  char connstr[512];
+  int fd = -1, i;
+  probe_t p;
+  ck_assert_int_eq(uv_loop_init(&loop), 0);
+  if (has_server())
+    fd = silent_server(connstr, sizeof(connstr));
+  else /* no server: the connects are in flight right after create */
+    snprintf(connstr, sizeof(connstr), "%s", test_connstr());
+  base_opts(&o);
+  o.min_size = 2;
+  o.max_connecting = 2;
+  o.acquire_timeout_ms = has_server() ? 200 : (unsigned int)slack_ms(10000);
+  o.conn.login_timeout_s = 2;
+  pool = make_pool(&loop, connstr, &o, &log);
+  for (i = 0; i < 3; i++) start_acquire(pool, &a[i]);
+  start_query(pool, &late[0], "SELECT 1");
+  if (has_server()) {
+    RUN_UNTIL(&loop, a[0].calls + a[1].calls + a[2].calls == 3);
+    for (i = 0; i < 3; i++) ck_assert_int_eq(a[i].status, UV_ETIMEDOUT);
+    ck_assert_int_eq(late[0].calls, 1);
+    ck_assert_int_eq(late[0].status, UV_ETIMEDOUT);
+    ck_assert_uint_eq(stats_of(pool).connecting, 2);
+    ck_assert_int_eq(log.ready_calls, 0);
+  }
+  start_acquire(pool, &late[1]);
+  start_exec(pool, &late[2], "SELECT 1");
+  probe_init(&p, pool, &log);
+  in_call = 1;
+  if (terminate)
+    ck_assert_int_eq(uvodbc_pool_terminate(pool, on_pool_closed_probe), 0);
+  else
+    ck_assert_int_eq(uvodbc_pool_close(pool, on_pool_closed_probe), 0);
+  in_call = 0;
+  p.terminated = terminate;
+  probe_pool(&p);
+  /* Failed by the close, its callback still to come. */
+  ck_assert_int_eq(uvodbc_pool_cancel(pool, &late[1].req), UV_EINVAL);
+  RUN_UNTIL(&loop, log.close_calls == 1);
+  ck_assert_int_eq(log.ready_calls, 1);
+  ck_assert_int_eq(log.ready_status, UVODBC_ECLOSED);
+  for (i = 0; i < 3; i++) {
+    ck_assert_int_eq(a[i].calls, 1);
+    ck_assert_int_eq(late[i].calls, 1);
+    if (!has_server()) ck_assert_int_eq(a[i].status, UVODBC_ECLOSED);
+  }
+  ck_assert_int_eq(late[1].status, UVODBC_ECLOSED);
+  ck_assert_int_eq(late[2].status, UVODBC_ECLOSED);
+  test_loop_close(&loop);
+  if (fd >= 0) close(fd);
+}
+
+START_TEST(pool_close_while_connecting) {
+  closing_while_connecting(0);
+}
+END_TEST
+
+START_TEST(pool_terminate_while_connecting) {
+  closing_while_connecting(1);
+}
+END_TEST
+
 /* ---- statistics ---- */
 
 START_TEST(pool_stats_match) {
@@ -1968,6 +2430,7 @@ Suite* pool_suite(void) {
   tcase_add_test(tc, pool_acquire_cancel);
   tcase_add_test(tc, pool_release_invalid);
   tcase_add_test(tc, pool_exec_query);
+  tcase_add_test(tc, pool_query_params_queued);
   if (test_driver() == TEST_SQLITE) {
     static const char* const server_only[] = {
         "pool_kill_idle_validated", "pool_kill_idle_unvalidated",
@@ -2002,6 +2465,16 @@ Suite* pool_suite(void) {
   tcase_add_test(tc, pool_terminate_after_close);
   tcase_add_test(tc, pool_stats_match);
   tcase_add_test(tc, pool_stress);
+  suite_add_tcase(s, tc);
+  /* Every pool call after close and terminate and inside callbacks. */
+  tc = tcase_create("pool_edges");
+  tcase_set_timeout(tc, 120);
+  tcase_add_test(tc, pool_release_after_terminate);
+  tcase_add_test(tc, pool_release_twice);
+  tcase_add_test(tc, pool_calls_in_callbacks);
+  tcase_add_test(tc, pool_terminate_in_setup);
+  tcase_add_test(tc, pool_close_while_connecting);
+  tcase_add_test(tc, pool_terminate_while_connecting);
   suite_add_tcase(s, tc);
   return s;
 }

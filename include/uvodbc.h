@@ -204,7 +204,8 @@ UVODBC_EXTERN int uvodbc_connect(uv_loop_t* loop, uvodbc_req_t* req,
  * statements of its cursors, rolls back an open transaction, disconnects and
  * frees the handle.  Cursors of the connection stay allocated until the
  * caller closes them, but fail every operation with UVODBC_ECLOSED.
- * Returns: 0, UV_EINVAL (NULL or already closing).
+ * Returns: 0, UV_EINVAL (NULL, already closing, or borrowed from a pool:
+ * give it back with uvodbc_pool_release() or uvodbc_pool_discard()).
  * Callback: once, last, after every other callback of the connection; the
  * handle is freed when it returns.  May be NULL.  Callable from inside any
  * callback; statements that already ran in the same hop as the one whose
@@ -706,7 +707,8 @@ UVODBC_EXTERN int uvodbc_pool_create(uv_loop_t* loop, uvodbc_pool_t** pool,
  * Returns: 0, UV_EINVAL, UVODBC_ECLOSED (the pool is closing).
  * Callback: once.  Status 0: req->conn is the borrowed connection.  Use it
  * like any connection, then give it back with uvodbc_pool_release() (or
- * uvodbc_pool_discard()), never with uvodbc_conn_close().
+ * uvodbc_pool_discard()), never with uvodbc_conn_close() (which refuses
+ * it with UV_EINVAL).
  * Errors: UV_ETIMEDOUT (acquire_timeout_ms passed); UV_ECANCELED
  * (uvodbc_pool_cancel); UVODBC_ECLOSED (the pool closed while waiting);
  * the status of a failed connect (UVODBC_ESQL with the connect's

@@ -56,6 +56,12 @@ static void connect_done(uvodbc_op_t* op) {
 }
 
 int uvodbc_conn_close(uvodbc_conn_t* conn, uvodbc_conn_close_cb cb) {
+  /* A pool's connection goes back with uvodbc_pool_release/_discard. */
+  if (conn == NULL || conn->pool_slot != NULL) return UV_EINVAL;
+  return uvodbc__conn_close(conn, cb);
+}
+
+int uvodbc__conn_close(uvodbc_conn_t* conn, uvodbc_conn_close_cb cb) {
   uvodbc_op_t* op;
   if (conn == NULL || conn->closing) return UV_EINVAL;
   /* Allocated before any state changes, so a failure leaves conn as is. */
@@ -125,7 +131,8 @@ static void on_closed(uv_handle_t* idle) {
   uvodbc__live_conns--;
   if (cb != NULL) cb(conn);
   uvodbc__diags_free(&conn->close_diags);
-  uvodbc__free(conn);
+  /* A pool that still names it (pool_slot) frees it at its own close. */
+  if (conn->pool_slot == NULL) uvodbc__free(conn);
 }
 
 /* Close callbacks of cursors and prepared statements detached by this close

@@ -225,8 +225,13 @@ struct uvodbc_conn_s {
   uvodbc_conn_close_cb close_cb;
   int close_status;           /* for the close callback                 */
   uvodbc__diags_t close_diags;
-  void* pool_slot;            /* pool.c: the slot holding it, or NULL   */
+  void* pool_slot;            /* pool.c: the slot holding it, or NULL.
+                                 Set: uvodbc_conn_close() refuses, and
+                                 the close leaves the memory to the pool */
 };
+
+/* uvodbc_conn_close() for the pool, which owns its connections. */
+int uvodbc__conn_close(uvodbc_conn_t* conn, uvodbc_conn_close_cb cb);
 
 /* How a cursor or prepared handle closes: by its own close op, or (once
  * a reset or close of the connection took its statement) as soon as none

@@ -41,8 +41,8 @@ typedef enum {
   S_RESETTING,  /* uvodbc_conn_reset after release                */
   S_CLOSING,    /* uvodbc_conn_close pending                      */
   S_CLOSED,     /* closed while the pool closes: kept, with the
-                   connection's (freed) address, until the pool's
-                   close callback                                 */
+                   connection's memory, until the pool's close
+                   callback                                       */
   S_NSTATES
 } slot_state_t;
 
@@ -52,7 +52,7 @@ typedef struct preq_s preq_t;
 struct slot_s {
   uvodbc_pool_setup_t setup;
   uvodbc_pool_t* pool;
-  uvodbc_conn_t* conn; /* only compared once CLOSED                  */
+  uvodbc_conn_t* conn; /* closed but not freed once CLOSED            */
   slot_state_t state;
   uint64_t created;    /* uv_now() at connect                     */
   uint64_t idle_since;

@@ -56,6 +56,7 @@ static void make_idle(slot_t* s) {
 
 void uvodbc__slot_free(slot_t* s) {
   uvodbc_pool_t* pool = s->pool;
+  if (s->state == S_CLOSED) uvodbc__free(s->conn); /* closed, kept for us */
   pool->count[s->state]--;
   if (s->prev != NULL)
     s->prev->next = s->next;
@@ -65,17 +66,19 @@ void uvodbc__slot_free(slot_t* s) {
   uvodbc__free(s);
 }
 
-/* The connection is freed when this returns.  A closing pool keeps the
- * slot until its own close callback: a borrower may still name the
- * connection (release after terminate), and the slot answers for it
- * without the freed handle being read. */
+/* A closing pool keeps the slot, and the connection's memory, until its
+ * own close callback: a borrower may still name the connection (release,
+ * or an operation that fails with UVODBC_ECLOSED, after terminate).
+ * Otherwise the connection is freed when this returns. */
 static void on_slot_closed(uvodbc_conn_t* conn) {
   slot_t* s = conn->pool_slot;
   uvodbc_pool_t* pool = s->pool;
-  if (pool->closing)
+  if (pool->closing) {
     uvodbc__slot_set_state(s, S_CLOSED);
-  else
+  } else {
+    conn->pool_slot = NULL;
     uvodbc__slot_free(s);
+  }
   uvodbc__pool_finish(pool);
 }
 
@@ -83,8 +86,8 @@ void uvodbc__slot_close(slot_t* s) {
   if (s->state == S_CLOSING || s->state == S_CLOSED) return;
   if (s->state == S_IDLE) uvodbc__slot_idle_unlink(s);
   uvodbc__slot_set_state(s, S_CLOSING);
-  /* Fails only for a connection closed behind the pool's back. */
-  uvodbc_conn_close(s->conn, on_slot_closed);
+  /* Fails only out of memory: the slot then stays CLOSING (leaked). */
+  uvodbc__conn_close(s->conn, on_slot_closed);
 }
 
 static void evict(slot_t* s) {

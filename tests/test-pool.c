@@ -2089,6 +2089,76 @@ START_TEST(pool_terminate_while_connecting) {
 }
 END_TEST
 
+/* A borrowed connection goes back with release or discard: closing it
+ * behind the pool's back is refused, and it stays usable. */
+START_TEST(pool_conn_close_refused) {
+  uv_loop_t loop;
+  uvodbc_pool_t* pool;
+  uvodbc_pool_options_t o;
+  pool_log_t log;
+  uvodbc_conn_t* conn;
+  ck_assert_int_eq(uv_loop_init(&loop), 0);
+  base_opts(&o);
+  pool = make_pool(&loop, test_connstr(), &o, &log);
+  conn = acquire_sync(&loop, pool);
+  ck_assert_int_eq(uvodbc_conn_close(conn, NULL), UV_EINVAL);
+  ck_assert_int_eq(test_query_int(&loop, conn, "SELECT 5"), 5);
+  ck_assert_int_eq(uvodbc_pool_release(pool, conn), 0);
+  close_pool(&loop, pool, &log);
+  test_loop_close(&loop);
+}
+END_TEST
+
+/* After terminate, a borrower's connection handle stays valid until the
+ * terminate callback: new operations fail with UVODBC_ECLOSED, also once
+ * the pool has closed it. */
+typedef struct {
+  uvodbc_conn_t* conn;
+  pool_log_t* log;
+  int probes;
+} conn_probe_t;
+
+static void on_conn_probe(uv_check_t* h) {
+  conn_probe_t* p = h->data;
+  uvodbc_req_t r;
+  if (p->log->close_calls > 0) return;
+  memset(&r, 0, sizeof(r));
+  ck_assert_int_eq(uvodbc_conn_query(p->conn, &r, "SELECT 1", NULL, 0, NULL,
+                                     on_acq),
+                   UVODBC_ECLOSED);
+  ck_assert_int_eq(uvodbc_conn_is_open(p->conn), 0);
+  ck_assert_int_eq(uvodbc_conn_close(p->conn, NULL), UV_EINVAL);
+  p->probes++;
+}
+
+START_TEST(pool_conn_use_after_terminate) {
+  uv_loop_t loop;
+  uvodbc_pool_t* pool;
+  uvodbc_pool_options_t o;
+  pool_log_t log;
+  conn_probe_t p;
+  uv_check_t check;
+  int closed = 0;
+  ck_assert_int_eq(uv_loop_init(&loop), 0);
+  base_opts(&o);
+  pool = make_pool(&loop, test_connstr(), &o, &log);
+  memset(&p, 0, sizeof(p));
+  p.log = &log;
+  p.conn = acquire_sync(&loop, pool);
+  (void)acquire_sync(&loop, pool); /* a second one, to close later */
+  ck_assert_int_eq(uv_check_init(&loop, &check), 0);
+  check.data = &p;
+  ck_assert_int_eq(uv_check_start(&check, on_conn_probe), 0);
+  ck_assert_int_eq(uvodbc_pool_terminate(pool, on_pool_closed), 0);
+  RUN_UNTIL(&loop, log.close_calls == 1);
+  ck_assert_int_ge(p.probes, 2); /* also once its close had finished */
+  check.data = &closed;
+  uv_close((uv_handle_t*)&check, on_timer_closed);
+  RUN_UNTIL(&loop, closed == 2);
+  test_loop_close(&loop);
+}
+END_TEST
+
 /* ---- statistics ---- */
 
 START_TEST(pool_stats_match) {
@@ -2475,6 +2545,8 @@ Suite* pool_suite(void) {
   tcase_add_test(tc, pool_terminate_in_setup);
   tcase_add_test(tc, pool_close_while_connecting);
   tcase_add_test(tc, pool_terminate_while_connecting);
+  tcase_add_test(tc, pool_conn_close_refused);
+  tcase_add_test(tc, pool_conn_use_after_terminate);
   suite_add_tcase(s, tc);
   return s;
 }

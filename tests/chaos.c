@@ -628,6 +628,15 @@ static void on_conn_close(uvodbc_conn_t* h) {
   CHECK(c->close_cb == 0, "conn %d: second close callback", c->id);
   CHECK(c->pending == 0, "conn %d: close callback before %d callbacks", c->id,
         c->pending);
+  if (uvodbc_conn_close_status(h) != 0) {
+    size_t i, n;
+    const uvodbc_diag_t* d = uvodbc_conn_close_diag(h, &n);
+    for (i = 0; i < n; i++)
+      fprintf(stderr, "conn %d close: [%s] %s\n", c->id, d[i].sqlstate,
+              d[i].message);
+  }
+  CHECK(uvodbc_conn_close_status(h) == 0, "conn %d: the close could not free "
+        "the driver's connection", c->id);
   c->close_cb++;
   c->state = C_CLOSED;
 }

@@ -27,18 +27,25 @@ typedef struct uvodbc__diags_s {
 } uvodbc__diags_t;
 
 /* Appends every diagnostic record of `handle` (right after the failing or
- * warning call `function`).  `secret` (may be NULL) is the connection string
- * whose password must never appear. */
+ * warning call `function`).  `connstr`: the connection string of a connect
+ * call (SQLDriverConnect), whose messages may echo it: they are redacted
+ * (uvodbc__redact_connect).  NULL for every other call: the server's text
+ * is kept as written. */
 void uvodbc__diags_collect(uvodbc__diags_t* d, SQLSMALLINT handle_type,
                            SQLHANDLE handle, const char* function,
-                           const char* secret);
+                           const char* connstr);
 /* Appends a record made by uvodbc itself (SQLSTATE "HY000" style). */
 void uvodbc__diags_add(uvodbc__diags_t* d, const char* sqlstate,
                        int32_t native, const char* message,
                        const char* function);
 void uvodbc__diags_free(uvodbc__diags_t* d);
-/* Copies `in` with the values of PWD= and Password= replaced by "***". */
+/* Copies `in` with the values of PWD= and Password= replaced by "***";
+ * NULL when out of memory. */
 char* uvodbc__redact_connstr(const char* in);
+/* Copies a connect diagnostic `msg` with its PWD=/Password= values replaced
+ * by "***" and every occurrence of a password of `connstr` (as written and
+ * as decoded from braces) starred; NULL when out of memory. */
+char* uvodbc__redact_connect(const char* msg, const char* connstr);
 
 /* ---- odbc-connstr.c: connection strings ---- */
 /* End of the value that starts at `v`: past its closing brace if it is
@@ -46,6 +53,9 @@ char* uvodbc__redact_connstr(const char* in);
 const char* uvodbc__connstr_value_end(const char* v);
 /* Start of the value of `key` (case-insensitive, no '='), or NULL. */
 const char* uvodbc__connstr_find(const char* connstr, const char* key);
+/* Copies the value that starts at `v`, braces removed and "}}" read as
+ * "}", into `out` (truncated to outlen - 1 bytes); returns its length. */
+size_t uvodbc__connstr_decode(const char* v, char* out, size_t outlen);
 /* Copies the value of `key`, braces removed, into `out` (truncated to
  * outlen - 1 bytes); returns 1 if the key is there, else 0. */
 int uvodbc__connstr_get(const char* connstr, const char* key, char* out,

@@ -48,7 +48,8 @@ int main(int argc, char** argv) {
       lifecycle_suite, conn_suite,  contract_suite, exec_suite,
       cursor_suite,    types_suite, utf8_suite,     errors_suite,
       pool_suite,      prepared_suite, txn_suite,   bulk_suite,
-      call_suite,      catalog_suite, read_ahead_suite, chain_suite};
+      call_suite,      catalog_suite, read_ahead_suite, chain_suite,
+      redact_suite};
   SRunner* runner = NULL;
   size_t i;
   int failed, run;

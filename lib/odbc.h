@@ -197,6 +197,14 @@ int uvodbc__batch_own_columns(uvodbc_batch_t* b);
 /* OUT / INOUT parameter values after execution, as a one-row batch. */
 int uvodbc__params_outputs(const uvodbc__params_t* p, uvodbc_batch_t* out);
 
+/* ---- odbc-split.c: statements in one string, as MariaDB splits them ---- */
+/* End of the first statement of `sql`: its terminating ';' (outside quotes,
+ * comments and BEGIN/CASE ... END blocks), or the terminating NUL (also for
+ * a routine body: CREATE PROCEDURE / FUNCTION / DEFINER, BEGIN NOT ATOMIC). */
+const char* uvodbc__split_end(const char* sql);
+/* 1 if `s` holds only blanks, comments and ';' (no statement). */
+int uvodbc__split_blank(const char* s);
+
 /* ---- odbc-stmt.c: one statement and its result ---- */
 typedef struct uvodbc__fetch_opts_s {
   size_t batch_rows;

@@ -99,8 +99,9 @@ static const char* trim(const char* s, size_t* len) {
 
 /* Stars the password of one PWD=/Password= value `v` of the connection
  * string: as written (inside its braces) and as the driver reads it
- * ("}}" as "}"), each without surrounding blanks. */
-static void star_value(char* text, const char* v, char* scratch) {
+ * ("}}" as "}"), each without surrounding blanks.  Returns 1 if it changed
+ * anything. */
+static int star_value(char* text, const char* v, char* scratch) {
   const char* raw = *v == '{' ? v + 1 : v;
   const char* e = uvodbc__connstr_value_end(v);
   size_t text_len = strlen(text);
@@ -111,29 +112,32 @@ static void star_value(char* text, const char* v, char* scratch) {
   raw = trim(raw, &raw_len);
   dec_len = uvodbc__connstr_decode(v, scratch, strlen(v) + 1);
   dec = trim(scratch, &dec_len);
-  /* Starring one form can complete the other: repeat until neither is
-   * left. */
-  while (star(text, text_len, raw, raw_len) |
-         star(text, text_len, dec, dec_len)) {
-  }
+  return star(text, text_len, raw, raw_len) |
+         star(text, text_len, dec, dec_len);
 }
 
 char* uvodbc__redact_connect(const char* msg, const char* connstr) {
   static const char* const keys[] = {"PWD", "PASSWORD"};
   char* out = uvodbc__redact_connstr(msg);
   char* scratch = uvodbc__malloc(strlen(connstr) + 1);
+  int changed = 1;
   size_t k;
   if (out == NULL || scratch == NULL) {
     uvodbc__free(out);
     uvodbc__free(scratch);
     return NULL;
   }
-  for (k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
-    const char* p = connstr;
-    const char* v;
-    while ((v = uvodbc__connstr_find(p, keys[k])) != NULL) {
-      star_value(out, v, scratch);
-      p = uvodbc__connstr_value_end(v);
+  /* Starring one password can complete another (a password holding '*'):
+   * repeat until none is left. */
+  while (changed) {
+    changed = 0;
+    for (k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
+      const char* p = connstr;
+      const char* v;
+      while ((v = uvodbc__connstr_find(p, keys[k])) != NULL) {
+        changed |= star_value(out, v, scratch);
+        p = uvodbc__connstr_value_end(v);
+      }
     }
   }
   uvodbc__free(scratch);

@@ -41,13 +41,9 @@ const char* uvodbc__connstr_find(const char* connstr, const char* key) {
   return NULL;
 }
 
-int uvodbc__connstr_get(const char* connstr, const char* key, char* out,
-                        size_t outlen) {
-  const char* v = uvodbc__connstr_find(connstr, key);
-  const char* e;
+size_t uvodbc__connstr_decode(const char* v, char* out, size_t outlen) {
+  const char* e = uvodbc__connstr_value_end(v);
   size_t n = 0;
-  if (v == NULL) return 0;
-  e = uvodbc__connstr_value_end(v);
   if (*v == '{') {
     v++;
     if (e > v && e[-1] == '}') e--;
@@ -57,5 +53,13 @@ int uvodbc__connstr_get(const char* connstr, const char* key, char* out,
     if (v[0] == '}' && v[1] == '}') v++; /* "}}" is one "}" */
   }
   if (outlen > 0) out[n] = '\0';
+  return n;
+}
+
+int uvodbc__connstr_get(const char* connstr, const char* key, char* out,
+                        size_t outlen) {
+  const char* v = uvodbc__connstr_find(connstr, key);
+  if (v == NULL) return 0;
+  uvodbc__connstr_decode(v, out, outlen);
   return 1;
 }

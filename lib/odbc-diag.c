@@ -1,6 +1,8 @@
 /* Diagnostics: copied on the worker right after the call that produced them,
- * because the next call on the handle wipes them.  Passwords are redacted
- * here, at the only place driver text enters the library. */
+ * because the next call on the handle wipes them.  A connect's diagnostics
+ * may echo the connection string: its password is redacted from them here.
+ * Every other message is the server's text, kept as written (it may quote
+ * data, which must never be rewritten). */
 #include <ctype.h>
 #include <string.h>
 #include <strings.h>
@@ -30,54 +32,115 @@ static const char* password_value(const char* p) {
   return NULL;
 }
 
-char* uvodbc__redact_connstr(const char* in) {
-  size_t len = strlen(in);
-  char* out = uvodbc__malloc(len + 4);
-  char* o = out;
+/* Writes `in` with every password value replaced by "***" to `out` (NULL:
+ * only counts); returns the length.  A short value makes the text grow, so
+ * the size comes from a counting pass, never from a guess. */
+static size_t redact_keys(const char* in, char* out) {
   const char* p = in;
-  if (out == NULL) return NULL;
+  size_t n = 0;
   while (*p != '\0') {
     int at_key = p == in || p[-1] == ';' || isspace((unsigned char)p[-1]);
     const char* v = at_key ? password_value(p) : NULL;
     if (v != NULL) {
-      memcpy(o, p, (size_t)(v - p));
-      o += v - p;
-      memcpy(o, "***", 3);
-      o += 3;
+      if (out != NULL) {
+        memcpy(out + n, p, (size_t)(v - p));
+        memcpy(out + n + (size_t)(v - p), "***", 3);
+      }
+      n += (size_t)(v - p) + 3;
       p = uvodbc__connstr_value_end(v);
       continue;
     }
-    *o++ = *p++;
+    if (out != NULL) out[n] = *p;
+    n++;
+    p++;
   }
-  *o = '\0';
+  if (out != NULL) out[n] = '\0';
+  return n;
+}
+
+char* uvodbc__redact_connstr(const char* in) {
+  char* out = uvodbc__malloc(redact_keys(in, NULL) + 1);
+  if (out != NULL) redact_keys(in, out);
   return out;
 }
 
-/* The password's literal value inside `connstr`, as (start, len). */
-static size_t find_password(const char* connstr, const char** start) {
-  const char* v = uvodbc__connstr_find(connstr, "PWD");
-  const char* e;
-  if (v == NULL) v = uvodbc__connstr_find(connstr, "PASSWORD");
-  if (v == NULL) return 0;
-  e = uvodbc__connstr_value_end(v);
-  if (*v == '{' && e > v + 1) {
-    *start = v + 1;
-    return (size_t)(e - v - 2);
+/* Stars every occurrence of pw[0..len) in `text`; returns 1 if it changed
+ * anything.  Starring can complete an occurrence that starts earlier (a
+ * password holding '*'), so the scan steps back over the starred span.
+ * Each replacement adds stars, so this ends unless pw is all stars, which
+ * is skipped. */
+static int star(char* text, size_t text_len, const char* pw, size_t len) {
+  size_t i = 0;
+  int changed = 0;
+  while (i < len && pw[i] == '*') i++;
+  if (i == len) return 0; /* empty or all stars */
+  i = 0;
+  while (i + len <= text_len) {
+    if (memcmp(text + i, pw, len) != 0) {
+      i++;
+      continue;
+    }
+    memset(text + i, '*', len);
+    changed = 1;
+    i = i >= len - 1 ? i - (len - 1) : 0;
   }
-  *start = v;
-  return (size_t)(e - v);
+  return changed;
 }
 
-/* Redacts PWD=... fragments and every occurrence of the password itself in
- * a driver message: drivers echo connection strings in some errors. */
-static char* redact_message(const char* msg, const char* secret) {
-  const char* pw = NULL;
-  size_t pwlen = secret ? find_password(secret, &pw) : 0;
+/* `s[0..*len)` without leading and trailing blanks. */
+static const char* trim(const char* s, size_t* len) {
+  while (*len > 0 && isspace((unsigned char)s[0])) {
+    s++;
+    (*len)--;
+  }
+  while (*len > 0 && isspace((unsigned char)s[*len - 1])) (*len)--;
+  return s;
+}
+
+/* Stars the password of one PWD=/Password= value `v` of the connection
+ * string: as written (inside its braces) and as the driver reads it
+ * ("}}" as "}"), each without surrounding blanks.  Returns 1 if it changed
+ * anything. */
+static int star_value(char* text, const char* v, char* scratch) {
+  const char* raw = *v == '{' ? v + 1 : v;
+  const char* e = uvodbc__connstr_value_end(v);
+  size_t text_len = strlen(text);
+  size_t raw_len, dec_len;
+  const char* dec;
+  if (*v == '{' && e > raw && e[-1] == '}') e--;
+  raw_len = (size_t)(e - raw);
+  raw = trim(raw, &raw_len);
+  dec_len = uvodbc__connstr_decode(v, scratch, strlen(v) + 1);
+  dec = trim(scratch, &dec_len);
+  return star(text, text_len, raw, raw_len) |
+         star(text, text_len, dec, dec_len);
+}
+
+char* uvodbc__redact_connect(const char* msg, const char* connstr) {
+  static const char* const keys[] = {"PWD", "PASSWORD"};
   char* out = uvodbc__redact_connstr(msg);
-  char* s;
-  if (out == NULL || pwlen == 0) return out;
-  for (s = out; *s != '\0'; s++)
-    if (strncmp(s, pw, pwlen) == 0) memset(s, '*', pwlen);
+  char* scratch = uvodbc__malloc(strlen(connstr) + 1);
+  int changed = 1;
+  size_t k;
+  if (out == NULL || scratch == NULL) {
+    uvodbc__free(out);
+    uvodbc__free(scratch);
+    return NULL;
+  }
+  /* Starring one password can complete another (a password holding '*'):
+   * repeat until none is left. */
+  while (changed) {
+    changed = 0;
+    for (k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
+      const char* p = connstr;
+      const char* v;
+      while ((v = uvodbc__connstr_find(p, keys[k])) != NULL) {
+        changed |= star_value(out, v, scratch);
+        p = uvodbc__connstr_value_end(v);
+      }
+    }
+  }
+  uvodbc__free(scratch);
   return out;
 }
 
@@ -99,7 +162,7 @@ void uvodbc__diags_add(uvodbc__diags_t* d, const char* sqlstate,
 
 void uvodbc__diags_collect(uvodbc__diags_t* d, SQLSMALLINT handle_type,
                            SQLHANDLE handle, const char* function,
-                           const char* secret) {
+                           const char* connstr) {
   SQLSMALLINT i;
   for (i = 1; i < 64; i++) {
     SQLCHAR state[6];
@@ -107,14 +170,19 @@ void uvodbc__diags_collect(uvodbc__diags_t* d, SQLSMALLINT handle_type,
     SQLCHAR text[2048];
     SQLSMALLINT len = 0;
     SQLRETURN rc;
-    char* clean;
+    const char* msg = (const char*)text;
+    char* clean = NULL;
     rc = SQLGetDiagRec(handle_type, handle, i, state, &native, text,
                        (SQLSMALLINT)sizeof(text), &len);
     if (!SQL_SUCCEEDED(rc)) break;
     state[5] = '\0';
-    clean = redact_message((const char*)text, secret);
-    uvodbc__diags_add(d, (const char*)state, (int32_t)native,
-                      clean ? clean : "(out of memory)", function);
+    /* Only a connect's text is redacted: every other message is the
+     * server's, kept as written. */
+    if (connstr != NULL) {
+      clean = uvodbc__redact_connect(msg, connstr);
+      msg = clean != NULL ? clean : "(out of memory)";
+    }
+    uvodbc__diags_add(d, (const char*)state, (int32_t)native, msg, function);
     uvodbc__free(clean);
   }
 }

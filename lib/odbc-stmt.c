@@ -319,83 +319,18 @@ int uvodbc__stmt_describe(uvodbc__stmt_t* s, uvodbc__diags_t* d) {
  * several statements in one string ("SELECT 1; SELECT 2", "BEGIN; ...;
  * COMMIT"): every later call on the connection from another worker thread
  * (the next statement, the close) then blocks forever.  Such SQL is refused
- * before the driver sees it.  A statement ends at a ';' outside quotes,
- * comments ("--", "#", C-style) and BEGIN ... END / CASE ... END blocks;
- * like the driver, nothing is split after CREATE PROCEDURE / FUNCTION /
- * DEFINER or BEGIN NOT ATOMIC. */
-static size_t word_len(const char* p) {
-  size_t n = 0;
-  while (isalnum((unsigned char)p[n]) || p[n] == '_' || p[n] == '$') n++;
-  return n;
-}
-
-static int word_is(const char* p, size_t n, const char* w) {
-  return n == strlen(w) && strncasecmp(p, w, n) == 0;
-}
-
+ * before the driver sees it; statements are split as the driver splits
+ * them (odbc-split.c). */
 static int mariadb_lock_trap(uvodbc__stmt_t* s, const char* sql,
                              const char* fn, uvodbc__diags_t* d) {
-  const char* p = sql;
   const char* why = NULL;
-  const char* first = NULL;
-  size_t first_len = 0, words = 0;
-  int after_semicolon = 0, depth = 0;
+  const char* end;
   if (s->driver != UVODBC__DRIVER_MARIADB) return 0;
-  if (strlen(sql) < 5) why = "statement shorter than 5 bytes";
-  while (why == NULL && *p != '\0') {
-    char c = *p;
-    if (c == ';') {
-      if (depth == 0) after_semicolon = 1;
-    } else if ((c == '-' && p[1] == '-') || c == '#') {
-      p += strcspn(p, "\n");
-      continue;
-    } else if (c == '/' && p[1] == '*') {
-      const char* end = strstr(p + 2, "*/");
-      p = end != NULL ? end + 2 : p + strlen(p);
-      continue;
-    } else if (strchr(" \t\n\r\f\v", c) != NULL) {
-      /* blanks */
-    } else if (after_semicolon) {
-      why = "several statements in one call";
-    } else if (c == '\'' || c == '"' || c == '`') {
-      for (p++; *p != '\0' && *p != c; p++)
-        if (*p == '\\' && c != '`' && p[1] != '\0') p++;
-      if (*p == c) p++;
-      continue;
-    } else if (isalpha((unsigned char)c) || c == '_') {
-      size_t n = word_len(p), next_len;
-      const char* next = p + n;
-      while (*next != '\0' && strchr(" \t\n\r\f\v", *next) != NULL) next++;
-      next_len = word_len(next);
-      if (words++ == 0) {
-        first = p;
-        first_len = n;
-      } else if (words == 2 &&
-                 ((word_is(first, first_len, "CREATE") &&
-                   (word_is(p, n, "PROCEDURE") || word_is(p, n, "FUNCTION") ||
-                    word_is(p, n, "DEFINER"))) ||
-                  (word_is(first, first_len, "BEGIN") &&
-                   word_is(p, n, "NOT")))) {
-        return 0;
-      }
-      if (word_is(p, n, "BEGIN")) { /* a block, not BEGIN [WORK]; */
-        if (*next != ';' && *next != '\0' && !word_is(next, next_len, "WORK"))
-          depth++;
-      } else if (word_is(p, n, "CASE")) {
-        depth++;
-      } else if (word_is(p, n, "END") && depth > 0 &&
-                 !word_is(next, next_len, "IF") &&
-                 !word_is(next, next_len, "LOOP") &&
-                 !word_is(next, next_len, "WHILE") &&
-                 !word_is(next, next_len, "REPEAT") &&
-                 !word_is(next, next_len, "FOR")) {
-        depth--; /* END, END CASE */
-      }
-      p += n;
-      continue;
-    }
-    p++;
-  }
+  end = uvodbc__split_end(sql);
+  if (strlen(sql) < 5)
+    why = "statement shorter than 5 bytes";
+  else if (*end == ';' && !uvodbc__split_blank(end + 1))
+    why = "several statements in one call";
   if (why == NULL) return 0;
   {
     char msg[256];

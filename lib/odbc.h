@@ -32,18 +32,25 @@ typedef struct uvodbc__diags_s {
 } uvodbc__diags_t;
 
 /* Appends every diagnostic record of `handle` (right after the failing or
- * warning call `function`).  `secret` (may be NULL) is the connection string
- * whose password must never appear. */
+ * warning call `function`).  `connstr`: the connection string of a connect
+ * call (SQLDriverConnect), whose messages may echo it: they are redacted
+ * (uvodbc__redact_connect).  NULL for every other call: the server's text
+ * is kept as written. */
 void uvodbc__diags_collect(uvodbc__diags_t* d, SQLSMALLINT handle_type,
                            SQLHANDLE handle, const char* function,
-                           const char* secret);
+                           const char* connstr);
 /* Appends a record made by uvodbc itself (SQLSTATE "HY000" style). */
 void uvodbc__diags_add(uvodbc__diags_t* d, const char* sqlstate,
                        int32_t native, const char* message,
                        const char* function);
 void uvodbc__diags_free(uvodbc__diags_t* d);
-/* Copies `in` with the values of PWD= and Password= replaced by "***". */
+/* Copies `in` with the values of PWD= and Password= replaced by "***";
+ * NULL when out of memory. */
 char* uvodbc__redact_connstr(const char* in);
+/* Copies a connect diagnostic `msg` with its PWD=/Password= values replaced
+ * by "***" and every occurrence of a password of `connstr` (as written and
+ * as decoded from braces) starred; NULL when out of memory. */
+char* uvodbc__redact_connect(const char* msg, const char* connstr);
 
 /* ---- odbc-connstr.c: connection strings ---- */
 /* End of the value that starts at `v`: past its closing brace if it is
@@ -51,6 +58,9 @@ char* uvodbc__redact_connstr(const char* in);
 const char* uvodbc__connstr_value_end(const char* v);
 /* Start of the value of `key` (case-insensitive, no '='), or NULL. */
 const char* uvodbc__connstr_find(const char* connstr, const char* key);
+/* Copies the value that starts at `v`, braces removed and "}}" read as
+ * "}", into `out` (truncated to outlen - 1 bytes); returns its length. */
+size_t uvodbc__connstr_decode(const char* v, char* out, size_t outlen);
 /* Copies the value of `key`, braces removed, into `out` (truncated to
  * outlen - 1 bytes); returns 1 if the key is there, else 0. */
 int uvodbc__connstr_get(const char* connstr, const char* key, char* out,
@@ -198,6 +208,14 @@ int uvodbc__batch_own_columns(uvodbc_batch_t* b);
 
 /* OUT / INOUT parameter values after execution, as a one-row batch. */
 int uvodbc__params_outputs(const uvodbc__params_t* p, uvodbc_batch_t* out);
+
+/* ---- odbc-split.c: statements in one string, as MariaDB splits them ---- */
+/* End of the first statement of `sql`: its terminating ';' (outside quotes,
+ * comments and BEGIN/CASE ... END blocks), or the terminating NUL (also for
+ * a routine body: CREATE PROCEDURE / FUNCTION / DEFINER, BEGIN NOT ATOMIC). */
+const char* uvodbc__split_end(const char* sql);
+/* 1 if `s` holds only blanks, comments and ';' (no statement). */
+int uvodbc__split_blank(const char* s);
 
 /* ---- odbc-stmt.c: one statement and its result ---- */
 typedef struct uvodbc__fetch_opts_s {

@@ -2,7 +2,8 @@
 # Install the Debian 12 packages uvodbc needs to build and test.
 #
 #   scripts/deps.sh             everything: build, SQLite/PostgreSQL/MariaDB
-#                               ODBC drivers + servers (for tests/servers.sh), valgrind
+#                               ODBC drivers + servers (for tests/servers.sh),
+#                               valgrind, clang (fuzzing)
 #   scripts/deps.sh --minimal   only the SQLite quickstart: build tools, libuv,
 #                               unixODBC, Check, SQLite ODBC driver
 #
@@ -34,6 +35,9 @@ if [ $minimal -eq 0 ]; then
         # Servers run by tests/servers.sh (never as system services).
         postgresql mariadb-server mariadb-client
         valgrind
+        # libFuzzer harnesses (scripts/fuzz.sh): the fuzzer and sanitizer
+        # runtimes are only a recommendation of clang-14.
+        clang libclang-rt-14-dev
         # servers.sh picks ports with python3; pgrep/ps to check for leftovers.
         python3 procps
         ca-certificates git

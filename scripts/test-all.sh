@@ -2,7 +2,7 @@
 # README command 2 (and CI): install everything, build, start PostgreSQL and
 # MariaDB on loopback with data in a temp dir, and run every test on the
 # three drivers: default build (-Werror), ASan+UBSan build, TSan build,
-# valgrind.
+# valgrind; and the libFuzzer harnesses for a short budget each.
 #
 # Environment: UVODBC_SKIP_ASAN=1 / UVODBC_SKIP_TSAN=1 /
 # UVODBC_SKIP_VALGRIND=1 shorten a local run (CI runs everything);
@@ -75,6 +75,9 @@ done
 for d in "${drivers[@]}"; do
     run "tests $d" ./build-ci/tests/uvodbc-tests "$d"
 done
+
+# libFuzzer harnesses (tests/fuzz), a short fixed budget each.
+run "fuzz (20 s per harness)" env UVODBC_JOBS="$jobs" bash scripts/fuzz.sh 20
 
 if [ "${UVODBC_SKIP_ASAN:-0}" != 1 ]; then
     export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=23

@@ -123,5 +123,6 @@ Suite* chain_suite(void);
 Suite* ownership_suite(void);
 Suite* faults_suite(void);
 Suite* driver_values_suite(void);
+Suite* redact_suite(void);
 
 #endif /* UVODBC_TEST_H */

@@ -341,7 +341,9 @@ UVODBC_EXTERN void uvodbc_exec_options_init(uvodbc_exec_options_t* opts);
  * Returns: 0, UV_EINVAL (NULL conn/req/sql, nparams without params, a
  * parameter with an unknown type or direction, NULL bytes with a non-zero
  * length, binary with length SIZE_MAX, an OUT / INOUT out_size above
- * INT32_MAX - 1), UVODBC_ECLOSED, UV_ENOMEM.
+ * INT32_MAX - 1, a date or time field out of its range: month 1-12, day
+ * 1-31, year 0-9999, hour 0-23, minute 0-59, second 0-61, nanosecond below
+ * 10^9), UVODBC_ECLOSED, UV_ENOMEM.
  * Callback: once.  Status 0: req->cursor is NULL and req->rows_affected set
  * (0 for an UPDATE that matched nothing), or req->cursor is a new cursor
  * positioned after req->batch.  Errors: UVODBC_ESQL (diagnostics),
@@ -439,7 +441,8 @@ UVODBC_EXTERN int uvodbc_conn_get_info(uvodbc_conn_t* conn,
  * and refilled per batch.  Text and binary columns grow as needed.  Stops
  * after the first batch that fails.
  * Returns: 0, UV_EINVAL (mixed types in a column, OUT parameters, zero
- * sizes), UVODBC_ECLOSED, UV_ENOMEM.
+ * sizes, a date or time out of range as for uvodbc_conn_exec),
+ * UVODBC_ECLOSED, UV_ENOMEM.
  * Callback: status 0 or UVODBC_ESQL / UVODBC_EPARAMS / UV_ECANCELED;
  * either way req->rows_affected is the number of rows executed
  * successfully (SQL_ATTR_PARAMS_PROCESSED_PTR and the row status array,

@@ -33,8 +33,28 @@ static int has_pointers(uvodbc_type_t t) {
          t == UVODBC_TYPE_BINARY;
 }
 
+static int is_calendar(uvodbc_type_t t) {
+  return t == UVODBC_TYPE_DATE || t == UVODBC_TYPE_TIME ||
+         t == UVODBC_TYPE_TIMESTAMP;
+}
+
+/* Every date and time of a column within its calendar range. */
+static int check_calendar(const uvodbc_param_column_t* col, size_t nrows) {
+  uvodbc_param_t p;
+  size_t r;
+  memset(&p, 0, sizeof(p));
+  p.type = col->type;
+  for (r = 0; r < nrows; r++) {
+    if (col->nulls != NULL && col->nulls[r]) continue;
+    p.v.ts = ((const uvodbc_timestamp_t*)col->values)[r];
+    if (!uvodbc__param_calendar_ok(&p)) return UV_EINVAL;
+  }
+  return 0;
+}
+
 /* Everything the worker would trip over, checked before anything is
- * queued: each text or binary pointer of a row that is not NULL. */
+ * queued: each text or binary pointer of a row that is not NULL, each date
+ * and time. */
 static int check_columns(const uvodbc_param_column_t* cols, size_t ncols,
                          size_t nrows) {
   size_t r, c;
@@ -44,6 +64,8 @@ static int check_columns(const uvodbc_param_column_t* cols, size_t ncols,
     if (col->type == UVODBC_TYPE_NULL) continue;
     if (col->values == NULL) return UV_EINVAL;
     if (col->type == UVODBC_TYPE_BINARY && col->lengths == NULL)
+      return UV_EINVAL;
+    if (is_calendar(col->type) && check_calendar(col, nrows) != 0)
       return UV_EINVAL;
     if (!has_pointers(col->type)) continue;
     for (r = 0; r < nrows; r++) {

@@ -180,6 +180,27 @@ void uvodbc__param_shape(const uvodbc_param_t* p, uvodbc__driver_t driver,
   }
 }
 
+/* The indicator of text snprintf wrote into a cell of `cap` bytes: never
+ * past the cell, even for values the checks below would refuse. */
+static SQLLEN text_written(int n, size_t cap) {
+  if (n < 0) return 0;
+  return (size_t)n < cap ? (SQLLEN)n : (SQLLEN)(cap - 1);
+}
+
+int uvodbc__param_calendar_ok(const uvodbc_param_t* p) {
+  const uvodbc_timestamp_t* t = &p->v.ts;
+  int date = p->type == UVODBC_TYPE_DATE || p->type == UVODBC_TYPE_TIMESTAMP;
+  int time = p->type == UVODBC_TYPE_TIME || p->type == UVODBC_TYPE_TIMESTAMP;
+  if (p->direction == UVODBC_PARAM_OUT) return 1;
+  if (date && (t->year < 0 || t->year > 9999 || t->month < 1 ||
+               t->month > 12 || t->day < 1 || t->day > 31))
+    return 0;
+  if (time && (t->hour > 23 || t->minute > 59 || t->second > 61 ||
+               t->nanosecond > 999999999u))
+    return 0;
+  return 1;
+}
+
 /* A TIME as text (see the shape), its fraction without trailing zeros
  * (SQLite compares the text); MariaDB keeps at most 6 digits. */
 static SQLLEN time_text(const uvodbc_timestamp_t* t, uvodbc__driver_t driver,
@@ -192,12 +213,14 @@ static SQLLEN time_text(const uvodbc_timestamp_t* t, uvodbc__driver_t driver,
     digits = 6;
   }
   if (ns == 0)
-    return snprintf(dst, TIMESTAMP_TEXT_SIZE, "%02u:%02u:%02u", t->hour,
-                    t->minute, t->second);
+    return text_written(snprintf(dst, TIMESTAMP_TEXT_SIZE, "%02u:%02u:%02u",
+                                 t->hour, t->minute, t->second),
+                        TIMESTAMP_TEXT_SIZE);
   snprintf(frac, sizeof(frac), "%0*u", digits, ns);
   while (digits > 1 && frac[digits - 1] == '0') frac[--digits] = '\0';
-  return snprintf(dst, TIMESTAMP_TEXT_SIZE, "%02u:%02u:%02u.%s", t->hour,
-                  t->minute, t->second, frac);
+  return text_written(snprintf(dst, TIMESTAMP_TEXT_SIZE, "%02u:%02u:%02u.%s",
+                               t->hour, t->minute, t->second, frac),
+                      TIMESTAMP_TEXT_SIZE);
 }
 
 SQLLEN uvodbc__param_write(const uvodbc_param_t* p, uvodbc__driver_t driver,
@@ -206,9 +229,11 @@ SQLLEN uvodbc__param_write(const uvodbc_param_t* p, uvodbc__driver_t driver,
   if (p->direction == UVODBC_PARAM_OUT || p->type == UVODBC_TYPE_NULL)
     return SQL_NULL_DATA;
   if (number_as_text(p, driver))
-    return p->type == UVODBC_TYPE_INT64
-               ? snprintf(dst, NUMBER_TEXT_SIZE, "%lld", (long long)p->v.i64)
-               : snprintf(dst, NUMBER_TEXT_SIZE, "%.17g", p->v.f64);
+    return text_written(
+        p->type == UVODBC_TYPE_INT64
+            ? snprintf(dst, NUMBER_TEXT_SIZE, "%lld", (long long)p->v.i64)
+            : snprintf(dst, NUMBER_TEXT_SIZE, "%.17g", p->v.f64),
+        NUMBER_TEXT_SIZE);
   switch (p->type) {
     case UVODBC_TYPE_INT64:
       memcpy(dst, &p->v.i64, sizeof(p->v.i64));
@@ -242,10 +267,12 @@ SQLLEN uvodbc__param_write(const uvodbc_param_t* p, uvodbc__driver_t driver,
                                  t->hour,   t->minute, t->second,
                                  t->nanosecond};
       if (driver == UVODBC__DRIVER_SQLITE)
-        return snprintf(dst, TIMESTAMP_TEXT_SIZE,
-                        "%04d-%02u-%02u %02u:%02u:%02u.%09u", t->year,
-                        t->month, t->day, t->hour, t->minute, t->second,
-                        (unsigned)t->nanosecond);
+        return text_written(
+            snprintf(dst, TIMESTAMP_TEXT_SIZE,
+                     "%04d-%02u-%02u %02u:%02u:%02u.%09u", t->year, t->month,
+                     t->day, t->hour, t->minute, t->second,
+                     (unsigned)t->nanosecond),
+            TIMESTAMP_TEXT_SIZE);
       memcpy(dst, &ts, sizeof(ts));
       return 0;
     }
@@ -263,6 +290,7 @@ int uvodbc__params_copy(uvodbc__params_t* out, const uvodbc_param_t* in,
       return UVODBC__EINVAL;
     if (is_output(&in[i]) && in[i].out_size > MAX_OUT_SIZE)
       return UVODBC__EINVAL;
+    if (!uvodbc__param_calendar_ok(&in[i])) return UVODBC__EINVAL;
     if (!has_bytes(in[i].type) || in[i].direction == UVODBC_PARAM_OUT)
       continue;
     if (in[i].v.bytes.ptr == NULL && in[i].v.bytes.len != 0)

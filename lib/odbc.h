@@ -155,6 +155,10 @@ void uvodbc__param_shape(const uvodbc_param_t* p, uvodbc__driver_t driver,
 SQLLEN uvodbc__param_write(const uvodbc_param_t* p, uvodbc__driver_t driver,
                            void* dst);
 
+/* 0 when a DATE / TIME / TIMESTAMP input has a field out of its calendar
+ * range (month 1-12, day 1-31, year 0-9999, hour 0-23, minute 0-59,
+ * second 0-61, nanosecond below 10^9); 1 otherwise. */
+int uvodbc__param_calendar_ok(const uvodbc_param_t* p);
 int uvodbc__params_copy(uvodbc__params_t* out, const uvodbc_param_t* in,
                         size_t n);
 void uvodbc__params_free(uvodbc__params_t* p);

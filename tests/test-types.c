@@ -1114,11 +1114,68 @@ START_TEST(types_accessor_errors) {
 }
 END_TEST
 
+/* A date or time field out of its range is refused at the call: on SQLite
+ * a TIMESTAMP is sent as text, and such a value's text ran past its
+ * 32-byte cell (the indicator said 37 bytes). */
+START_TEST(types_calendar_out_of_range) {
+  static const struct {
+    uvodbc_type_t type;
+    uvodbc_timestamp_t ts;
+  } bad[] = {
+      {UVODBC_TYPE_TIMESTAMP, {2024, 1, 2, 3, 234, 234, 3940215530u}},
+      {UVODBC_TYPE_TIMESTAMP, {-32768, 255, 255, 255, 255, 255, 0}},
+      {UVODBC_TYPE_TIMESTAMP, {2024, 1, 2, 3, 4, 5, 1000000000u}},
+      {UVODBC_TYPE_DATE, {2024, 13, 1, 0, 0, 0, 0}},
+      {UVODBC_TYPE_DATE, {2024, 1, 0, 0, 0, 0, 0}},
+      {UVODBC_TYPE_TIME, {0, 0, 0, 24, 0, 0, 0}},
+  };
+  uv_loop_t loop;
+  uvodbc_conn_t* conn;
+  uvodbc_req_t req;
+  uvodbc_param_column_t col;
+  size_t i;
+  uv_loop_init(&loop);
+  conn = test_connect(&loop);
+  for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    uvodbc_param_t p;
+    memset(&p, 0, sizeof(p));
+    p.type = bad[i].type;
+    p.v.ts = bad[i].ts;
+    ck_assert_int_eq(uvodbc_conn_query(conn, &req, "SELECT ?", &p, 1, NULL,
+                                       NULL),
+                     UV_EINVAL);
+    ck_assert_int_eq(uvodbc_conn_bulk(conn, &req, "SELECT ?", &p, 1, 1, NULL,
+                                      NULL),
+                     UV_EINVAL);
+    memset(&col, 0, sizeof(col));
+    col.type = bad[i].type;
+    col.values = &bad[i].ts;
+    ck_assert_int_eq(uvodbc_conn_bulk_columns(conn, &req, "SELECT ?", &col, 1,
+                                              1, NULL, NULL),
+                     UV_EINVAL);
+  }
+  /* The edges themselves are values. */
+  {
+    uvodbc_param_t p;
+    uvodbc_batch_t* b;
+    memset(&p, 0, sizeof(p));
+    p.type = UVODBC_TYPE_TIMESTAMP;
+    p.v.ts = (uvodbc_timestamp_t){2024, 12, 31, 23, 59, 59, 999999999u};
+    b = test_query(&loop, conn, "SELECT ?", &p, 1);
+    ck_assert_uint_eq(uvodbc_batch_nrows(b), 1);
+    test_free_result(b);
+  }
+  test_close(&loop, conn);
+  test_loop_close(&loop);
+}
+END_TEST
+
 Suite* types_suite(void) {
   Suite* s = suite_create("types");
   TCase* tc = tcase_create("types");
   tcase_set_timeout(tc, TIMEOUT_S);
   tcase_add_test(tc, types_null_vs_empty);
+  tcase_add_test(tc, types_calendar_out_of_range);
   tcase_add_test(tc, types_null_all_columns);
   tcase_add_test(tc, types_int64_minmax);
   tcase_add_test(tc, types_double_exact);

@@ -72,15 +72,23 @@ int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       case UVODBC_TYPE_DATE:
       case UVODBC_TYPE_TIME:
       case UVODBC_TYPE_TIMESTAMP:
-        /* Fields in their calendar ranges (any year): out of range, the
-         * text of a SQLite timestamp outgrows its cell (see README.md). */
+        /* Any field values: params_copy refuses those out of range, and
+         * param_write never writes past its cell even for them. */
         p->v.ts.year = (int16_t)fuzz_u64(&in, 2);
-        p->v.ts.month = fuzz_byte(&in) % 13;
-        p->v.ts.day = fuzz_byte(&in) % 32;
-        p->v.ts.hour = fuzz_byte(&in) % 24;
-        p->v.ts.minute = fuzz_byte(&in) % 60;
-        p->v.ts.second = fuzz_byte(&in) % 62;
-        p->v.ts.nanosecond = (uint32_t)(fuzz_u64(&in, 4) % 1000000000u);
+        p->v.ts.month = fuzz_byte(&in);
+        p->v.ts.day = fuzz_byte(&in);
+        p->v.ts.hour = fuzz_byte(&in);
+        p->v.ts.minute = fuzz_byte(&in);
+        p->v.ts.second = fuzz_byte(&in);
+        p->v.ts.nanosecond = (uint32_t)fuzz_u64(&in, 4);
+        if (p->direction != UVODBC_PARAM_OUT) {
+          uvodbc__shape_t s;
+          char* cell;
+          uvodbc__param_shape(p, driver, &s);
+          cell = malloc((size_t)s.width);
+          check_written(p, &s, cell, uvodbc__param_write(p, driver, cell));
+          free(cell);
+        }
         break;
       default: /* NULL, INT64, DOUBLE, BOOL, invalid */
         p->v.i64 = (int64_t)fuzz_u64(&in, 8);
@@ -116,6 +124,8 @@ int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   } else {
     FUZZ_CHECK(err == UVODBC__EINVAL);
   }
+  if (err == 0)
+    for (i = 0; i < n; i++) FUZZ_CHECK(uvodbc__param_calendar_ok(&params[i]));
   for (i = 0; i < n; i++) free(owned[i]);
   return 0;
 }

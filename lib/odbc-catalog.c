@@ -1,9 +1,15 @@
 /* Catalog functions (SQLTables, SQLColumns, ...) and SQLGetInfo, run on a
  * worker.  Catalog results are ordinary result sets: the statement is then
  * described and read like any query. */
+#include <pthread.h>
 #include <string.h>
 
 #include "odbc.h"
+
+/* SQLite's driver builds every catalog result in static column tables that
+ * all its connections share, and writes to them while it does (TSan saw
+ * two connections' catalog calls race there): one at a time. */
+static pthread_mutex_t sqlite_catalog_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* NULL means "no restriction"; "" is a real (empty) name. */
 #define ARG(s) ((SQLCHAR*)(s)), ((s) != NULL ? SQL_NTS : 0)
@@ -53,13 +59,17 @@ int uvodbc__stmt_catalog(uvodbc__stmt_t* s, uvodbc_catalog_t kind,
                          uvodbc__diags_t* d) {
   const char* fn = "SQLTables";
   SQLRETURN rc;
+  int serialize = s->driver == UVODBC__DRIVER_SQLITE;
+  int err;
   uvodbc__stmt_reset(s);
   s->prepared = 0;
+  if (serialize) pthread_mutex_lock(&sqlite_catalog_lock);
   rc = call(s->h, args, kind, &fn);
   if (rc != SQL_SUCCESS)
     uvodbc__diags_collect(d, SQL_HANDLE_STMT, s->h, fn, NULL);
-  if (!SQL_SUCCEEDED(rc)) return UVODBC_ESQL;
-  return uvodbc__stmt_describe(s, d);
+  err = SQL_SUCCEEDED(rc) ? uvodbc__stmt_describe(s, d) : UVODBC_ESQL;
+  if (serialize) pthread_mutex_unlock(&sqlite_catalog_lock);
+  return err;
 }
 
 static void get_text(SQLHDBC dbc, SQLUSMALLINT key, char* out, size_t size) {

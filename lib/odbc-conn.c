@@ -150,16 +150,21 @@ int uvodbc__odbc_connect(const uvodbc__connect_args_t* args, SQLHDBC* out,
   return err;
 }
 
-/* SQLite's driver keeps its own "in a transaction" flag: when SQLite
- * itself rolled back (an interrupted write), SQLEndTran fails ("no
- * transaction is active"), the flag stays, and SQLDisconnect refuses
- * (25000 "incomplete transaction").  Opening a transaction for the driver's
- * ROLLBACK to end settles both. */
+/* SQLite's driver keeps its own "in a transaction" flag, and SQLDisconnect
+ * refuses while it is set (25000 "incomplete transaction").  It can stay
+ * set with nothing to end: SQLite itself rolled back an interrupted write
+ * (SQLEndTran then fails, "no transaction is active"), or a commit failed
+ * when autocommit was switched back on (SQLEndTran is then a no-op).  So:
+ * autocommit off, a transaction for the driver's ROLLBACK to end, and the
+ * ROLLBACK, which clears the flag. */
 static void settle_transaction(SQLHDBC dbc) {
   SQLHSTMT h;
-  if (!SQL_SUCCEEDED(SQLAllocHandle(SQL_HANDLE_STMT, dbc, &h))) return;
-  SQLExecDirect(h, (SQLCHAR*)"BEGIN", SQL_NTS);
-  SQLFreeHandle(SQL_HANDLE_STMT, h);
+  SQLSetConnectAttr(dbc, SQL_ATTR_AUTOCOMMIT, (SQLPOINTER)SQL_AUTOCOMMIT_OFF,
+                    0);
+  if (SQL_SUCCEEDED(SQLAllocHandle(SQL_HANDLE_STMT, dbc, &h))) {
+    SQLExecDirect(h, (SQLCHAR*)"BEGIN", SQL_NTS);
+    SQLFreeHandle(SQL_HANDLE_STMT, h);
+  }
   SQLEndTran(SQL_HANDLE_DBC, dbc, SQL_ROLLBACK);
 }
 

@@ -194,10 +194,12 @@ int uvodbc_pool_close(uvodbc_pool_t* pool, uvodbc_pool_close_cb cb) {
 }
 
 int uvodbc_pool_terminate(uvodbc_pool_t* pool, uvodbc_pool_close_cb cb) {
-  if (pool == NULL || pool->closing == 2 || pool->finishing) return UV_EINVAL;
+  if (pool == NULL || pool->closing == 2) return UV_EINVAL;
   if (pool->closing == 0 || cb != NULL) pool->close_cb = cb;
   pool->closing = 2;
-  shut_down(pool);
+  /* A graceful close that already closed everything: only its callback is
+   * left to come, and it is this one now. */
+  if (!pool->finishing) shut_down(pool);
   return 0;
 }
 

@@ -1979,6 +1979,28 @@ static void setup_terminates(uvodbc_pool_setup_t* setup) {
   ck_assert_int_eq(uvodbc_pool_setup_done(setup, 0), UV_EINVAL);
 }
 
+/* Terminate hurries a graceful close that has nothing left to close (its
+ * callback still to come): 0 and one close callback, as the header says.
+ * It answered UV_EINVAL there (chaos, mariadb seed 5005). */
+START_TEST(pool_terminate_after_close_finished) {
+  uv_loop_t loop;
+  uvodbc_pool_t* pool;
+  uvodbc_pool_options_t o;
+  pool_log_t log;
+  ck_assert_int_eq(uv_loop_init(&loop), 0);
+  base_opts(&o);
+  pool = ready_pool(&loop, test_connstr(), &o, &log); /* min_size 0 */
+  in_call = 1;
+  ck_assert_int_eq(uvodbc_pool_close(pool, NULL), 0);
+  ck_assert_int_eq(uvodbc_pool_terminate(pool, on_pool_closed), 0);
+  ck_assert_int_eq(uvodbc_pool_terminate(pool, on_pool_closed), UV_EINVAL);
+  in_call = 0;
+  RUN_UNTIL(&loop, log.close_calls == 1);
+  test_loop_close(&loop);
+  ck_assert_int_eq(log.close_calls, 1);
+}
+END_TEST
+
 START_TEST(pool_terminate_in_setup) {
   uv_loop_t loop;
   uvodbc_pool_t* pool;
@@ -2547,6 +2569,7 @@ Suite* pool_suite(void) {
   tcase_add_test(tc, pool_release_twice);
   tcase_add_test(tc, pool_calls_in_callbacks);
   tcase_add_test(tc, pool_terminate_in_setup);
+  tcase_add_test(tc, pool_terminate_after_close_finished);
   tcase_add_test(tc, pool_close_while_connecting);
   tcase_add_test(tc, pool_terminate_while_connecting);
   tcase_add_test(tc, pool_conn_close_refused);

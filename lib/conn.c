@@ -118,11 +118,12 @@ void uvodbc__free_stmts(uvodbc_op_t* op) {
 static void close_prepare(uvodbc_op_t* op) {
   uvodbc__conn_take_stmts(op->conn, op);
   op->dbc = op->conn->dbc;
+  op->driver = op->conn->driver;
 }
 
 static void close_work(uvodbc_op_t* op) {
   uvodbc__free_stmts(op);
-  op->status = uvodbc__odbc_disconnect(op->dbc, &op->diags);
+  op->status = uvodbc__odbc_disconnect(op->dbc, op->driver, &op->diags);
 }
 
 static void on_closed(uv_handle_t* idle) {

@@ -123,7 +123,10 @@ static void cursor_prepare(uvodbc_op_t* op) {
   if (op->kind == OP_CURSOR_CLOSE) {
     c->stmt = NULL;
     op->flag = c->borrowed != NULL; /* reset it, its prepared keeps it */
-    if (op->stmt == NULL) uvodbc__op_complete_early(op, 0);
+    /* A prepared statement of a broken connection is never used again,
+     * not even reset: the connection's close frees it. */
+    if (op->stmt == NULL || (op->flag && op->conn->broken))
+      uvodbc__op_complete_early(op, 0);
   } else if (op->stmt == NULL) {
     uvodbc__op_complete_early(op, op->ahead == UVODBC__AHEAD_READ
                                       ? UV_ECANCELED

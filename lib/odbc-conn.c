@@ -142,7 +142,7 @@ int uvodbc__odbc_connect(const uvodbc__connect_args_t* args, SQLHDBC* out,
   if (err == 0 && *driver == UVODBC__DRIVER_PSQL) {
     err = psql_client_utf8(dbc, diags);
     if (err != 0) {
-      uvodbc__odbc_disconnect(dbc, diags);
+      uvodbc__odbc_disconnect(dbc, *driver, diags);
       dbc = SQL_NULL_HDBC;
     }
   }
@@ -176,14 +176,15 @@ static SQLRETURN disconnect(SQLHDBC dbc) {
   return rc;
 }
 
-int uvodbc__odbc_disconnect(SQLHDBC dbc, uvodbc__diags_t* diags) {
+int uvodbc__odbc_disconnect(SQLHDBC dbc, uvodbc__driver_t driver,
+                            uvodbc__diags_t* diags) {
   SQLRETURN rc;
   if (dbc == SQL_NULL_HDBC) return 0;
   /* An open transaction makes SQLDisconnect fail (25000) on some drivers,
    * SQLite among them; roll back whatever is open first. */
   SQLEndTran(SQL_HANDLE_DBC, dbc, SQL_ROLLBACK);
   rc = disconnect(dbc);
-  if (!SQL_SUCCEEDED(rc)) {
+  if (!SQL_SUCCEEDED(rc) && driver == UVODBC__DRIVER_SQLITE) {
     settle_transaction(dbc);
     rc = disconnect(dbc);
   }

@@ -110,9 +110,11 @@ typedef enum {
 
 int uvodbc__odbc_connect(const uvodbc__connect_args_t* args, SQLHDBC* out,
                          uvodbc__driver_t* driver, uvodbc__diags_t* diags);
-/* Rolls back, disconnects and frees the handle: 0, or UVODBC_ESQL when
+/* Rolls back, disconnects and frees the handle (SQLite: settling its
+ * driver's stale transaction flag first if needed): 0, or UVODBC_ESQL when
  * the driver refused to disconnect (the handle is then still allocated). */
-int uvodbc__odbc_disconnect(SQLHDBC dbc, uvodbc__diags_t* diags);
+int uvodbc__odbc_disconnect(SQLHDBC dbc, uvodbc__driver_t driver,
+                            uvodbc__diags_t* diags);
 
 /* ---- odbc-txn.c: transactions and connection state ---- */
 int uvodbc__odbc_set_autocommit(SQLHDBC dbc, int on, uvodbc__diags_t* d);

@@ -58,6 +58,9 @@ void uvodbc__ahead_start(uvodbc_cursor_t* c) {
   if (op == NULL) return; /* the next fetch asks for itself */
   op->cursor = c;
   op->ahead = UVODBC__AHEAD_READ;
+  /* What a read that never runs (a broken connection) reports: nothing,
+   * not the count of the read before it. */
+  c->stmt->nahead = 0;
   op->ahead_first = (size_t)free_bank * depth_of(c);
   op->nrows = depth_of(c);
   c->ahead = op;

@@ -474,6 +474,43 @@ START_TEST(own_spare_stmt_close_waiting) {
 }
 END_TEST
 
+/* Defect 10 (found by the chaos test): a reset that had taken the
+ * connection's statements and waited for a worker was cancelled by a close
+ * (a pool terminate does that): the statements leaked, and SQLite refused
+ * to disconnect.  Now such a reset runs to its end. */
+START_TEST(own_close_while_reset_waits) {
+  uv_loop_t loop;
+  uvodbc_req_t busy, exec, reset;
+  uvodbc_conn_t* a;
+  uvodbc_conn_t* b;
+  uv_loop_init(&loop);
+  ck_assert_int_eq(uvodbc_set_worker_limit(1), 0);
+  a = test_connect(&loop);
+  b = test_connect(&loop);
+  make_numbers(&loop, b, TEST_TABLE("own_reset_waits"), 30);
+  open_cursor(&loop, b, &exec, TEST_TABLE("own_reset_waits"), NULL);
+  busy.data = (void*)"busy";
+  ck_assert_int_eq(uvodbc_conn_query(a, &busy, test_sleep_sql(0.5), NULL, 0,
+                                     NULL, on_req),
+                   0);
+  reset.data = (void*)"reset";
+  ck_assert_int_eq(uvodbc_conn_reset(b, &reset, on_req), 0); /* waits */
+  ck_assert_int_eq(uvodbc_conn_close(b, on_conn_closed), 0);
+  ck_assert_int_eq(uvodbc_cursor_close(exec.cursor, on_cursor_closed), 0);
+  run_until(&loop, "conn_closed");
+  ck_assert_int_eq(status_of("reset"), 0);
+  ck_assert_int_eq(status_of("conn_closed"), 0);
+  ck_assert_int_lt(index_of("reset"), index_of("conn_closed"));
+  run_until(&loop, "cursor_closed");
+  run_until(&loop, "busy");
+  uvodbc_req_cleanup(&busy);
+  memset(&ev, 0, sizeof(ev));
+  close_conn(&loop, a);
+  test_loop_close(&loop);
+  ck_assert_int_eq(uvodbc_shutdown(), 0); /* every statement was freed */
+}
+END_TEST
+
 /* Defect 6: a statement cancelled inside a transaction leaves SQLite's
  * driver refusing the rollback ("no transaction is active") and then the
  * disconnect ("incomplete transaction"); the close must still free the
@@ -555,6 +592,7 @@ Suite* ownership_suite(void) {
   tcase_add_test(tc, own_spare_stmt_cancel_waiting);
   tcase_add_test(tc, own_spare_stmt_close_waiting);
   tcase_add_test(tc, own_close_after_cancel_in_txn);
+  tcase_add_test(tc, own_close_while_reset_waits);
   tcase_add_test(tc, own_shutdown_after_cancels);
   suite_add_tcase(s, tc);
   return s;

@@ -216,12 +216,20 @@ int uvodbc__batch_own_columns(uvodbc_batch_t* b);
 int uvodbc__params_outputs(const uvodbc__params_t* p, uvodbc_batch_t* out);
 
 /* ---- odbc-split.c: statements in one string, as MariaDB splits them ---- */
+/* Quoting rules, from the session's sql_mode (0: '\' escapes in '' and ""). */
+#define UVODBC__SPLIT_NO_BACKSLASH 1u /* NO_BACKSLASH_ESCAPES: never       */
+#define UVODBC__SPLIT_ANSI_QUOTES 2u  /* ANSI_QUOTES: not in "identifiers" */
 /* End of the first statement of `sql`: its terminating ';' (outside quotes,
  * comments and BEGIN/CASE ... END blocks), or the terminating NUL (also for
  * a routine body: CREATE PROCEDURE / FUNCTION / DEFINER, BEGIN NOT ATOMIC). */
-const char* uvodbc__split_end(const char* sql);
+const char* uvodbc__split_end(const char* sql, unsigned rules);
 /* 1 if `s` holds only blanks, comments and ';' (no statement). */
 int uvodbc__split_blank(const char* s);
+/* 1 if `sql` holds more than one statement under `rules`. */
+int uvodbc__split_several(const char* sql, unsigned rules);
+/* 1 if the quoting rules disagree on whether `sql` is several statements
+ * (only the session's sql_mode can tell). */
+int uvodbc__split_ambiguous(const char* sql);
 
 /* ---- odbc-stmt.c: one statement and its result ---- */
 typedef struct uvodbc__fetch_opts_s {
@@ -231,6 +239,7 @@ typedef struct uvodbc__fetch_opts_s {
 
 typedef struct uvodbc__stmt_s {
   SQLHSTMT h;
+  SQLHDBC dbc;           /* its connection                                 */
   uvodbc__driver_t driver;
   uvodbc__fetch_opts_t opts;
   int prepared;          /* SQLPrepare done: uvodbc__stmt_execute runs it  */

@@ -685,6 +685,147 @@ START_TEST(errors_mariadb_lock_traps) {
 }
 END_TEST
 
+/* ======================================================================== */
+/* MariaDB with NO_BACKSLASH_ESCAPES: '\' inside quotes escapes nothing, and
+ * the driver splits by the session's real mode.  `SELECT 'a\'; SELECT 2` is
+ * then two statements: before the fix it passed the guard (which always
+ * read '\' as an escape), the driver kept its lock, and the next statement
+ * and the close hung for good (issue 9, part 6).  Now such SQL gets either
+ * its correct result or a clean error, and the connection goes on. */
+
+#define NBE_TWO "SELECT 'a\\'; SELECT 2"   /* two statements under NBE  */
+#define NBE_ONE "SELECT 'a\\', ';' AS s"   /* one under NBE, two without */
+
+static void prepare_refused(uv_loop_t* loop, uvodbc_conn_t* conn,
+                            const char* sql) {
+  uvodbc_req_t req;
+  result_t r;
+  memset(&r, 0, sizeof(r));
+  memset(&req, 0, sizeof(req));
+  req.data = &r;
+  ck_assert_int_eq(uvodbc_conn_prepare(conn, &req, sql, on_result), 0);
+  uv_run(loop, UV_RUN_DEFAULT);
+  ck_assert_int_eq(r.calls, 1);
+  ck_assert_ptr_null(req.prepared);
+  expect_error(&r, UVODBC_ESQL, "42000", 0, "SQLPrepare");
+  uvodbc_req_cleanup(&req);
+}
+
+/* The checks on a connection whose session has NO_BACKSLASH_ESCAPES. */
+static void expect_no_backslash_rules(uv_loop_t* loop, uvodbc_conn_t* conn) {
+  uvodbc_batch_t* b;
+  result_t r;
+  size_t len;
+  via_t via;
+  for (via = VIA_EXEC; via <= VIA_QUERY; via++) {
+    r = run(loop, conn, via, NBE_TWO, NULL, 0);
+    expect_error(&r, UVODBC_ESQL, "42000", 0, "SQLExecDirect");
+    ck_assert_ptr_nonnull(strstr(r.message, "several statements"));
+    expect_alive(loop, conn); /* hung here before */
+  }
+  prepare_refused(loop, conn, NBE_TWO);
+  expect_alive(loop, conn);
+  /* One statement under this mode (two under the default): it runs. */
+  b = test_query(loop, conn, NBE_ONE, NULL, 0);
+  ck_assert_uint_eq(uvodbc_batch_nrows(b), 1);
+  ck_assert_str_eq(test_get_text(b, 0, 0, &len), "a\\");
+  ck_assert_str_eq(test_get_text(b, 1, 0, &len), ";");
+  test_free_result(b);
+}
+
+/* The mode changes with a statement, and the guard follows each change. */
+START_TEST(errors_mariadb_no_backslash_session) {
+  uv_loop_t loop;
+  uvodbc_conn_t* conn;
+  uvodbc_batch_t* b;
+  result_t r;
+  size_t len;
+
+  ck_assert_int_eq(uv_loop_init(&loop), 0);
+  conn = test_connect(&loop);
+  test_exec(&loop, conn,
+            "SET SESSION sql_mode = CONCAT(@@SESSION.sql_mode, "
+            "',NO_BACKSLASH_ESCAPES')");
+  expect_no_backslash_rules(&loop, conn);
+  /* Back to the default rules: the same text is one statement now. */
+  test_exec(&loop, conn,
+            "SET SESSION sql_mode = REPLACE(@@SESSION.sql_mode, "
+            "'NO_BACKSLASH_ESCAPES', '')");
+  r = run(&loop, conn, VIA_QUERY, NBE_TWO, NULL, 0); /* unterminated */
+  expect_error(&r, UVODBC_ESQL, "42000", 1064, "SQLExecDirect");
+  b = test_query(&loop, conn, "SELECT 'a\\'; SELECT 2' AS s", NULL, 0);
+  ck_assert_uint_eq(uvodbc_batch_nrows(b), 1);
+  ck_assert_str_eq(test_get_text(b, 0, 0, &len), "a'; SELECT 2");
+  test_free_result(b);
+  r = run(&loop, conn, VIA_EXEC, NBE_ONE, NULL, 0);
+  expect_error(&r, UVODBC_ESQL, "42000", 0, "SQLExecDirect");
+  expect_alive(&loop, conn);
+  /* ANSI_QUOTES: "..." is an identifier, '\' inside it escapes nothing. */
+  test_exec(&loop, conn,
+            "SET SESSION sql_mode = CONCAT(@@SESSION.sql_mode, "
+            "',ANSI_QUOTES')");
+  r = run(&loop, conn, VIA_QUERY, "SELECT 1 AS \"a\\\"; SELECT 2", NULL, 0);
+  expect_error(&r, UVODBC_ESQL, "42000", 0, "SQLExecDirect");
+  expect_alive(&loop, conn);
+  test_close(&loop, conn); /* hung here before */
+  test_loop_close(&loop);
+}
+END_TEST
+
+/* The server's global sql_mode, restored by the test case's teardown even
+ * when a test failed half-way (the teardown runs in the parent). */
+static char global_mode[1024];
+
+static void query_global_mode(void) {
+  uv_loop_t loop;
+  uvodbc_conn_t* conn;
+  uvodbc_batch_t* b;
+  size_t len;
+  ck_assert_int_eq(uv_loop_init(&loop), 0);
+  conn = test_connect(&loop);
+  b = test_query(&loop, conn, "SELECT @@GLOBAL.sql_mode", NULL, 0);
+  snprintf(global_mode, sizeof(global_mode), "%s",
+           test_get_text(b, 0, 0, &len));
+  test_free_result(b);
+  test_close(&loop, conn);
+  test_loop_close(&loop);
+}
+
+static void restore_global_mode(void) {
+  uv_loop_t loop;
+  uvodbc_conn_t* conn;
+  uvodbc_param_t mode = uvodbc_param_text(global_mode, strlen(global_mode));
+  ck_assert_int_eq(uv_loop_init(&loop), 0);
+  conn = test_connect(&loop);
+  test_exec_params(&loop, conn, "SET GLOBAL sql_mode = ?", &mode, 1);
+  test_close(&loop, conn);
+  test_loop_close(&loop);
+}
+
+/* Set on the server: every new connection starts with it. */
+START_TEST(errors_mariadb_no_backslash_global) {
+  uv_loop_t loop;
+  uvodbc_conn_t* conn;
+
+  ck_assert_int_eq(uv_loop_init(&loop), 0);
+  conn = test_connect(&loop);
+  test_exec(&loop, conn,
+            "SET GLOBAL sql_mode = CONCAT(@@GLOBAL.sql_mode, "
+            "',NO_BACKSLASH_ESCAPES')");
+  test_close(&loop, conn);
+  conn = test_connect(&loop);
+  ck_assert_int_eq(
+      test_query_int(&loop, conn,
+                     "SELECT FIND_IN_SET('NO_BACKSLASH_ESCAPES', "
+                     "@@SESSION.sql_mode) > 0"),
+      1);
+  expect_no_backslash_rules(&loop, conn);
+  test_close(&loop, conn); /* hung here before */
+  test_loop_close(&loop);
+  restore_global_mode();
+}
+END_TEST
+
 Suite* errors_suite(void) {
   Suite* s = suite_create("errors");
   TCase* tc = tcase_create("errors");
@@ -718,5 +859,17 @@ Suite* errors_suite(void) {
     test_skip("errors_mariadb_lock_traps",
               "a MariaDB Connector/ODBC 3.1.15 bug");
   suite_add_tcase(s, tc);
+  if (test_driver() == TEST_MARIADB) {
+    TCase* modes = tcase_create("errors_sql_mode");
+    tcase_set_timeout(modes, TIMEOUT_S);
+    tcase_add_unchecked_fixture(modes, query_global_mode,
+                                restore_global_mode);
+    tcase_add_test(modes, errors_mariadb_no_backslash_session);
+    tcase_add_test(modes, errors_mariadb_no_backslash_global);
+    suite_add_tcase(s, modes);
+  } else {
+    test_skip("errors_mariadb_no_backslash_session", "MariaDB's sql_mode");
+    test_skip("errors_mariadb_no_backslash_global", "MariaDB's sql_mode");
+  }
   return s;
 }

@@ -127,8 +127,9 @@ SQLUINTEGER uvodbc__odbc_get_isolation(SQLHDBC dbc);
 int uvodbc__odbc_is_dead(SQLHDBC dbc);
 /* A round trip ("SELECT 1"): 0, or UVODBC_ESQL. */
 int uvodbc__odbc_ping(SQLHDBC dbc, uvodbc__diags_t* d);
-/* 1 if the diagnostics say the connection is gone (class 08, PostgreSQL
- * 57P01-57P03, MariaDB client errors 2006/2013 and 5013/5014). */
+/* ---- odbc-disconnect.c ---- */
+/* 1 if the diagnostics say the server cannot be reached or the connection
+ * is gone (one table for every driver, docs/drivers.md). */
 int uvodbc__diags_disconnect(const uvodbc__diags_t* d);
 
 /* ---- odbc-params.c: statement parameters ---- */

@@ -686,6 +686,89 @@ START_TEST(errors_mariadb_lock_traps) {
 END_TEST
 
 /* ======================================================================== */
+/* Failures that are not disconnects: the server answered and refused (a
+ * wrong password, an unknown database; psqlODBC reports both as 08001,
+ * which counted as a disconnect before), or SQLite could not open or write
+ * its file. */
+
+typedef struct {
+  result_t r;
+  int disconnect;
+} refused_t;
+
+static void on_refused(uvodbc_req_t* req, int status) {
+  refused_t* f = req->data;
+  capture(&f->r, req, status);
+  f->disconnect = uvodbc_req_is_disconnect(req);
+}
+
+static void expect_connect_refused(uv_loop_t* loop, const char* connstr) {
+  uvodbc_req_t req;
+  refused_t f;
+  memset(&f, 0, sizeof(f));
+  memset(&req, 0, sizeof(req));
+  req.data = &f;
+  ck_assert_int_eq(uvodbc_connect(loop, &req, connstr, NULL, on_refused), 0);
+  uv_run(loop, UV_RUN_DEFAULT);
+  ck_assert_int_eq(f.r.calls, 1);
+  ck_assert_msg(f.r.status == UVODBC_ESQL && f.r.ndiag > 0,
+                "connect: %s", uvodbc_err_name(f.r.status));
+  ck_assert_msg(!f.disconnect, "classified as a disconnect: [%s] %d %s",
+                f.r.sqlstate, (int)f.r.native, f.r.message);
+  test_close(loop, req.conn);
+}
+
+START_TEST(errors_refused_not_disconnect) {
+  uv_loop_t loop;
+  uvodbc_conn_t* conn;
+  uvodbc_req_t req;
+  refused_t f;
+  char connstr[1024];
+
+  ck_assert_int_eq(uv_loop_init(&loop), 0);
+  if (test_driver() == TEST_SQLITE) {
+    /* A directory that does not exist, a directory as the file. */
+    expect_connect_refused(&loop,
+                           "DRIVER={SQLite3};Database=/nonexistent-uvodbc/"
+                           "x.db;Timeout=2000");
+    expect_connect_refused(&loop, "DRIVER={SQLite3};Database=/tmp;"
+                                  "Timeout=2000");
+  } else {
+    snprintf(connstr, sizeof(connstr), "%s;Pwd=uvodbc_wrong_pw",
+             test_connstr());
+    expect_connect_refused(&loop, connstr);
+    snprintf(connstr, sizeof(connstr), "%s;Database=uvodbc_no_such_db",
+             test_connstr());
+    expect_connect_refused(&loop, connstr);
+  }
+  /* A write the database refuses (SQLite: "attempt to write a readonly
+   * database", 8; the others: a read-only transaction). */
+  conn = test_connect(&loop);
+  test_exec(&loop, conn,
+            test_pick("PRAGMA query_only = 1",
+                      "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY",
+                      "SET SESSION TRANSACTION READ ONLY"));
+  memset(&f, 0, sizeof(f));
+  memset(&req, 0, sizeof(req));
+  req.data = &f;
+  ck_assert_int_eq(uvodbc_conn_exec(conn, &req,
+                                    "CREATE TABLE errors_refused_nd (a INT)",
+                                    NULL, 0, NULL, on_refused),
+                   0);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  ck_assert_int_eq(f.r.calls, 1);
+  ck_assert_msg(f.r.status == UVODBC_ESQL, "write: %s",
+                uvodbc_err_name(f.r.status));
+  ck_assert_msg(!f.disconnect, "classified as a disconnect: [%s] %d %s",
+                f.r.sqlstate, (int)f.r.native, f.r.message);
+  ck_assert(!uvodbc_conn_is_broken(conn));
+  expect_alive(&loop, conn);
+  test_close(&loop, conn);
+  test_loop_close(&loop);
+}
+END_TEST
+
+/* ======================================================================== */
 /* MariaDB with NO_BACKSLASH_ESCAPES: '\' inside quotes escapes nothing, and
  * the driver splits by the session's real mode.  `SELECT 'a\'; SELECT 2` is
  * then two statements: before the fix it passed the guard (which always
@@ -846,6 +929,7 @@ Suite* errors_suite(void) {
                     "which the library consumes while reading long values");
   tcase_add_test(tc, errors_invalid_args);
   tcase_add_test(tc, errors_connection_survives);
+  tcase_add_test(tc, errors_refused_not_disconnect);
   if (test_driver() == TEST_PG)
     tcase_add_test(tc, errors_multi_statement_pg);
   else

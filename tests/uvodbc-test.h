@@ -124,5 +124,6 @@ Suite* ownership_suite(void);
 Suite* faults_suite(void);
 Suite* driver_values_suite(void);
 Suite* redact_suite(void);
+Suite* cancel_suite(void);
 
 #endif /* UVODBC_TEST_H */

@@ -18,7 +18,9 @@
  * not yet executing), where it does nothing.  While the statement stays
  * armed the thread tries again after 50, 100, 200, 400 and 800 ms, then
  * gives up (MAX_ATTEMPTS calls in all, 1.55 s of waits): the statement then
- * runs to its end and still reports the cancel.
+ * runs to its end and still reports the cancel.  A failed attempt (the
+ * server unreachable: MariaDB's kill connection timed out) ends the
+ * retries, since each MariaDB attempt holds the process's connect lock.
  *
  * The bound on threads: one per request object at a time (`serving`), and
  * only for an armed statement; a thread lives while its statement is
@@ -211,7 +213,7 @@ static void wait_armed(uvodbc__cancel_t* c, long ms) {
 
 static void* cancel_thread(void* arg) {
   uvodbc__cancel_t* c = arg;
-  int attempt;
+  int attempt, ok;
   pthread_mutex_lock(&c->lock);
   for (attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
     SQLHSTMT stmt;
@@ -224,13 +226,14 @@ static void* cancel_thread(void* arg) {
     pthread_mutex_unlock(&c->lock);
     atomic_fetch_add(&calls, 1);
     if (kill != NULL)
-      uvodbc__odbc_kill_query(kill->connstr, kill->id);
+      ok = uvodbc__odbc_kill_query(kill->connstr, kill->id) == 0;
     else
-      SQLCancel(stmt);
+      ok = SQL_SUCCEEDED(SQLCancel(stmt));
     uvodbc__kill_unref(kill);
     pthread_mutex_lock(&c->lock);
     c->cancelling = 0;
     pthread_cond_broadcast(&c->cond);
+    if (!ok) break; /* the server is unreachable: retrying would not help */
   }
   c->serving = 0;
   pthread_mutex_unlock(&c->lock);

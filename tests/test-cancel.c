@@ -1,8 +1,8 @@
 /* Cancel (lib/odbc-cancel.c): a cancel stuck on a frozen server never
- * delays the cancel of another statement; attempts against a frozen server
- * are bounded; a long statement is cancelled promptly and its connection
- * serves the next one; cancels racing the end of short statements never
- * touch a later statement and never hang.
+ * delays the cancel of another statement; attempts and threads against a
+ * frozen server are bounded; a long statement is cancelled promptly and
+ * its connection serves the next one; cancels racing the end of short
+ * statements never touch a later statement and never hang.
  *
  * The frozen-server tests freeze this run's server with tests/servers.sh
  * (UVODBC_TEST_SERVERS_SH, UVODBC_TEST_SERVER_DIR) and thaw it in their
@@ -157,10 +157,11 @@ START_TEST(cancel_frozen_other_conn) {
 }
 END_TEST
 
-/* Against a frozen server every attempt hangs (psqlODBC: until the thaw)
- * or times out (MariaDB: the kill connection's 2 s connect timeout); while
- * the statement stays armed, at most 6 attempts are made, from one thread,
- * and none after the statement ended. */
+/* Against a frozen server the first attempt hangs (psqlODBC: until the
+ * thaw) or fails (MariaDB: the kill connection's 2 s connect timeout), and
+ * no other follows while frozen (the old code retried every 50 ms for as
+ * long as the statement ran); at most 6 in all, none after the statement
+ * ended. */
 START_TEST(cancel_retries_bounded) {
   uv_loop_t loop;
   uvodbc_conn_t* conn;
@@ -172,12 +173,12 @@ START_TEST(cancel_retries_bounded) {
   freeze(&loop);
   query(conn, &stuck, "SELECT 1", 100);
   if (test_driver() == TEST_MARIADB) {
-    /* 6 attempts of up to 2 s each, 1.55 s of waits between them */
-    RUN_UNTIL(&loop, uvodbc__cancel_threads() == 0 && stuck.calls == 0 &&
-                         uvodbc__cancel_calls() - calls0 >= 6,
-              30000);
+    /* The kill connection times out after 2 s: no retry after that. */
+    RUN_UNTIL(&loop, uvodbc__cancel_threads() == 0 &&
+                         uvodbc__cancel_calls() - calls0 >= 1,
+              10000);
     run_for(&loop, 3000);
-    ck_assert_uint_eq(uvodbc__cancel_calls() - calls0, 6);
+    ck_assert_uint_eq(uvodbc__cancel_calls() - calls0, 1);
   } else {
     run_for(&loop, 2000); /* the first attempt hangs until the thaw */
     ck_assert_uint_eq(uvodbc__cancel_calls() - calls0, 1);
@@ -203,10 +204,49 @@ START_TEST(cancel_retries_bounded) {
 }
 END_TEST
 
+/* 20 connections time out against the frozen server at once: cancel
+ * threads exist only for statements executing, so never more than the
+ * worker limit, each stuck in (or retrying) its first attempts. */
+START_TEST(cancel_threads_bounded) {
+  enum { N = 20 };
+  uv_loop_t loop;
+  uvodbc_conn_t* conns[N];
+  op_t q[N];
+  unsigned int limit = uvodbc_get_worker_limit(), most = 0;
+  uint64_t t0;
+  int i, done = 0;
+  start(&loop);
+  for (i = 0; i < N; i++) conns[i] = test_connect(&loop);
+  freeze(&loop);
+  for (i = 0; i < N; i++) query(conns[i], &q[i], "SELECT 1", 100);
+  t0 = uv_hrtime();
+  while (ms_since(t0) < 3000) {
+    unsigned int n = uvodbc__cancel_threads();
+    if (n > most) most = n;
+    uv_run(&loop, UV_RUN_ONCE);
+  }
+  ck_assert_msg(most >= 1 && most <= limit, "%u cancel threads, limit %u",
+                most, limit);
+  thaw();
+  uv_update_time(&loop);
+  for (i = 0; i < N; i++) {
+    RUN_UNTIL(&loop, q[i].calls > 0, 20000);
+    ck_assert_msg(q[i].status == UV_ETIMEDOUT, "%d: %s", i,
+                  uvodbc_err_name(q[i].status));
+    done++;
+  }
+  ck_assert_int_eq(done, N);
+  printf("cancel/%s: at most %u cancel threads for %d timeouts (limit %u)\n",
+         test_driver_name(), most, N, limit);
+  for (i = 0; i < N; i++) test_close(&loop, conns[i]);
+  finish(&loop);
+}
+END_TEST
+
 /* ---- every driver ---- */
 
-/* A 5 s statement times out after 300 ms and its callback comes promptly;
- * the connection serves the next statement. */
+/* A 5 s statement times out after 300 ms, or is cancelled, and its
+ * callback comes promptly; the connection serves the next statement. */
 START_TEST(cancel_long_query) {
   uv_loop_t loop;
   uvodbc_conn_t* conn;
@@ -224,6 +264,19 @@ START_TEST(cancel_long_query) {
   RUN_UNTIL(&loop, next.calls > 0, 10000);
   ck_assert_int_eq(next.status, 0);
   ck_assert_int_eq(next.value, 42);
+  /* The same by uvodbc_req_cancel, 300 ms in. */
+  query(conn, &q, test_sleep_sql(5), 0);
+  run_for(&loop, 300);
+  t0 = uv_hrtime();
+  ck_assert_int_eq(uvodbc_req_cancel(&q.req), 0);
+  RUN_UNTIL(&loop, q.calls > 0, 4000);
+  took = (q.at - t0) / 1000000;
+  ck_assert_msg(q.status == UV_ECANCELED, "%s", uvodbc_err_name(q.status));
+  ck_assert_msg(took < slack_ms(1500), "took %u ms", (unsigned)took);
+  query(conn, &next, "SELECT 43", 0);
+  RUN_UNTIL(&loop, next.calls > 0, 10000);
+  ck_assert_int_eq(next.status, 0);
+  ck_assert_int_eq(next.value, 43);
   test_close(&loop, conn);
   finish(&loop);
 }
@@ -279,6 +332,7 @@ Suite* cancel_suite(void) {
   if (skip != NULL) {
     test_skip("cancel_frozen_other_conn", skip);
     test_skip("cancel_retries_bounded", skip);
+    test_skip("cancel_threads_bounded", skip);
     return s;
   }
   frozen = tcase_create("cancel_frozen");
@@ -289,6 +343,7 @@ Suite* cancel_suite(void) {
   tcase_add_unchecked_fixture(frozen, NULL, thaw);
   tcase_add_test(frozen, cancel_frozen_other_conn);
   tcase_add_test(frozen, cancel_retries_bounded);
+  tcase_add_test(frozen, cancel_threads_bounded);
   suite_add_tcase(s, frozen);
   return s;
 }

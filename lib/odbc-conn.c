@@ -257,7 +257,7 @@ static char* kill_connstr(const char* connstr) {
   const char* p = connstr;
   if (out == NULL) return NULL;
   while (*p != '\0') {
-    const char* k = p;
+    const char* k;
     const char* end;
     size_t n;
     while (*p == ' ' || *p == ';') p++;

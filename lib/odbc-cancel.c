@@ -1,45 +1,165 @@
-/* SQLCancel from a dedicated thread.
+/* Cancelling a running statement, from short-lived threads.
  *
- * psqlODBC and MariaDB open a TCP connection to cancel, so SQLCancel must not
- * run on the loop thread; and it must not wait in the worker pool behind the
- * very work it cancels.  One lazily started thread serves every request.
+ * psqlODBC opens a TCP connection to cancel, MariaDB needs a whole new
+ * connection (see below), so a cancel never runs on the loop thread nor in
+ * the worker pool behind the very work it cancels.  Each request gets its
+ * own detached thread: a cancel stuck on a frozen server never delays the
+ * cancel of another statement.
  *
  * A statement is cancelled only while its worker has it "armed" (inside
  * SQLExecDirect/SQLExecute): a late SQLCancel closes a finished result, and
  * SQLite's driver frees the running statement inside SQLCancel, so it must
- * never meet a fetch.  The arm lock makes "armed" and "SQLCancel" atomic with
- * respect to each other.  While a request stays armed the thread retries
- * every RETRY_MS, which closes the window where the cancel lands just before
- * the driver call started. */
-#include <errno.h>
+ * never meet a fetch.  The cancel thread marks the request "cancelling"
+ * under its lock and calls the driver outside it; disarm waits while it is
+ * marked.  So only the statement's own worker ever waits for a cancel, and
+ * nobody waits on a lock held across a call to a server.
+ *
+ * Retries: the cancel may land just before the driver call started (armed,
+ * not yet executing), where it does nothing.  While the statement stays
+ * armed the thread tries again after 50, 100, 200, 400 and 800 ms, then
+ * gives up (MAX_ATTEMPTS calls in all, 1.55 s of waits): the statement then
+ * runs to its end and still reports the cancel.  A failed attempt (the
+ * server unreachable: MariaDB's kill connection timed out) ends the
+ * retries, since each MariaDB attempt holds the process's connect lock.
+ *
+ * The bound on threads: one per request object at a time (`serving`), and
+ * only for an armed statement; a thread lives while its statement is
+ * armed, at most MAX_ATTEMPTS calls, and disarm waits for a call in flight.
+ * So there are never more cancel threads than statements executing, i.e.
+ * than threads running uvodbc's work (libuv's pool, UV_THREADPOOL_SIZE, at
+ * most 1024), however many requests time out against a frozen server.
+ *
+ * MariaDB Connector/ODBC 3.1.15's SQLCancel closes the statement under the
+ * executing thread (docs/drivers.md), so it is never called: a request of a
+ * MariaDB connection carries a kill target {connection string, server
+ * connection id}, read at connect (lib/odbc-conn.c), and the thread runs
+ * KILL QUERY <id> on a connection of its own.  The race with the end of the
+ * statement: KILL QUERY kills whatever the session runs when it arrives.
+ * It is sent only while armed and stays "cancelling" until the KILL has
+ * returned, so the worker cannot leave disarm and send the connection's
+ * next command before the server has taken the KILL.  A KILL that finds the
+ * session idle (the statement just ended) is dropped by the server when the
+ * next command starts (MariaDB resets a pending KILL QUERY then; checked by
+ * tests/test-cancel.c), so it never kills a later query. */
 #include <pthread.h>
 #include <stdatomic.h>
+#include <string.h>
 #include <time.h>
 
 #include "odbc.h"
 
-#define RETRY_MS 50
+#define MAX_ATTEMPTS 6 /* waits before attempts 2..6: 50 << (n - 2) ms */
+#define FIRST_WAIT_MS 50
+#define KILL_BUCKETS 64
+
+struct uvodbc__kill_s {
+  atomic_int refs;
+  unsigned long id; /* CONNECTION_ID() of the session */
+  char connstr[];   /* holds a password: never logged */
+};
 
 struct uvodbc__cancel_s {
   pthread_mutex_t lock;
+  pthread_cond_t cond; /* cancelling ended, or disarmed */
   SQLHSTMT stmt;       /* armed when not NULL */
+  uvodbc__kill_t* kill; /* while armed: KILL QUERY instead of SQLCancel */
+  int cancelling;       /* a thread is in SQLCancel / KILL for stmt */
+  int serving;          /* a thread owns this request */
   atomic_int requested;
   atomic_int refs;
-  uvodbc__cancel_t* next_pending; /* cancel-thread list, under q_lock */
-  int queued;                     /* under q_lock */
 };
 
-static pthread_mutex_t q_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t q_cond;
-static uvodbc__cancel_t* pending;
-static pthread_t thread;
-static int running;
-static atomic_int stopping; /* read outside q_lock by the thread */
+/* Live cancel threads, so shutdown waits for them. */
+static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t g_cond = PTHREAD_COND_INITIALIZER;
+static unsigned int live;
+static atomic_int stopping;
+
+static atomic_ulong calls;
+
+/* ---- kill targets, by connection handle ---- */
+
+typedef struct entry_s {
+  SQLHDBC dbc;
+  uvodbc__kill_t* kill;
+  struct entry_s* next;
+} entry_t;
+
+static pthread_mutex_t k_lock = PTHREAD_MUTEX_INITIALIZER;
+static entry_t* buckets[KILL_BUCKETS];
+
+static entry_t** bucket(SQLHDBC dbc) {
+  return &buckets[((uintptr_t)dbc >> 4) % KILL_BUCKETS];
+}
+
+uvodbc__kill_t* uvodbc__kill_new(const char* connstr, unsigned long id) {
+  size_t len = strlen(connstr) + 1;
+  uvodbc__kill_t* k = uvodbc__malloc(sizeof(*k) + len);
+  if (k == NULL) return NULL;
+  atomic_init(&k->refs, 1);
+  k->id = id;
+  memcpy(k->connstr, connstr, len);
+  return k;
+}
+
+static uvodbc__kill_t* kill_ref(uvodbc__kill_t* k) {
+  if (k != NULL) atomic_fetch_add(&k->refs, 1);
+  return k;
+}
+
+void uvodbc__kill_unref(uvodbc__kill_t* k) {
+  if (k != NULL && atomic_fetch_sub(&k->refs, 1) == 1) {
+    memset(k->connstr, 0, strlen(k->connstr));
+    uvodbc__free(k);
+  }
+}
+
+int uvodbc__kill_register(SQLHDBC dbc, uvodbc__kill_t* k) {
+  entry_t* e = uvodbc__malloc(sizeof(*e));
+  if (e == NULL) return UVODBC__ENOMEM;
+  e->dbc = dbc;
+  e->kill = k;
+  pthread_mutex_lock(&k_lock);
+  e->next = *bucket(dbc);
+  *bucket(dbc) = e;
+  pthread_mutex_unlock(&k_lock);
+  return 0;
+}
+
+void uvodbc__kill_forget(SQLHDBC dbc) {
+  entry_t** p;
+  entry_t* e = NULL;
+  pthread_mutex_lock(&k_lock);
+  for (p = bucket(dbc); *p != NULL; p = &(*p)->next) {
+    if ((*p)->dbc == dbc) {
+      e = *p;
+      *p = e->next;
+      break;
+    }
+  }
+  pthread_mutex_unlock(&k_lock);
+  if (e == NULL) return;
+  uvodbc__kill_unref(e->kill);
+  uvodbc__free(e);
+}
+
+uvodbc__kill_t* uvodbc__kill_of(SQLHDBC dbc) {
+  entry_t* e;
+  uvodbc__kill_t* k = NULL;
+  pthread_mutex_lock(&k_lock);
+  for (e = *bucket(dbc); e != NULL && k == NULL; e = e->next)
+    if (e->dbc == dbc) k = e->kill;
+  pthread_mutex_unlock(&k_lock);
+  return k;
+}
+
+/* ---- requests ---- */
 
 uvodbc__cancel_t* uvodbc__cancel_new(void) {
   uvodbc__cancel_t* c = uvodbc__calloc(1, sizeof(*c));
   if (c == NULL) return NULL;
   pthread_mutex_init(&c->lock, NULL);
+  pthread_cond_init(&c->cond, NULL);
   atomic_init(&c->requested, 0);
   atomic_init(&c->refs, 1);
   return c;
@@ -48,22 +168,28 @@ uvodbc__cancel_t* uvodbc__cancel_new(void) {
 void uvodbc__cancel_unref(uvodbc__cancel_t* c) {
   if (c == NULL) return;
   if (atomic_fetch_sub(&c->refs, 1) == 1) {
+    pthread_cond_destroy(&c->cond);
     pthread_mutex_destroy(&c->lock);
     uvodbc__free(c);
   }
 }
 
-void uvodbc__cancel_arm(uvodbc__cancel_t* c, SQLHSTMT stmt) {
+void uvodbc__cancel_arm(uvodbc__cancel_t* c, SQLHSTMT stmt,
+                        uvodbc__kill_t* kill) {
   if (c == NULL) return;
   pthread_mutex_lock(&c->lock);
   c->stmt = stmt;
+  c->kill = kill;
   pthread_mutex_unlock(&c->lock);
 }
 
 void uvodbc__cancel_disarm(uvodbc__cancel_t* c) {
   if (c == NULL) return;
   pthread_mutex_lock(&c->lock);
+  while (c->cancelling) pthread_cond_wait(&c->cond, &c->lock);
   c->stmt = NULL;
+  c->kill = NULL;
+  pthread_cond_broadcast(&c->cond); /* a thread waiting to retry ends */
   pthread_mutex_unlock(&c->lock);
 }
 
@@ -71,109 +197,106 @@ int uvodbc__cancel_requested(uvodbc__cancel_t* c) {
   return c != NULL && atomic_load(&c->requested);
 }
 
-/* Calls SQLCancel if armed.  Returns 1 while the request should be retried. */
-static int cancel_once(uvodbc__cancel_t* c) {
-  int armed;
-  pthread_mutex_lock(&c->lock);
-  armed = c->stmt != NULL;
-  if (armed) SQLCancel(c->stmt);
-  pthread_mutex_unlock(&c->lock);
-  return armed;
+/* Waits `ms` on c->cond (held), or less if the statement is disarmed. */
+static void wait_armed(uvodbc__cancel_t* c, long ms) {
+  struct timespec until;
+  clock_gettime(CLOCK_REALTIME, &until);
+  until.tv_sec += ms / 1000;
+  until.tv_nsec += (ms % 1000) * 1000000L;
+  if (until.tv_nsec >= 1000000000L) {
+    until.tv_sec++;
+    until.tv_nsec -= 1000000000L;
+  }
+  while (c->stmt != NULL && !atomic_load(&stopping))
+    if (pthread_cond_timedwait(&c->cond, &c->lock, &until) != 0) break;
 }
 
 static void* cancel_thread(void* arg) {
-  (void)arg;
-  pthread_mutex_lock(&q_lock);
-  while (!stopping || pending != NULL) {
-    uvodbc__cancel_t* list = pending;
-    uvodbc__cancel_t* keep = NULL;
-    struct timespec until;
-    if (list == NULL) {
-      pthread_cond_wait(&q_cond, &q_lock);
-      continue;
-    }
-    pending = NULL;
-    pthread_mutex_unlock(&q_lock);
-    while (list != NULL) {
-      uvodbc__cancel_t* c = list;
-      int retry;
-      list = c->next_pending;
-      retry = !atomic_load(&stopping) && cancel_once(c);
-      pthread_mutex_lock(&q_lock);
-      if (retry) {
-        c->next_pending = keep;
-        keep = c;
-        pthread_mutex_unlock(&q_lock);
-      } else {
-        c->queued = 0;
-        pthread_mutex_unlock(&q_lock);
-        uvodbc__cancel_unref(c);
-      }
-    }
-    pthread_mutex_lock(&q_lock);
-    while (keep != NULL) {
-      uvodbc__cancel_t* c = keep;
-      keep = c->next_pending;
-      c->next_pending = pending;
-      pending = c;
-    }
-    if (pending != NULL && !stopping) {
-      clock_gettime(CLOCK_MONOTONIC, &until);
-      until.tv_nsec += RETRY_MS * 1000000L;
-      if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-      }
-      pthread_cond_timedwait(&q_cond, &q_lock, &until);
-    }
+  uvodbc__cancel_t* c = arg;
+  int attempt, ok;
+  pthread_mutex_lock(&c->lock);
+  for (attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+    SQLHSTMT stmt;
+    uvodbc__kill_t* kill;
+    if (attempt > 1) wait_armed(c, (long)FIRST_WAIT_MS << (attempt - 2));
+    if (c->stmt == NULL || atomic_load(&stopping)) break;
+    c->cancelling = 1;
+    stmt = c->stmt;
+    kill = kill_ref(c->kill);
+    pthread_mutex_unlock(&c->lock);
+    atomic_fetch_add(&calls, 1);
+    if (kill != NULL)
+      ok = uvodbc__odbc_kill_query(kill->connstr, kill->id) == 0;
+    else
+      ok = SQL_SUCCEEDED(SQLCancel(stmt));
+    uvodbc__kill_unref(kill);
+    pthread_mutex_lock(&c->lock);
+    c->cancelling = 0;
+    pthread_cond_broadcast(&c->cond);
+    if (!ok) break; /* the server is unreachable: retrying would not help */
   }
-  pthread_mutex_unlock(&q_lock);
+  c->serving = 0;
+  pthread_mutex_unlock(&c->lock);
+  uvodbc__cancel_unref(c);
+  pthread_mutex_lock(&g_lock);
+  if (--live == 0) pthread_cond_broadcast(&g_cond);
+  pthread_mutex_unlock(&g_lock);
   return NULL;
 }
 
-static int start_thread(void) {
-  pthread_condattr_t attr;
-  if (running) return 0;
-  pthread_condattr_init(&attr);
-  pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-  pthread_cond_init(&q_cond, &attr);
-  pthread_condattr_destroy(&attr);
-  atomic_store(&stopping, 0);
-  if (pthread_create(&thread, NULL, cancel_thread, NULL) != 0) {
-    pthread_cond_destroy(&q_cond);
-    return UVODBC__ENOMEM;
-  }
-  running = 1;
-  return 0;
+/* Under c->lock. */
+static int start_thread(uvodbc__cancel_t* c) {
+  pthread_attr_t attr;
+  pthread_t thread;
+  int rc;
+  pthread_attr_init(&attr);
+  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+  pthread_mutex_lock(&g_lock);
+  live++;
+  pthread_mutex_unlock(&g_lock);
+  atomic_fetch_add(&c->refs, 1);
+  c->serving = 1;
+  rc = pthread_create(&thread, &attr, cancel_thread, c);
+  pthread_attr_destroy(&attr);
+  if (rc == 0) return 0;
+  c->serving = 0;
+  atomic_fetch_sub(&c->refs, 1);
+  pthread_mutex_lock(&g_lock);
+  live--;
+  pthread_mutex_unlock(&g_lock);
+  return UVODBC__ENOMEM;
 }
 
 int uvodbc__cancel_request(uvodbc__cancel_t* c) {
-  int err;
+  int err = 0;
   if (c == NULL) return UVODBC__EINVAL;
+  /* Set before the armed check: a worker arming after it sees the flag
+   * and does not start the statement. */
   atomic_store(&c->requested, 1);
-  pthread_mutex_lock(&q_lock);
-  err = start_thread();
-  if (err == 0 && !c->queued) {
-    c->queued = 1;
-    atomic_fetch_add(&c->refs, 1);
-    c->next_pending = pending;
-    pending = c;
-    pthread_cond_signal(&q_cond);
-  }
-  pthread_mutex_unlock(&q_lock);
+  pthread_mutex_lock(&c->lock);
+  if (c->stmt != NULL && !c->serving && !atomic_load(&stopping))
+    err = start_thread(c);
+  pthread_mutex_unlock(&c->lock);
   return err;
 }
 
+unsigned long uvodbc__cancel_calls(void) {
+  return atomic_load(&calls);
+}
+
+unsigned int uvodbc__cancel_threads(void) {
+  unsigned int n;
+  pthread_mutex_lock(&g_lock);
+  n = live;
+  pthread_mutex_unlock(&g_lock);
+  return n;
+}
+
+/* No connection is left, so nothing is armed: the threads are ending. */
 void uvodbc__cancel_thread_stop(void) {
-  pthread_mutex_lock(&q_lock);
-  if (!running) {
-    pthread_mutex_unlock(&q_lock);
-    return;
-  }
   atomic_store(&stopping, 1);
-  pthread_cond_signal(&q_cond);
-  pthread_mutex_unlock(&q_lock);
-  pthread_join(thread, NULL);
-  pthread_cond_destroy(&q_cond);
-  running = 0;
+  pthread_mutex_lock(&g_lock);
+  while (live > 0) pthread_cond_wait(&g_cond, &g_lock);
+  pthread_mutex_unlock(&g_lock);
+  atomic_store(&stopping, 0);
 }

@@ -6,6 +6,7 @@
 #include <odbcinst.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "odbc.h"
 
@@ -85,6 +86,36 @@ static int psql_client_utf8(SQLHDBC dbc, uvodbc__diags_t* diags) {
   return SQL_SUCCEEDED(rc) ? 0 : UVODBC_ESQL;
 }
 
+/* MariaDB's SQLCancel is unsafe (docs/drivers.md): a cancel sends KILL
+ * QUERY with the session's id instead (lib/odbc-cancel.c).  Reads the id
+ * and registers the kill target of `dbc`. */
+static int mariadb_kill_target(SQLHDBC dbc, const char* connstr,
+                               uvodbc__diags_t* diags) {
+  SQLHSTMT st = SQL_NULL_HSTMT;
+  SQLUBIGINT id = 0;
+  SQLRETURN rc;
+  uvodbc__kill_t* k;
+  if (!SQL_SUCCEEDED(SQLAllocHandle(SQL_HANDLE_STMT, dbc, &st))) {
+    uvodbc__diags_collect(diags, SQL_HANDLE_DBC, dbc, "SQLAllocHandle", NULL);
+    return UVODBC_ESQL;
+  }
+  rc = SQLExecDirect(st, (SQLCHAR*)"SELECT CONNECTION_ID()", SQL_NTS);
+  if (SQL_SUCCEEDED(rc)) rc = SQLFetch(st);
+  if (SQL_SUCCEEDED(rc))
+    rc = SQLGetData(st, 1, SQL_C_UBIGINT, &id, sizeof(id), NULL);
+  if (!SQL_SUCCEEDED(rc))
+    uvodbc__diags_collect(diags, SQL_HANDLE_STMT, st, "SQLExecDirect", NULL);
+  SQLFreeHandle(SQL_HANDLE_STMT, st);
+  if (!SQL_SUCCEEDED(rc)) return UVODBC_ESQL;
+  k = uvodbc__kill_new(connstr, (unsigned long)id);
+  if (k == NULL || uvodbc__kill_register(dbc, k) != 0) {
+    uvodbc__kill_unref(k);
+    uvodbc__diags_add(diags, "HY001", 0, "out of memory", "SQLDriverConnect");
+    return UVODBC_ESQL;
+  }
+  return 0;
+}
+
 int uvodbc__odbc_connect(const uvodbc__connect_args_t* args, SQLHDBC* out,
                          uvodbc__driver_t* driver, uvodbc__diags_t* diags) {
   SQLHDBC dbc = SQL_NULL_HDBC;
@@ -139,12 +170,13 @@ int uvodbc__odbc_connect(const uvodbc__connect_args_t* args, SQLHDBC* out,
     dbc = SQL_NULL_HDBC;
   }
   uvodbc__connect_unlock();
-  if (err == 0 && *driver == UVODBC__DRIVER_PSQL) {
+  if (err == 0 && *driver == UVODBC__DRIVER_PSQL)
     err = psql_client_utf8(dbc, diags);
-    if (err != 0) {
-      uvodbc__odbc_disconnect(dbc, *driver, diags);
-      dbc = SQL_NULL_HDBC;
-    }
+  if (err == 0 && *driver == UVODBC__DRIVER_MARIADB)
+    err = mariadb_kill_target(dbc, args->connstr, diags);
+  if (err != 0 && dbc != SQL_NULL_HDBC) {
+    uvodbc__odbc_disconnect(dbc, *driver, diags);
+    dbc = SQL_NULL_HDBC;
   }
   *out = dbc;
   return err;
@@ -194,8 +226,90 @@ int uvodbc__odbc_disconnect(SQLHDBC dbc, uvodbc__driver_t driver,
     uvodbc__diags_collect(diags, SQL_HANDLE_DBC, dbc, "SQLDisconnect", NULL);
     return UVODBC_ESQL;
   }
+  uvodbc__kill_forget(dbc);
   uvodbc__connect_lock();
   SQLFreeHandle(SQL_HANDLE_DBC, dbc);
   uvodbc__connect_unlock();
   return 0;
+}
+
+/* ---- MariaDB's cancel ---- */
+
+/* The cancel's connection must not hang on a frozen server: it holds the
+ * connect lock while it connects, and its statement's worker waits for it.
+ * Seconds, for each of connect, read and write. */
+#define KILL_TIMEOUT_S 2
+
+static int is_timeout_key(const char* k, size_t n) {
+  static const char* keys[] = {"CONN_TIMEOUT", "READ_TIMEOUT",
+                               "WRITE_TIMEOUT"};
+  size_t i;
+  for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+    if (strlen(keys[i]) == n && strncasecmp(k, keys[i], n) == 0) return 1;
+  return 0;
+}
+
+/* `connstr` without its timeout keys, with ours added. */
+static char* kill_connstr(const char* connstr) {
+  size_t cap = strlen(connstr) + 96;
+  char* out = uvodbc__malloc(cap);
+  size_t len = 0;
+  const char* p = connstr;
+  if (out == NULL) return NULL;
+  while (*p != '\0') {
+    const char* k;
+    const char* end;
+    size_t n;
+    while (*p == ' ' || *p == ';') p++;
+    k = p;
+    p += strcspn(p, "=;");
+    n = (size_t)(p - k);
+    while (n > 0 && k[n - 1] == ' ') n--;
+    end = *p == '=' ? uvodbc__connstr_value_end(p + 1) : p;
+    if (end > k && !is_timeout_key(k, n)) {
+      memcpy(out + len, k, (size_t)(end - k));
+      len += (size_t)(end - k);
+      out[len++] = ';';
+    }
+    p = end;
+  }
+  snprintf(out + len, cap - len, "CONN_TIMEOUT=%d;READ_TIMEOUT=%d;"
+           "WRITE_TIMEOUT=%d", KILL_TIMEOUT_S, KILL_TIMEOUT_S, KILL_TIMEOUT_S);
+  return out;
+}
+
+int uvodbc__odbc_kill_query(const char* connstr, unsigned long id) {
+  SQLHDBC dbc = SQL_NULL_HDBC;
+  SQLHSTMT st = SQL_NULL_HSTMT;
+  SQLRETURN rc;
+  char sql[64];
+  char* cs = kill_connstr(connstr);
+  if (cs == NULL) return UVODBC_ESQL;
+  uvodbc__connect_lock();
+  rc = SQLAllocHandle(SQL_HANDLE_DBC, uvodbc__env(), &dbc);
+  if (SQL_SUCCEEDED(rc)) {
+    SQLSetConnectAttr(dbc, SQL_ATTR_LOGIN_TIMEOUT,
+                      (SQLPOINTER)(uintptr_t)KILL_TIMEOUT_S, 0);
+    rc = SQLDriverConnect(dbc, NULL, (SQLCHAR*)cs, SQL_NTS, NULL, 0, NULL,
+                          SQL_DRIVER_NOPROMPT);
+    if (!SQL_SUCCEEDED(rc)) {
+      SQLFreeHandle(SQL_HANDLE_DBC, dbc);
+      dbc = SQL_NULL_HDBC;
+    }
+  }
+  uvodbc__connect_unlock();
+  memset(cs, 0, strlen(cs));
+  uvodbc__free(cs);
+  if (dbc == SQL_NULL_HDBC) return UVODBC_ESQL;
+  snprintf(sql, sizeof(sql), "KILL QUERY %lu", id);
+  rc = SQLAllocHandle(SQL_HANDLE_STMT, dbc, &st);
+  if (SQL_SUCCEEDED(rc)) {
+    rc = SQLExecDirect(st, (SQLCHAR*)sql, SQL_NTS);
+    SQLFreeHandle(SQL_HANDLE_STMT, st);
+  }
+  disconnect(dbc);
+  uvodbc__connect_lock();
+  SQLFreeHandle(SQL_HANDLE_DBC, dbc);
+  uvodbc__connect_unlock();
+  return SQL_SUCCEEDED(rc) ? 0 : UVODBC_ESQL;
 }

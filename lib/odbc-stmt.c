@@ -43,6 +43,7 @@ int uvodbc__stmt_init(uvodbc__stmt_t* s, SQLHDBC dbc, uvodbc__diags_t* d) {
     uvodbc__diags_collect(d, SQL_HANDLE_DBC, dbc, "SQLAllocHandle", NULL);
     return UVODBC_ESQL;
   }
+  s->kill = uvodbc__kill_of(dbc);
   return 0;
 }
 
@@ -413,7 +414,7 @@ static int execute(uvodbc__stmt_t* s, const char* sql,
   }
   if (n > 0) err = uvodbc__params_bind(s->h, s->driver, params, d);
   if (err == 0) {
-    uvodbc__cancel_arm(cancel, s->h);
+    uvodbc__cancel_arm(cancel, s->h, s->kill);
     if (uvodbc__cancel_requested(cancel))
       rc = SQL_ERROR;
     else if (sql != NULL)

@@ -77,21 +77,40 @@ int uvodbc__env_free(void);
 void uvodbc__connect_lock(void);
 void uvodbc__connect_unlock(void);
 
-/* ---- odbc-cancel.c: SQLCancel from a dedicated thread ---- */
-/* Shared between the worker running a statement and the cancel thread.  The
- * worker arms it around the call that may block; the cancel thread calls
- * SQLCancel only while it is armed, under its lock.  Reference-counted
- * because a cancel request may outlive the operation. */
+/* ---- odbc-cancel.c: cancelling a running statement ---- */
+/* MariaDB's kill target: the connection string (a password: never logged)
+ * and the server's id of a session.  Immutable, reference-counted; one per
+ * connection handle, registered at connect, forgotten at disconnect. */
+typedef struct uvodbc__kill_s uvodbc__kill_t;
+uvodbc__kill_t* uvodbc__kill_new(const char* connstr, unsigned long id);
+void uvodbc__kill_unref(uvodbc__kill_t* k);
+/* Takes over the reference. */
+int uvodbc__kill_register(SQLHDBC dbc, uvodbc__kill_t* k);
+void uvodbc__kill_forget(SQLHDBC dbc);
+/* Borrowed: valid while `dbc` stays connected.  NULL: use SQLCancel. */
+uvodbc__kill_t* uvodbc__kill_of(SQLHDBC dbc);
+
+/* Shared between the worker running a statement and its cancel thread.
+ * The worker arms it around the call that may block; the cancel thread
+ * cancels only while it is armed, and disarm waits for a cancel in flight
+ * on this statement.  Reference-counted because a cancel request may
+ * outlive the operation. */
 typedef struct uvodbc__cancel_s uvodbc__cancel_t;
 uvodbc__cancel_t* uvodbc__cancel_new(void);
 void uvodbc__cancel_unref(uvodbc__cancel_t* c);
-void uvodbc__cancel_arm(uvodbc__cancel_t* c, SQLHSTMT stmt);
+/* `kill`: the statement's uvodbc__stmt_t.kill (may be NULL). */
+void uvodbc__cancel_arm(uvodbc__cancel_t* c, SQLHSTMT stmt,
+                        uvodbc__kill_t* kill);
 void uvodbc__cancel_disarm(uvodbc__cancel_t* c);
-/* Marks the operation cancelled and, if it is armed, has the cancel thread
- * call SQLCancel (retrying while it stays armed).  Never blocks. */
+/* Marks the operation cancelled and, if it is armed, starts a thread that
+ * cancels it (retrying, bounded, while it stays armed).  Never blocks. */
 int uvodbc__cancel_request(uvodbc__cancel_t* c);
 int uvodbc__cancel_requested(uvodbc__cancel_t* c);
+/* Waits for the cancel threads to end (shutdown: nothing is armed). */
 void uvodbc__cancel_thread_stop(void);
+/* For tests: cancel calls made (SQLCancel or KILL), threads alive. */
+unsigned long uvodbc__cancel_calls(void);
+unsigned int uvodbc__cancel_threads(void);
 
 /* ---- odbc-conn.c ---- */
 typedef struct uvodbc__connect_args_s {
@@ -115,6 +134,9 @@ int uvodbc__odbc_connect(const uvodbc__connect_args_t* args, SQLHDBC* out,
  * the driver refused to disconnect (the handle is then still allocated). */
 int uvodbc__odbc_disconnect(SQLHDBC dbc, uvodbc__driver_t driver,
                             uvodbc__diags_t* diags);
+/* KILL QUERY <id> on a connection of its own to the server of `connstr`,
+ * with short connect and read timeouts.  0 or UVODBC_ESQL. */
+int uvodbc__odbc_kill_query(const char* connstr, unsigned long id);
 
 /* ---- odbc-txn.c: transactions and connection state ---- */
 int uvodbc__odbc_set_autocommit(SQLHDBC dbc, int on, uvodbc__diags_t* d);
@@ -241,6 +263,7 @@ typedef struct uvodbc__fetch_opts_s {
 typedef struct uvodbc__stmt_s {
   SQLHSTMT h;
   SQLHDBC dbc;           /* its connection                                 */
+  uvodbc__kill_t* kill;  /* MariaDB: how to cancel it (uvodbc__kill_of)   */
   uvodbc__driver_t driver;
   uvodbc__fetch_opts_t opts;
   int prepared;          /* SQLPrepare done: uvodbc__stmt_execute runs it  */

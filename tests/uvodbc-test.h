@@ -142,5 +142,6 @@ Suite* faults_suite(void);
 Suite* driver_values_suite(void);
 Suite* redact_suite(void);
 Suite* convoy_suite(void);
+Suite* cancel_suite(void);
 
 #endif /* UVODBC_TEST_H */

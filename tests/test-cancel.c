@@ -1,0 +1,349 @@
+/* Cancel (lib/odbc-cancel.c): a cancel stuck on a frozen server never
+ * delays the cancel of another statement; attempts and threads against a
+ * frozen server are bounded; a long statement is cancelled promptly and
+ * its connection serves the next one; cancels racing the end of short
+ * statements never touch a later statement and never hang.
+ *
+ * The frozen-server tests freeze this run's server with tests/servers.sh
+ * (UVODBC_TEST_SERVERS_SH, UVODBC_TEST_SERVER_DIR) and thaw it in their
+ * teardown.  Their second connection is SQLite on a private in-memory
+ * database. */
+#include <stdlib.h>
+
+#include "odbc.h"
+#include "uvodbc-test.h"
+
+static uint64_t slack_ms(uint64_t ms) {
+  return (uint64_t)((double)ms * test_slack());
+}
+
+static uint64_t ms_since(uint64_t t0) {
+  return (uv_hrtime() - t0) / 1000000;
+}
+
+/* Wakes uv_run(UV_RUN_ONCE) every 20 ms, so waits end at their bound. */
+static uv_timer_t ticker;
+
+static void on_tick(uv_timer_t* t) {
+  (void)t;
+}
+
+#define RUN_UNTIL(loop, expr, ms)                                         \
+  do {                                                                    \
+    uint64_t t0_ = uv_hrtime();                                           \
+    while (!(expr)) {                                                     \
+      ck_assert_msg(ms_since(t0_) < slack_ms(ms),                         \
+                    "still no (%s) after %u ms", #expr, (unsigned)(ms));  \
+      uv_run((loop), UV_RUN_ONCE);                                        \
+    }                                                                     \
+  } while (0)
+
+static void run_for(uv_loop_t* loop, uint64_t ms) {
+  uint64_t t0 = uv_hrtime();
+  while (ms_since(t0) < ms) uv_run(loop, UV_RUN_ONCE);
+}
+
+static void start(uv_loop_t* loop) {
+  ck_assert_int_eq(uv_loop_init(loop), 0);
+  ck_assert_int_eq(uv_timer_init(loop, &ticker), 0);
+  ck_assert_int_eq(uv_timer_start(&ticker, on_tick, 20, 20), 0);
+}
+
+static void finish(uv_loop_t* loop) {
+  uv_close((uv_handle_t*)&ticker, NULL);
+  test_loop_close(loop);
+}
+
+/* ---- the server ---- */
+
+static int servers_sh(const char* verb) {
+  const char* sh = getenv("UVODBC_TEST_SERVERS_SH");
+  const char* dir = getenv("UVODBC_TEST_SERVER_DIR");
+  char cmd[1024];
+  if (sh == NULL || dir == NULL) return -1;
+  snprintf(cmd, sizeof(cmd), "'%s' %s '%s' %s >&2", sh, verb, dir,
+           test_driver() == TEST_PG ? "pg" : "mariadb");
+  return system(cmd);
+}
+
+static void thaw(void) {
+  if (servers_sh("thaw") != 0) fprintf(stderr, "cancel: cannot thaw\n");
+}
+
+/* The loop's clock is refreshed after the blocking script: a timeout
+ * counts from the loop's cached time. */
+static void freeze(uv_loop_t* loop) {
+  ck_assert_msg(servers_sh("freeze") == 0, "tests/servers.sh freeze failed");
+  uv_update_time(loop);
+}
+
+/* ---- requests ---- */
+
+typedef struct {
+  uvodbc_req_t req;
+  int calls;
+  int status;
+  int64_t value;
+  uint64_t at; /* uv_hrtime() of the callback */
+} op_t;
+
+static void op_init(op_t* o) {
+  memset(o, 0, sizeof(*o));
+  o->req.data = o;
+}
+
+static void on_op(uvodbc_req_t* req, int status) {
+  op_t* o = req->data;
+  o->calls++;
+  o->status = status;
+  o->at = uv_hrtime();
+  if (status == 0 && req->batch != NULL && uvodbc_batch_nrows(req->batch) > 0)
+    uvodbc_batch_get_int64(req->batch, 0, 0, &o->value);
+  uvodbc_req_cleanup(req);
+}
+
+static void query(uvodbc_conn_t* conn, op_t* o, const char* sql,
+                  unsigned int timeout_ms) {
+  uvodbc_exec_options_t opts;
+  uvodbc_exec_options_init(&opts);
+  opts.timeout_ms = timeout_ms;
+  op_init(o);
+  ck_assert_int_eq(uvodbc_conn_query(conn, &o->req, sql, NULL, 0, &opts,
+                                     on_op),
+                   0);
+}
+
+static const char* sqlite_slow_sql =
+    "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c "
+    "WHERE x < 100000000) SELECT max(x) FROM c";
+
+/* ---- a cancel stuck on a frozen server ---- */
+
+/* The server is frozen with a timed-out statement on it, whose cancel
+ * cannot finish before the thaw.  A SQLite statement's 500 ms timeout
+ * must still come within 500 ms and some slack. */
+START_TEST(cancel_frozen_other_conn) {
+  uv_loop_t loop;
+  uvodbc_conn_t* frozen;
+  uvodbc_conn_t* lite;
+  op_t stuck, slow;
+  uint64_t t0, took;
+  start(&loop);
+  frozen = test_connect(&loop);
+  lite = test_connect_to(&loop, "DRIVER={SQLite3};Database=:memory:");
+  freeze(&loop);
+  query(frozen, &stuck, "SELECT 1", 100);
+  run_for(&loop, 600); /* its timeout fired: a cancel is under way */
+  ck_assert_msg(stuck.calls == 0, "frozen: %s", uvodbc_err_name(stuck.status));
+  t0 = uv_hrtime();
+  query(lite, &slow, sqlite_slow_sql, 500);
+  RUN_UNTIL(&loop, slow.calls > 0, 6000);
+  took = (slow.at - t0) / 1000000;
+  ck_assert_msg(slow.status == UV_ETIMEDOUT, "SQLite: %s",
+                uvodbc_err_name(slow.status));
+  ck_assert_msg(took < 500 + slack_ms(1000), "SQLite's timeout took %u ms",
+                (unsigned)took);
+  ck_assert_int_eq(stuck.calls, 0); /* the server is still frozen */
+  thaw();
+  uv_update_time(&loop);
+  RUN_UNTIL(&loop, stuck.calls > 0, 20000);
+  ck_assert_msg(stuck.status == UV_ETIMEDOUT, "frozen: %s",
+                uvodbc_err_name(stuck.status));
+  printf("cancel/%s: SQLite timeout after %u ms with the server frozen\n",
+         test_driver_name(), (unsigned)took);
+  test_close(&loop, lite);
+  test_close(&loop, frozen);
+  finish(&loop);
+}
+END_TEST
+
+/* Against a frozen server the first attempt hangs (psqlODBC: until the
+ * thaw) or fails (MariaDB: the kill connection's 2 s connect timeout), and
+ * no other follows while frozen (the old code retried every 50 ms for as
+ * long as the statement ran); at most 6 in all, none after the statement
+ * ended. */
+START_TEST(cancel_retries_bounded) {
+  uv_loop_t loop;
+  uvodbc_conn_t* conn;
+  op_t stuck, after;
+  unsigned long calls0, calls;
+  start(&loop);
+  conn = test_connect(&loop);
+  calls0 = uvodbc__cancel_calls();
+  freeze(&loop);
+  query(conn, &stuck, "SELECT 1", 100);
+  if (test_driver() == TEST_MARIADB) {
+    /* The kill connection times out after 2 s: no retry after that. */
+    RUN_UNTIL(&loop, uvodbc__cancel_threads() == 0 &&
+                         uvodbc__cancel_calls() - calls0 >= 1,
+              10000);
+    run_for(&loop, 3000);
+    ck_assert_uint_eq(uvodbc__cancel_calls() - calls0, 1);
+  } else {
+    run_for(&loop, 2000); /* the first attempt hangs until the thaw */
+    ck_assert_uint_eq(uvodbc__cancel_calls() - calls0, 1);
+    ck_assert_uint_eq(uvodbc__cancel_threads(), 1);
+  }
+  ck_assert_int_eq(stuck.calls, 0);
+  thaw();
+  uv_update_time(&loop);
+  RUN_UNTIL(&loop, stuck.calls > 0, 20000);
+  ck_assert_msg(stuck.status == UV_ETIMEDOUT, "%s",
+                uvodbc_err_name(stuck.status));
+  RUN_UNTIL(&loop, uvodbc__cancel_threads() == 0, 5000);
+  calls = uvodbc__cancel_calls() - calls0;
+  ck_assert_msg(calls >= 1 && calls <= 6, "%lu cancel calls", calls);
+  /* The connection serves the next statement. */
+  query(conn, &after, "SELECT 42", 0);
+  RUN_UNTIL(&loop, after.calls > 0, 10000);
+  ck_assert_int_eq(after.status, 0);
+  ck_assert_int_eq(after.value, 42);
+  ck_assert_uint_eq(uvodbc__cancel_calls() - calls0, calls);
+  test_close(&loop, conn);
+  finish(&loop);
+}
+END_TEST
+
+/* 20 connections time out against the frozen server at once: cancel
+ * threads exist only for statements executing, so never more than the
+ * worker limit, each stuck in (or retrying) its first attempts. */
+START_TEST(cancel_threads_bounded) {
+  enum { N = 20 };
+  uv_loop_t loop;
+  uvodbc_conn_t* conns[N];
+  op_t q[N];
+  unsigned int limit = uvodbc_get_worker_limit(), most = 0;
+  uint64_t t0;
+  int i, done = 0;
+  start(&loop);
+  for (i = 0; i < N; i++) conns[i] = test_connect(&loop);
+  freeze(&loop);
+  for (i = 0; i < N; i++) query(conns[i], &q[i], "SELECT 1", 100);
+  t0 = uv_hrtime();
+  while (ms_since(t0) < 3000) {
+    unsigned int n = uvodbc__cancel_threads();
+    if (n > most) most = n;
+    uv_run(&loop, UV_RUN_ONCE);
+  }
+  ck_assert_msg(most >= 1 && most <= limit, "%u cancel threads, limit %u",
+                most, limit);
+  thaw();
+  uv_update_time(&loop);
+  for (i = 0; i < N; i++) {
+    RUN_UNTIL(&loop, q[i].calls > 0, 20000);
+    ck_assert_msg(q[i].status == UV_ETIMEDOUT, "%d: %s", i,
+                  uvodbc_err_name(q[i].status));
+    done++;
+  }
+  ck_assert_int_eq(done, N);
+  printf("cancel/%s: at most %u cancel threads for %d timeouts (limit %u)\n",
+         test_driver_name(), most, N, limit);
+  for (i = 0; i < N; i++) test_close(&loop, conns[i]);
+  finish(&loop);
+}
+END_TEST
+
+/* ---- every driver ---- */
+
+/* A 5 s statement times out after 300 ms, or is cancelled, and its
+ * callback comes promptly; the connection serves the next statement. */
+START_TEST(cancel_long_query) {
+  uv_loop_t loop;
+  uvodbc_conn_t* conn;
+  op_t q, next;
+  uint64_t t0, took;
+  start(&loop);
+  conn = test_connect(&loop);
+  t0 = uv_hrtime();
+  query(conn, &q, test_sleep_sql(5), 300);
+  RUN_UNTIL(&loop, q.calls > 0, 4000);
+  took = (q.at - t0) / 1000000;
+  ck_assert_msg(q.status == UV_ETIMEDOUT, "%s", uvodbc_err_name(q.status));
+  ck_assert_msg(took < 300 + slack_ms(1500), "took %u ms", (unsigned)took);
+  query(conn, &next, "SELECT 42", 0);
+  RUN_UNTIL(&loop, next.calls > 0, 10000);
+  ck_assert_int_eq(next.status, 0);
+  ck_assert_int_eq(next.value, 42);
+  /* The same by uvodbc_req_cancel, 300 ms in. */
+  query(conn, &q, test_sleep_sql(5), 0);
+  run_for(&loop, 300);
+  t0 = uv_hrtime();
+  ck_assert_int_eq(uvodbc_req_cancel(&q.req), 0);
+  RUN_UNTIL(&loop, q.calls > 0, 4000);
+  took = (q.at - t0) / 1000000;
+  ck_assert_msg(q.status == UV_ECANCELED, "%s", uvodbc_err_name(q.status));
+  ck_assert_msg(took < slack_ms(1500), "took %u ms", (unsigned)took);
+  query(conn, &next, "SELECT 43", 0);
+  RUN_UNTIL(&loop, next.calls > 0, 10000);
+  ck_assert_int_eq(next.status, 0);
+  ck_assert_int_eq(next.value, 43);
+  test_close(&loop, conn);
+  finish(&loop);
+}
+END_TEST
+
+/* 200 short statements, each with a timeout of about its own length, so
+ * the cancel lands before, during or just after it; each is followed by a
+ * statement without a timeout, which must never be cancelled (MariaDB: a
+ * late KILL QUERY would kill it). */
+START_TEST(cancel_race_end) {
+  uv_loop_t loop;
+  uvodbc_conn_t* conn;
+  int i, timed_out = 0;
+  char sql[64];
+  start(&loop);
+  conn = test_connect(&loop);
+  srand(9);
+  for (i = 0; i < 200; i++) {
+    op_t q, next;
+    query(conn, &q, test_sleep_sql(0.002), 1 + (unsigned)(rand() % 4));
+    snprintf(sql, sizeof(sql), "SELECT %d", 1000 + i);
+    query(conn, &next, sql, 0);
+    RUN_UNTIL(&loop, q.calls > 0 && next.calls > 0, 10000);
+    ck_assert_msg(q.status == 0 || q.status == UV_ETIMEDOUT, "%d: %s", i,
+                  uvodbc_err_name(q.status));
+    timed_out += q.status == UV_ETIMEDOUT;
+    ck_assert_msg(next.status == 0, "%d: the next statement: %s", i,
+                  uvodbc_err_name(next.status));
+    ck_assert_int_eq(next.value, 1000 + i);
+  }
+  printf("cancel/%s: %d of 200 timed out\n", test_driver_name(), timed_out);
+  test_close(&loop, conn);
+  RUN_UNTIL(&loop, uvodbc__cancel_threads() == 0, 5000);
+  finish(&loop);
+}
+END_TEST
+
+Suite* cancel_suite(void) {
+  Suite* s = suite_create("cancel");
+  TCase* tc = tcase_create("cancel");
+  TCase* frozen;
+  const char* skip = NULL;
+  tcase_set_timeout(tc, 60);
+  tcase_add_test(tc, cancel_long_query);
+  tcase_add_test(tc, cancel_race_end);
+  suite_add_tcase(s, tc);
+  if (test_driver() == TEST_SQLITE)
+    skip = "SQLite has no server to freeze";
+  else if (getenv("UVODBC_TEST_SERVERS_SH") == NULL ||
+           getenv("UVODBC_TEST_SERVER_DIR") == NULL)
+    skip = "UVODBC_TEST_SERVERS_SH / UVODBC_TEST_SERVER_DIR not set "
+           "(servers not started by tests/servers.sh)";
+  if (skip != NULL) {
+    test_skip("cancel_frozen_other_conn", skip);
+    test_skip("cancel_retries_bounded", skip);
+    test_skip("cancel_threads_bounded", skip);
+    return s;
+  }
+  frozen = tcase_create("cancel_frozen");
+  tcase_set_timeout(frozen, 120);
+  /* A failed test ends its process at once: the next one thaws first, and
+   * the teardown once more for the suites after. */
+  tcase_add_checked_fixture(frozen, thaw, NULL);
+  tcase_add_unchecked_fixture(frozen, NULL, thaw);
+  tcase_add_test(frozen, cancel_frozen_other_conn);
+  tcase_add_test(frozen, cancel_retries_bounded);
+  tcase_add_test(frozen, cancel_threads_bounded);
+  suite_add_tcase(s, frozen);
+  return s;
+}

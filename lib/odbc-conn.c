@@ -1,8 +1,10 @@
 /* Blocking connect and disconnect, run on a worker.
  *
- * unixODBC 2.3.11 races in driver and DSN resolution during connect (fixed
- * upstream in 2.3.13), so allocation, connect, disconnect and free of a
- * connection handle happen under the connect lock, released on every path. */
+ * unixODBC 2.3.11 races while it resolves a DSN and sets up or tears down a
+ * driver (lib/odbc-connect-lock.c), so allocation, connect, disconnect and
+ * free of a connection handle happen inside the connect lock's turn, which
+ * runs them alone only when they may do one of those; every path ends the
+ * turn. */
 #include <odbcinst.h>
 #include <stdio.h>
 #include <string.h>
@@ -52,8 +54,8 @@ static int loads_mariadb(const char* connstr) {
  * and handshake timeout is the CONN_TIMEOUT key, and without one a server
  * that accepts but never answers holds the connect (and the connect lock)
  * forever.  Returns a copy of `connstr` with CONN_TIMEOUT added when the
- * driver is MariaDB's and the string has none, else NULL.  Called under the
- * connect lock: it reads the same ini files as the connect. */
+ * driver is MariaDB's and the string has none, else NULL.  Called in the
+ * connect's turn: it reads the same ini files as the connect. */
 static char* mariadb_login_timeout(const char* connstr, unsigned int s) {
   size_t len = strlen(connstr);
   char* out;
@@ -92,6 +94,7 @@ int uvodbc__odbc_connect(const uvodbc__connect_args_t* args, SQLHDBC* out,
   int err = 0;
   char* timed = NULL;
   const char* connstr = args->connstr;
+  uvodbc__connect_ticket_t* turn;
 
   *out = SQL_NULL_HDBC;
   if (uvodbc__env_acquire() != 0) {
@@ -100,12 +103,16 @@ int uvodbc__odbc_connect(const uvodbc__connect_args_t* args, SQLHDBC* out,
     return UVODBC_ESQL;
   }
 
-  uvodbc__connect_lock();
+  turn = uvodbc__connect_enter(connstr);
+  if (turn == NULL) {
+    uvodbc__diags_add(diags, "HY001", 0, "out of memory", "SQLDriverConnect");
+    return UVODBC_ESQL;
+  }
   rc = SQLAllocHandle(SQL_HANDLE_DBC, uvodbc__env(), &dbc);
   if (!SQL_SUCCEEDED(rc)) {
     uvodbc__diags_collect(diags, SQL_HANDLE_ENV, uvodbc__env(),
                           "SQLAllocHandle", NULL);
-    uvodbc__connect_unlock();
+    uvodbc__connect_leave(turn, SQL_NULL_HDBC);
     return UVODBC_ESQL;
   }
   if (args->login_timeout_s > 0) {
@@ -138,7 +145,7 @@ int uvodbc__odbc_connect(const uvodbc__connect_args_t* args, SQLHDBC* out,
     SQLFreeHandle(SQL_HANDLE_DBC, dbc);
     dbc = SQL_NULL_HDBC;
   }
-  uvodbc__connect_unlock();
+  uvodbc__connect_leave(turn, dbc);
   if (err == 0 && *driver == UVODBC__DRIVER_PSQL) {
     err = psql_client_utf8(dbc, diags);
     if (err != 0) {
@@ -168,34 +175,28 @@ static void settle_transaction(SQLHDBC dbc) {
   SQLEndTran(SQL_HANDLE_DBC, dbc, SQL_ROLLBACK);
 }
 
-static SQLRETURN disconnect(SQLHDBC dbc) {
-  SQLRETURN rc;
-  uvodbc__connect_lock();
-  rc = SQLDisconnect(dbc);
-  uvodbc__connect_unlock();
-  return rc;
-}
-
 int uvodbc__odbc_disconnect(SQLHDBC dbc, uvodbc__driver_t driver,
                             uvodbc__diags_t* diags) {
   SQLRETURN rc;
+  uvodbc__connect_ticket_t* turn;
   if (dbc == SQL_NULL_HDBC) return 0;
   /* An open transaction makes SQLDisconnect fail (25000) on some drivers,
    * SQLite among them; roll back whatever is open first. */
   SQLEndTran(SQL_HANDLE_DBC, dbc, SQL_ROLLBACK);
-  rc = disconnect(dbc);
+  turn = uvodbc__disconnect_enter(dbc);
+  rc = SQLDisconnect(dbc);
   if (!SQL_SUCCEEDED(rc) && driver == UVODBC__DRIVER_SQLITE) {
     settle_transaction(dbc);
-    rc = disconnect(dbc);
+    rc = SQLDisconnect(dbc);
   }
   if (!SQL_SUCCEEDED(rc)) {
     /* Still connected: freeing would fail too (HY010).  The handle stays
      * allocated, and the caller says so. */
     uvodbc__diags_collect(diags, SQL_HANDLE_DBC, dbc, "SQLDisconnect", NULL);
+    uvodbc__disconnect_leave(turn, 0);
     return UVODBC_ESQL;
   }
-  uvodbc__connect_lock();
   SQLFreeHandle(SQL_HANDLE_DBC, dbc);
-  uvodbc__connect_unlock();
+  uvodbc__disconnect_leave(turn, 1);
   return 0;
 }

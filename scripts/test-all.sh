@@ -94,6 +94,12 @@ if [ "${UVODBC_SKIP_ASAN:-0}" != 1 ]; then
         run "chaos asan $d" ./build-ci-asan/tests/uvodbc-chaos --driver "$d" \
             --ops "$chaos_ops" --seconds "$chaos_s"
     done
+    # Connects and disconnects at once on all three drivers, DSN= and
+    # DRIVER= forms (tests/connect-stress.c, the connect lock).
+    run "connect-stress asan" ./build-ci-asan/tests/uvodbc-connect-stress \
+        --ops 600
+    run "connect-stress asan --churn" \
+        ./build-ci-asan/tests/uvodbc-connect-stress --ops 600 --churn
     unset ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS
 fi
 
@@ -114,6 +120,11 @@ if [ "${UVODBC_SKIP_TSAN:-0}" != 1 ]; then
             TSAN_OPTIONS="halt_on_error=1:exitcode=66:second_deadlock_stack=1$supp" \
             ./build-ci-tsan/tests/uvodbc-chaos --driver "$d" \
             --ops "$chaos_ops" --seconds "$chaos_s"
+    done
+    for mode in "" --churn; do
+        run "connect-stress tsan $mode" env \
+            TSAN_OPTIONS="halt_on_error=1:exitcode=66:second_deadlock_stack=1" \
+            ./build-ci-tsan/tests/uvodbc-connect-stress --ops 600 $mode
     done
 fi
 

@@ -2,7 +2,7 @@
  * three drivers, in DSN= and DRIVER= form (issue 9, the connect lock).
  *
  *   uvodbc-connect-stress [--seed N] [--ops N] [--width N] [--seconds S]
- *                         [--churn]
+ *                         [--variants 1-4] [--churn] [--driver-only]
  *
  * `width` slots on one loop each open a connection, maybe run SELECT 1,
  * close it and open the next one, `ops` connects in all; the seed picks
@@ -53,7 +53,10 @@ static struct {
   int width;
   int open_slots;
   int churn;
+  int variants; /* spellings used per form, 1..NVARIANTS */
   int in_round;
+  int connected_in_round;
+  int driver_only; /* no DSN= strings */
   int done_in_round;
   double seconds;
   uv_timer_t watchdog;
@@ -81,8 +84,9 @@ static void fail(const slot_t* s, const char* what, int status,
             (int)req->diag[i].native, req->diag[i].function,
             req->diag[i].message);
   fprintf(stderr, "reproduce: uvodbc-connect-stress --seed %" PRIu64
-                  " --ops %ld --width %d%s\n",
-          st.seed, st.ops, st.width, st.churn ? " --churn" : "");
+                  " --ops %ld --width %d --variants %d%s%s\n",
+          st.seed, st.ops, st.width, st.variants, st.churn ? " --churn" : "",
+          st.driver_only ? " --driver-only" : "");
   exit(1);
 }
 
@@ -117,12 +121,8 @@ static void on_query(uvodbc_req_t* req, int status) {
   close_slot(s);
 }
 
-static void on_connect(uvodbc_req_t* req, int status) {
-  slot_t* s = req->data;
-  if (s->closing && status == UV_ECANCELED) return; /* never ran */
-  if (status != 0) fail(s, s->connstr, status, req);
-  st.connects++;
-  if (s->closing) return; /* the close runs next */
+/* After its connect: SELECT 1 or not, then close. */
+static void use(slot_t* s) {
   if (rnd(2) == 0) {
     int err = uvodbc_conn_query(s->conn, &s->req, "SELECT 1", NULL, 0, NULL,
                                 on_query);
@@ -130,6 +130,24 @@ static void on_connect(uvodbc_req_t* req, int status) {
   } else {
     close_slot(s);
   }
+}
+
+static void on_connect(uvodbc_req_t* req, int status) {
+  slot_t* s = req->data;
+  int i;
+  if (!(s->closing && status == UV_ECANCELED)) { /* else: never ran */
+    if (status != 0) fail(s, s->connstr, status, req);
+    st.connects++;
+  }
+  if (st.churn) {
+    if (!s->closing) use(s);
+    return;
+  }
+  /* Rounds: every connection stays open until the round's last connect
+   * called back, so later connects of a string find it open. */
+  if (++st.connected_in_round < st.in_round) return;
+  for (i = 0; i < st.in_round; i++)
+    if (!st.slots[i].closing) use(&st.slots[i]);
 }
 
 /* Rounds (default): every slot opens one connection, and the next round
@@ -141,7 +159,7 @@ static void start_one(slot_t* s);
 
 static void start_round(void) {
   int i;
-  st.in_round = st.done_in_round = 0;
+  st.in_round = st.done_in_round = st.connected_in_round = 0;
   for (i = 0; i < st.width && st.started < st.ops; i++, st.in_round++)
     start_one(&st.slots[i]);
   if (st.in_round == 0) uv_close((uv_handle_t*)&st.watchdog, NULL);
@@ -161,7 +179,8 @@ static void start_one(slot_t* s) {
   int d, err;
   st.started++;
   d = (int)rnd(NDRIVERS);
-  s->connstr = connstrs[d][rnd(2)][rnd(NVARIANTS)];
+  s->connstr = connstrs[d][st.driver_only ? 0 : rnd(2)]
+                      [rnd((uint32_t)st.variants)];
   s->req.data = s;
   s->closing = 0;
   err = uvodbc_connect(uv_default_loop(), &s->req, s->connstr, NULL,
@@ -226,11 +245,12 @@ int main(int argc, char** argv) {
   st.ops = 400;
   st.width = 24;
   st.seconds = 300;
+  st.variants = NVARIANTS;
   for (i = 1; i < argc; i++) {
     const char* a = argv[i];
     const char* v = i + 1 < argc ? argv[i + 1] : NULL;
-    if (strcmp(a, "--churn") == 0) {
-      st.churn = 1;
+    if (strcmp(a, "--churn") == 0 || strcmp(a, "--driver-only") == 0) {
+      *(a[2] == 'c' ? &st.churn : &st.driver_only) = 1;
       continue;
     }
     if (v == NULL) goto usage;
@@ -240,6 +260,8 @@ int main(int argc, char** argv) {
       st.ops = strtol(v, NULL, 10);
     else if (strcmp(a, "--width") == 0)
       st.width = atoi(v);
+    else if (strcmp(a, "--variants") == 0)
+      st.variants = atoi(v);
     else if (strcmp(a, "--seconds") == 0)
       st.seconds = atof(v);
     else
@@ -247,6 +269,7 @@ int main(int argc, char** argv) {
     i++;
   }
   if (st.ops <= 0 || st.width <= 0 || st.width > MAX_WIDTH ||
+      st.variants < 1 || st.variants > NVARIANTS ||
       st.seconds <= 0)
     goto usage;
   /* Enough workers for every slot's connect to run at once (uvodbc keeps
@@ -258,8 +281,10 @@ int main(int argc, char** argv) {
   }
   make_connstrs();
   st.rng = st.seed * 2 + 1;
-  printf("uvodbc-connect-stress: seed %" PRIu64 " ops %ld width %d\n",
-         st.seed, st.ops, st.width);
+  printf("uvodbc-connect-stress: seed %" PRIu64
+         " ops %ld width %d variants %d%s%s\n",
+         st.seed, st.ops, st.width, st.variants, st.churn ? " churn" : "",
+         st.driver_only ? " driver-only" : "");
   fflush(stdout);
 
   uv_timer_init(loop, &st.watchdog);
@@ -289,7 +314,7 @@ int main(int argc, char** argv) {
 usage:
   fprintf(stderr,
           "usage: uvodbc-connect-stress [--seed N] [--ops N] [--width N<=%d] "
-          "[--seconds S] [--churn]\n",
-          MAX_WIDTH);
+          "[--seconds S] [--variants 1-%d] [--churn] [--driver-only]\n",
+          MAX_WIDTH, NVARIANTS);
   return 2;
 }

@@ -32,9 +32,10 @@ static uvodbc__driver_t driver_of(SQLHDBC dbc) {
   return UVODBC__DRIVER_OTHER;
 }
 
-/* 1 if `connstr` loads MariaDB Connector/ODBC: its DRIVER= (a name in
- * odbcinst.ini, or a path), or the driver of its DSN= in odbc.ini. */
-static int loads_mariadb(const char* connstr) {
+/* 1 if `connstr` loads the driver library whose name contains `lib_part`:
+ * its DRIVER= (a name in odbcinst.ini, or a path), or the driver of its
+ * DSN= in odbc.ini. */
+static int loads(const char* connstr, const char* lib_part) {
   char name[256] = "", lib[1024] = "";
   if (!uvodbc__connstr_get(connstr, "DRIVER", name, sizeof(name))) {
     char dsn[256];
@@ -47,26 +48,55 @@ static int loads_mariadb(const char* connstr) {
                                "odbcinst.ini");
   else
     snprintf(lib, sizeof(lib), "%s", name);
-  return strstr(lib, "maodbc") != NULL;
+  return strstr(lib, lib_part) != NULL;
+}
+
+/* A copy of `connstr` with `key_value` appended, or NULL (out of memory). */
+static char* append(const char* connstr, const char* key_value) {
+  size_t len = strlen(connstr), size = len + strlen(key_value) + 2;
+  char* out = uvodbc__malloc(size);
+  if (out != NULL)
+    snprintf(out, size, "%s%s%s", connstr,
+             len > 0 && connstr[len - 1] != ';' ? ";" : "", key_value);
+  return out;
 }
 
 /* MariaDB Connector/ODBC 3.1 ignores SQL_ATTR_LOGIN_TIMEOUT: its connect
  * and handshake timeout is the CONN_TIMEOUT key, and without one a server
- * that accepts but never answers holds the connect (and the connect lock)
- * forever.  Returns a copy of `connstr` with CONN_TIMEOUT added when the
- * driver is MariaDB's and the string has none, else NULL.  Called in the
- * connect's turn: it reads the same ini files as the connect. */
+ * that accepts but never answers holds the connect forever.  Returns a copy
+ * of `connstr` with CONN_TIMEOUT added when the string has none, else
+ * NULL. */
 static char* mariadb_login_timeout(const char* connstr, unsigned int s) {
-  size_t len = strlen(connstr);
-  char* out;
-  if (s == 0 || uvodbc__connstr_find(connstr, "CONN_TIMEOUT") != NULL ||
-      !loads_mariadb(connstr))
+  char kv[32];
+  if (s == 0 || uvodbc__connstr_find(connstr, "CONN_TIMEOUT") != NULL)
     return NULL;
-  out = uvodbc__malloc(len + 32);
-  if (out != NULL)
-    snprintf(out, len + 32, "%s%sCONN_TIMEOUT=%u", connstr,
-             len > 0 && connstr[len - 1] != ';' ? ";" : "", s);
-  return out;
+  snprintf(kv, sizeof(kv), "CONN_TIMEOUT=%u", s);
+  return append(connstr, kv);
+}
+
+/* psqlODBC 13 derives a "locale encoding" at every connect whose
+ * ConnSettings sets no client_encoding: it calls setlocale(LC_CTYPE, "")
+ * and reads the name that returns, which another connect's setlocale frees
+ * meanwhile (a use-after-free once connects run in parallel; TSan showed
+ * it).  The API's text is UTF-8: say so in ConnSettings, which also skips
+ * that.  A string with its own ConnSettings (or A6) is left alone, and
+ * connects one at a time (lib/odbc-connect-lock.c). */
+static char* psql_utf8_settings(const char* connstr) {
+  if (uvodbc__connstr_find(connstr, "ConnSettings") != NULL ||
+      uvodbc__connstr_find(connstr, "A6") != NULL)
+    return NULL;
+  return append(connstr, "ConnSettings=set client_encoding to UTF8");
+}
+
+/* The connection string to pass to SQLDriverConnect: `connstr`, or a copy
+ * with what the driver needs added (free it).  Called in the connect's turn:
+ * it reads the same ini files as the connect. */
+static char* driver_connstr(const uvodbc__connect_args_t* args) {
+  if (loads(args->connstr, "maodbc"))
+    return mariadb_login_timeout(args->connstr, args->login_timeout_s);
+  if (loads(args->connstr, "psqlodbc"))
+    return psql_utf8_settings(args->connstr);
+  return NULL;
 }
 
 /* psqlODBC takes the session's client_encoding from the process locale
@@ -92,7 +122,7 @@ int uvodbc__odbc_connect(const uvodbc__connect_args_t* args, SQLHDBC* out,
   SQLHDBC dbc = SQL_NULL_HDBC;
   SQLRETURN rc;
   int err = 0;
-  char* timed = NULL;
+  char* rewritten;
   const char* connstr = args->connstr;
   uvodbc__connect_ticket_t* turn;
 
@@ -115,19 +145,17 @@ int uvodbc__odbc_connect(const uvodbc__connect_args_t* args, SQLHDBC* out,
     uvodbc__connect_leave(turn, SQL_NULL_HDBC);
     return UVODBC_ESQL;
   }
-  if (args->login_timeout_s > 0) {
-    /* Unsupported here is not a connect failure. */
+  if (args->login_timeout_s > 0) /* unsupported is not a failure */
     SQLSetConnectAttr(dbc, SQL_ATTR_LOGIN_TIMEOUT,
                       (SQLPOINTER)(uintptr_t)args->login_timeout_s, 0);
-    timed = mariadb_login_timeout(connstr, args->login_timeout_s);
-    if (timed != NULL) connstr = timed;
-  }
+  rewritten = driver_connstr(args);
+  if (rewritten != NULL) connstr = rewritten;
   rc = SQLDriverConnect(dbc, NULL, (SQLCHAR*)connstr, SQL_NTS, NULL, 0, NULL,
                         SQL_DRIVER_NOPROMPT);
   if (rc == SQL_SUCCESS_WITH_INFO || !SQL_SUCCEEDED(rc))
     uvodbc__diags_collect(diags, SQL_HANDLE_DBC, dbc, "SQLDriverConnect",
                           connstr);
-  uvodbc__free(timed);
+  uvodbc__free(rewritten);
   if (!SQL_SUCCEEDED(rc)) {
     err = UVODBC_ESQL;
   } else if (!args->allow_serialized && serialized_dm(dbc)) {

@@ -12,7 +12,8 @@
  * program with a thread per connection.
  *
  * So a connect or disconnect is EXCLUSIVE (runs alone) when its connection
- * string has no DRIVER= (a DSN: resolution), when no connection of the same
+ * string has no DRIVER= (a DSN: resolution) or has psqlODBC's ConnSettings
+ * (lib/odbc-conn.c: the driver then races), when no connection of the same
  * string is open (the driver may not be set up), or when it is the last
  * open one of its string (the driver may be torn down); else SHARED (runs
  * alongside other shared ones).  A shared operation runs while another
@@ -36,7 +37,7 @@ struct entry_s {
   unsigned open;  /* connected, no disconnect started                  */
   unsigned users; /* connects in flight + connections allocated        */
   int probing;    /* its exclusive first connect is running             */
-  int resolves;   /* no DRIVER=: every connect and disconnect exclusive */
+  int alone;      /* every connect and disconnect exclusive (a DSN, ...) */
 };
 
 /* One connection handle and its string, from connect to free. */
@@ -73,11 +74,15 @@ static entry_t* add(const char* connstr) {
     return NULL;
   }
   memcpy(e->connstr, connstr, len + 1);
-  /* unixODBC takes whichever of DSN= and DRIVER= comes first. */
-  e->resolves = !uvodbc__connstr_get(connstr, "DRIVER", driver,
-                                     sizeof(driver)) ||
-                uvodbc__connstr_find(connstr, "DSN") != NULL ||
-                uvodbc__connstr_find(connstr, "FILEDSN") != NULL;
+  /* unixODBC takes whichever of DSN= and DRIVER= comes first.  psqlODBC
+   * races at connect unless uvodbc can set its ConnSettings
+   * (lib/odbc-conn.c). */
+  e->alone = !uvodbc__connstr_get(connstr, "DRIVER", driver,
+                                  sizeof(driver)) ||
+             uvodbc__connstr_find(connstr, "DSN") != NULL ||
+             uvodbc__connstr_find(connstr, "FILEDSN") != NULL ||
+             uvodbc__connstr_find(connstr, "ConnSettings") != NULL ||
+             uvodbc__connstr_find(connstr, "A6") != NULL;
   e->next = entries;
   entries = e;
   return e;
@@ -97,7 +102,7 @@ static void drop_user(entry_t* e) {
 static void wait_turn(uvodbc__connect_ticket_t* t, int connecting) {
   entry_t* e = t->entry;
   for (;;) {
-    int shared = !e->resolves && e->open > 0;
+    int shared = !e->alone && e->open > 0;
     if (shared && !exclusive_running && exclusive_waiting == 0) {
       t->exclusive = 0;
       shared_running++;

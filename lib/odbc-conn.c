@@ -79,11 +79,14 @@ static char* mariadb_login_timeout(const char* connstr, unsigned int s) {
  * and reads the name that returns, which another connect's setlocale frees
  * meanwhile (a use-after-free once connects run in parallel; TSan showed
  * it).  The API's text is UTF-8: say so in ConnSettings, which also skips
- * that.  A string with its own ConnSettings (or A6) is left alone, and
- * connects one at a time (lib/odbc-connect-lock.c). */
+ * that.  A string with its own ConnSettings (or A6), or with a DSN (whose
+ * odbc.ini entry may have one), is left alone and connects one at a time
+ * (lib/odbc-connect-lock.c). */
 static char* psql_utf8_settings(const char* connstr) {
   if (uvodbc__connstr_find(connstr, "ConnSettings") != NULL ||
-      uvodbc__connstr_find(connstr, "A6") != NULL)
+      uvodbc__connstr_find(connstr, "A6") != NULL ||
+      uvodbc__connstr_find(connstr, "DSN") != NULL ||
+      uvodbc__connstr_find(connstr, "FILEDSN") != NULL)
     return NULL;
   return append(connstr, "ConnSettings=set client_encoding to UTF8");
 }

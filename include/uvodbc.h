@@ -170,8 +170,9 @@ typedef struct uvodbc_conn_options_s {
    * for it (found by DRIVER= or by the DSN's driver) uvodbc adds
    * CONN_TIMEOUT= to the connection string unless the string has one.
    * Without a timeout, a connect to a server that never answers waits
-   * forever, and the connects and closes of other connections wait behind
-   * it (docs/threading.md): hence a default. */
+   * forever, and when it is one that runs alone (the first of its
+   * connection string, or a DSN=; docs/threading.md) the connects and
+   * closes of other connections wait behind it: hence a default. */
   unsigned int login_timeout_s;
   /* Default timeout for every statement on this connection, in ms; 0 = none.
    * Enforced by uvodbc's own timer and SQLCancel, on every driver. */

@@ -1,8 +1,10 @@
 /* Blocking connect and disconnect, run on a worker.
  *
- * unixODBC 2.3.11 races in driver and DSN resolution during connect (fixed
- * upstream in 2.3.13), so allocation, connect, disconnect and free of a
- * connection handle happen under the connect lock, released on every path. */
+ * unixODBC 2.3.11 races while it resolves a DSN and sets up or tears down a
+ * driver (lib/odbc-connect-lock.c), so allocation, connect, disconnect and
+ * free of a connection handle happen inside the connect lock's turn, which
+ * runs them alone only when they may do one of those; every path ends the
+ * turn. */
 #include <odbcinst.h>
 #include <stdio.h>
 #include <string.h>
@@ -31,9 +33,10 @@ static uvodbc__driver_t driver_of(SQLHDBC dbc) {
   return UVODBC__DRIVER_OTHER;
 }
 
-/* 1 if `connstr` loads MariaDB Connector/ODBC: its DRIVER= (a name in
- * odbcinst.ini, or a path), or the driver of its DSN= in odbc.ini. */
-static int loads_mariadb(const char* connstr) {
+/* 1 if `connstr` loads the driver library whose name contains `lib_part`:
+ * its DRIVER= (a name in odbcinst.ini, or a path), or the driver of its
+ * DSN= in odbc.ini. */
+static int loads(const char* connstr, const char* lib_part) {
   char name[256] = "", lib[1024] = "";
   if (!uvodbc__connstr_get(connstr, "DRIVER", name, sizeof(name))) {
     char dsn[256];
@@ -46,26 +49,58 @@ static int loads_mariadb(const char* connstr) {
                                "odbcinst.ini");
   else
     snprintf(lib, sizeof(lib), "%s", name);
-  return strstr(lib, "maodbc") != NULL;
+  return strstr(lib, lib_part) != NULL;
+}
+
+/* A copy of `connstr` with `key_value` appended, or NULL (out of memory). */
+static char* append(const char* connstr, const char* key_value) {
+  size_t len = strlen(connstr), size = len + strlen(key_value) + 2;
+  char* out = uvodbc__malloc(size);
+  if (out != NULL)
+    snprintf(out, size, "%s%s%s", connstr,
+             len > 0 && connstr[len - 1] != ';' ? ";" : "", key_value);
+  return out;
 }
 
 /* MariaDB Connector/ODBC 3.1 ignores SQL_ATTR_LOGIN_TIMEOUT: its connect
  * and handshake timeout is the CONN_TIMEOUT key, and without one a server
- * that accepts but never answers holds the connect (and the connect lock)
- * forever.  Returns a copy of `connstr` with CONN_TIMEOUT added when the
- * driver is MariaDB's and the string has none, else NULL.  Called under the
- * connect lock: it reads the same ini files as the connect. */
+ * that accepts but never answers holds the connect forever.  Returns a copy
+ * of `connstr` with CONN_TIMEOUT added when the string has none, else
+ * NULL. */
 static char* mariadb_login_timeout(const char* connstr, unsigned int s) {
-  size_t len = strlen(connstr);
-  char* out;
-  if (s == 0 || uvodbc__connstr_find(connstr, "CONN_TIMEOUT") != NULL ||
-      !loads_mariadb(connstr))
+  char kv[32];
+  if (s == 0 || uvodbc__connstr_find(connstr, "CONN_TIMEOUT") != NULL)
     return NULL;
-  out = uvodbc__malloc(len + 32);
-  if (out != NULL)
-    snprintf(out, len + 32, "%s%sCONN_TIMEOUT=%u", connstr,
-             len > 0 && connstr[len - 1] != ';' ? ";" : "", s);
-  return out;
+  snprintf(kv, sizeof(kv), "CONN_TIMEOUT=%u", s);
+  return append(connstr, kv);
+}
+
+/* psqlODBC 13 derives a "locale encoding" at every connect whose
+ * ConnSettings sets no client_encoding: it calls setlocale(LC_CTYPE, "")
+ * and reads the name that returns, which another connect's setlocale frees
+ * meanwhile (a use-after-free once connects run in parallel; TSan showed
+ * it).  The API's text is UTF-8: say so in ConnSettings, which also skips
+ * that.  A string with its own ConnSettings (or A6), or with a DSN (whose
+ * odbc.ini entry may have one), is left alone and connects one at a time
+ * (lib/odbc-connect-lock.c). */
+static char* psql_utf8_settings(const char* connstr) {
+  if (uvodbc__connstr_find(connstr, "ConnSettings") != NULL ||
+      uvodbc__connstr_find(connstr, "A6") != NULL ||
+      uvodbc__connstr_find(connstr, "DSN") != NULL ||
+      uvodbc__connstr_find(connstr, "FILEDSN") != NULL)
+    return NULL;
+  return append(connstr, "ConnSettings=set client_encoding to UTF8");
+}
+
+/* The connection string to pass to SQLDriverConnect: `connstr`, or a copy
+ * with what the driver needs added (free it).  Called in the connect's turn:
+ * it reads the same ini files as the connect. */
+static char* driver_connstr(const uvodbc__connect_args_t* args) {
+  if (loads(args->connstr, "maodbc"))
+    return mariadb_login_timeout(args->connstr, args->login_timeout_s);
+  if (loads(args->connstr, "psqlodbc"))
+    return psql_utf8_settings(args->connstr);
+  return NULL;
 }
 
 /* psqlODBC takes the session's client_encoding from the process locale
@@ -121,8 +156,9 @@ int uvodbc__odbc_connect(const uvodbc__connect_args_t* args, SQLHDBC* out,
   SQLHDBC dbc = SQL_NULL_HDBC;
   SQLRETURN rc;
   int err = 0;
-  char* timed = NULL;
+  char* rewritten;
   const char* connstr = args->connstr;
+  uvodbc__connect_ticket_t* turn;
 
   *out = SQL_NULL_HDBC;
   if (uvodbc__env_acquire() != 0) {
@@ -131,27 +167,29 @@ int uvodbc__odbc_connect(const uvodbc__connect_args_t* args, SQLHDBC* out,
     return UVODBC_ESQL;
   }
 
-  uvodbc__connect_lock();
+  turn = uvodbc__connect_enter(connstr);
+  if (turn == NULL) {
+    uvodbc__diags_add(diags, "HY001", 0, "out of memory", "SQLDriverConnect");
+    return UVODBC_ESQL;
+  }
   rc = SQLAllocHandle(SQL_HANDLE_DBC, uvodbc__env(), &dbc);
   if (!SQL_SUCCEEDED(rc)) {
     uvodbc__diags_collect(diags, SQL_HANDLE_ENV, uvodbc__env(),
                           "SQLAllocHandle", NULL);
-    uvodbc__connect_unlock();
+    uvodbc__connect_leave(turn, SQL_NULL_HDBC);
     return UVODBC_ESQL;
   }
-  if (args->login_timeout_s > 0) {
-    /* Unsupported here is not a connect failure. */
+  if (args->login_timeout_s > 0) /* unsupported is not a failure */
     SQLSetConnectAttr(dbc, SQL_ATTR_LOGIN_TIMEOUT,
                       (SQLPOINTER)(uintptr_t)args->login_timeout_s, 0);
-    timed = mariadb_login_timeout(connstr, args->login_timeout_s);
-    if (timed != NULL) connstr = timed;
-  }
+  rewritten = driver_connstr(args);
+  if (rewritten != NULL) connstr = rewritten;
   rc = SQLDriverConnect(dbc, NULL, (SQLCHAR*)connstr, SQL_NTS, NULL, 0, NULL,
                         SQL_DRIVER_NOPROMPT);
   if (rc == SQL_SUCCESS_WITH_INFO || !SQL_SUCCEEDED(rc))
     uvodbc__diags_collect(diags, SQL_HANDLE_DBC, dbc, "SQLDriverConnect",
                           connstr);
-  uvodbc__free(timed);
+  uvodbc__free(rewritten);
   if (!SQL_SUCCEEDED(rc)) {
     err = UVODBC_ESQL;
   } else if (!args->allow_serialized && serialized_dm(dbc)) {
@@ -169,7 +207,7 @@ int uvodbc__odbc_connect(const uvodbc__connect_args_t* args, SQLHDBC* out,
     SQLFreeHandle(SQL_HANDLE_DBC, dbc);
     dbc = SQL_NULL_HDBC;
   }
-  uvodbc__connect_unlock();
+  uvodbc__connect_leave(turn, dbc);
   if (err == 0 && *driver == UVODBC__DRIVER_PSQL)
     err = psql_client_utf8(dbc, diags);
   if (err == 0 && *driver == UVODBC__DRIVER_MARIADB)
@@ -200,43 +238,37 @@ static void settle_transaction(SQLHDBC dbc) {
   SQLEndTran(SQL_HANDLE_DBC, dbc, SQL_ROLLBACK);
 }
 
-static SQLRETURN disconnect(SQLHDBC dbc) {
-  SQLRETURN rc;
-  uvodbc__connect_lock();
-  rc = SQLDisconnect(dbc);
-  uvodbc__connect_unlock();
-  return rc;
-}
-
 int uvodbc__odbc_disconnect(SQLHDBC dbc, uvodbc__driver_t driver,
                             uvodbc__diags_t* diags) {
   SQLRETURN rc;
+  uvodbc__connect_ticket_t* turn;
   if (dbc == SQL_NULL_HDBC) return 0;
   /* An open transaction makes SQLDisconnect fail (25000) on some drivers,
    * SQLite among them; roll back whatever is open first. */
   SQLEndTran(SQL_HANDLE_DBC, dbc, SQL_ROLLBACK);
-  rc = disconnect(dbc);
+  turn = uvodbc__disconnect_enter(dbc);
+  rc = SQLDisconnect(dbc);
   if (!SQL_SUCCEEDED(rc) && driver == UVODBC__DRIVER_SQLITE) {
     settle_transaction(dbc);
-    rc = disconnect(dbc);
+    rc = SQLDisconnect(dbc);
   }
   if (!SQL_SUCCEEDED(rc)) {
     /* Still connected: freeing would fail too (HY010).  The handle stays
      * allocated, and the caller says so. */
     uvodbc__diags_collect(diags, SQL_HANDLE_DBC, dbc, "SQLDisconnect", NULL);
+    uvodbc__disconnect_leave(turn, 0);
     return UVODBC_ESQL;
   }
   uvodbc__kill_forget(dbc);
-  uvodbc__connect_lock();
   SQLFreeHandle(SQL_HANDLE_DBC, dbc);
-  uvodbc__connect_unlock();
+  uvodbc__disconnect_leave(turn, 1);
   return 0;
 }
 
 /* ---- MariaDB's cancel ---- */
 
-/* The cancel's connection must not hang on a frozen server: it holds the
- * connect lock while it connects, and its statement's worker waits for it.
+/* The cancel's connection must not hang on a frozen server: its
+ * statement's worker waits for it.
  * Seconds, for each of connect, read and write. */
 #define KILL_TIMEOUT_S 2
 
@@ -283,9 +315,17 @@ int uvodbc__odbc_kill_query(const char* connstr, unsigned long id) {
   SQLHSTMT st = SQL_NULL_HSTMT;
   SQLRETURN rc;
   char sql[64];
+  uvodbc__connect_ticket_t* turn;
   char* cs = kill_connstr(connstr);
   if (cs == NULL) return UVODBC_ESQL;
-  uvodbc__connect_lock();
+  /* The ticket is the cancelled connection's own string: that connection is
+   * open (its driver set up), so this connect overlaps with others; only
+   * the timeouts differ, which no DSN or driver resolution reads. */
+  turn = uvodbc__connect_enter(connstr);
+  if (turn == NULL) {
+    uvodbc__free(cs);
+    return UVODBC_ESQL;
+  }
   rc = SQLAllocHandle(SQL_HANDLE_DBC, uvodbc__env(), &dbc);
   if (SQL_SUCCEEDED(rc)) {
     SQLSetConnectAttr(dbc, SQL_ATTR_LOGIN_TIMEOUT,
@@ -297,7 +337,7 @@ int uvodbc__odbc_kill_query(const char* connstr, unsigned long id) {
       dbc = SQL_NULL_HDBC;
     }
   }
-  uvodbc__connect_unlock();
+  uvodbc__connect_leave(turn, dbc);
   memset(cs, 0, strlen(cs));
   uvodbc__free(cs);
   if (dbc == SQL_NULL_HDBC) return UVODBC_ESQL;
@@ -307,9 +347,9 @@ int uvodbc__odbc_kill_query(const char* connstr, unsigned long id) {
     rc = SQLExecDirect(st, (SQLCHAR*)sql, SQL_NTS);
     SQLFreeHandle(SQL_HANDLE_STMT, st);
   }
-  disconnect(dbc);
-  uvodbc__connect_lock();
+  turn = uvodbc__disconnect_enter(dbc);
+  SQLDisconnect(dbc);
   SQLFreeHandle(SQL_HANDLE_DBC, dbc);
-  uvodbc__connect_unlock();
+  uvodbc__disconnect_leave(turn, 1);
   return SQL_SUCCEEDED(rc) ? 0 : UVODBC_ESQL;
 }

@@ -1,4 +1,4 @@
-/* The process-wide ODBC environment and the connect lock.
+/* The process-wide ODBC environment.
  *
  * One SQLHENV per process, ODBC 3 behaviour set before any connection is
  * allocated.  Allocating it does no I/O, so uvodbc_init() may do it on the
@@ -8,7 +8,6 @@
 #include "odbc.h"
 
 static pthread_mutex_t env_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_mutex_t connect_lock = PTHREAD_MUTEX_INITIALIZER;
 static SQLHENV env = SQL_NULL_HENV;
 
 int uvodbc__env_acquire(void) {
@@ -49,12 +48,4 @@ int uvodbc__env_free(void) {
   }
   pthread_mutex_unlock(&env_lock);
   return err;
-}
-
-void uvodbc__connect_lock(void) {
-  pthread_mutex_lock(&connect_lock);
-}
-
-void uvodbc__connect_unlock(void) {
-  pthread_mutex_unlock(&connect_lock);
 }

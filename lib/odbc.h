@@ -72,10 +72,21 @@ int uvodbc__diags_has(const uvodbc__diags_t* d, const char* state);
 int uvodbc__env_acquire(void); /* 0 or UVODBC_ESQL / UV_ENOMEM-like */
 SQLHENV uvodbc__env(void);
 int uvodbc__env_free(void);
-/* unixODBC 2.3.11 races in driver resolution: serialize alloc, connect,
- * disconnect and free of connection handles. */
-void uvodbc__connect_lock(void);
-void uvodbc__connect_unlock(void);
+
+/* ---- odbc-connect-lock.c: which connects and disconnects may overlap ----
+ * unixODBC 2.3.11 races while it sets up or tears down a driver and while it
+ * resolves a DSN; those run alone, other connects and disconnects in
+ * parallel.  connect_enter before SQLAllocHandle(DBC), connect_leave after
+ * the connect with the connected handle (or SQL_NULL_HDBC: none);
+ * disconnect_enter before SQLDisconnect, disconnect_leave after the free
+ * (freed = 0: the handle stays connected).  connect_enter returns NULL when
+ * out of memory; disconnect_enter returns NULL for a handle it does not
+ * know, and disconnect_leave accepts that NULL. */
+typedef struct uvodbc__connect_ticket_s uvodbc__connect_ticket_t;
+uvodbc__connect_ticket_t* uvodbc__connect_enter(const char* connstr);
+void uvodbc__connect_leave(uvodbc__connect_ticket_t* t, SQLHDBC dbc);
+uvodbc__connect_ticket_t* uvodbc__disconnect_enter(SQLHDBC dbc);
+void uvodbc__disconnect_leave(uvodbc__connect_ticket_t* t, int freed);
 
 /* ---- odbc-cancel.c: cancelling a running statement ---- */
 /* MariaDB's kill target: the connection string (a password: never logged)

@@ -94,6 +94,15 @@ if [ "${UVODBC_SKIP_ASAN:-0}" != 1 ]; then
         run "chaos asan $d" ./build-ci-asan/tests/uvodbc-chaos --driver "$d" \
             --ops "$chaos_ops" --seconds "$chaos_s"
     done
+    # Connects and disconnects at once on all three drivers, DSN= and
+    # DRIVER= forms (tests/connect-stress.c, the connect lock); the last
+    # two with one string per driver, so most connects run in parallel.
+    for mode in "" --churn "--variants 1 --driver-only" \
+        "--variants 1 --driver-only --churn"; do
+        # shellcheck disable=SC2086
+        run "connect-stress asan $mode" \
+            ./build-ci-asan/tests/uvodbc-connect-stress --ops 600 $mode
+    done
     unset ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS
 fi
 
@@ -114,6 +123,13 @@ if [ "${UVODBC_SKIP_TSAN:-0}" != 1 ]; then
             TSAN_OPTIONS="halt_on_error=1:exitcode=66:second_deadlock_stack=1$supp" \
             ./build-ci-tsan/tests/uvodbc-chaos --driver "$d" \
             --ops "$chaos_ops" --seconds "$chaos_s"
+    done
+    for mode in "" --churn "--variants 1 --driver-only" \
+        "--variants 1 --driver-only --churn"; do
+        # shellcheck disable=SC2086
+        run "connect-stress tsan $mode" env \
+            TSAN_OPTIONS="halt_on_error=1:exitcode=66:second_deadlock_stack=1:suppressions=$repo/tests/tsan-mariadb.supp" \
+            ./build-ci-tsan/tests/uvodbc-connect-stress --ops 600 $mode
     done
 fi
 

@@ -822,6 +822,55 @@ START_TEST(faults_dead_conn_chain) {
 }
 END_TEST
 
+/* ---- a connect that hangs holds up no other connect ---- */
+
+/* With a connection of its string already open, a connect to a frozen
+ * server runs alongside other connects (lib/odbc-connect-lock.c): a SQLite
+ * connect started after it calls back first, while it waits out its login
+ * timeout.  (On the code before, every connect took one process-wide lock,
+ * and the SQLite connect came only after that timeout.) */
+START_TEST(faults_freeze_connect_overlaps) {
+  uv_loop_t loop;
+  uvodbc_conn_options_t co;
+  uvodbc_conn_t *srv, *lite;
+  const char* sqlite = getenv("UVODBC_TEST_SQLITE");
+  op_t hung, quick;
+  ck_assert_msg(sqlite != NULL && *sqlite != '\0',
+                "UVODBC_TEST_SQLITE is not set (tests/servers.sh sets it)");
+  ck_assert_int_eq(uv_loop_init(&loop), 0);
+  ticker_start(&loop);
+  srv = connect_to(&loop, test_connstr());
+  lite = connect_to(&loop, sqlite);
+  uvodbc_conn_options_init(&co);
+  co.login_timeout_s = (unsigned)(4 * test_slack());
+  server("freeze");
+  op_init(&hung);
+  ck_assert_int_eq(
+      uvodbc_connect(&loop, &hung.req, test_connstr(), &co, on_op), 0);
+  run_for(&loop, 300); /* it is in the driver, waiting for the server */
+  ck_assert_int_eq(hung.calls, 0);
+  op_init(&quick);
+  ck_assert_int_eq(uvodbc_connect(&loop, &quick.req, sqlite, NULL, on_op), 0);
+  RUN_UNTIL(&loop, quick.calls > 0, 60000);
+  ck_assert_msg(quick.status == 0, "SQLite connect: %s [%s] %s",
+                uvodbc_err_name(quick.status), quick.state, quick.message);
+  ck_assert_msg(hung.calls == 0,
+                "the SQLite connect waited for the connect to the frozen "
+                "server (status %s)",
+                uvodbc_err_name(hung.status));
+  RUN_UNTIL(&loop, hung.calls > 0, 60000);
+  ck_assert_int_eq(hung.status, UVODBC_ESQL);
+  server("thaw");
+  test_close(&loop, quick.req.conn);
+  test_close(&loop, hung.req.conn);
+  test_close(&loop, lite);
+  test_close(&loop, srv);
+  expect_server_back(&loop);
+  finish(&loop);
+  ck_assert_int_eq(quick.calls + hung.calls, 2); /* no second */
+}
+END_TEST
+
 Suite* faults_suite(void) {
   static const char* const names[] = {
       "faults_kill_query",    "faults_kill_idle_ping",
@@ -829,7 +878,7 @@ Suite* faults_suite(void) {
       "faults_kill_mid_bulk", "faults_kill_connects",
       "faults_kill_pool",     "faults_dead_conn_next_statement",
       "faults_dead_conn_chain", "faults_connect_server_down",
-      "faults_pool_server_down"};
+      "faults_pool_server_down", "faults_freeze_connect_overlaps"};
   Suite* s = suite_create("faults");
   TCase* tc = tcase_create("faults");
   const char* skip = NULL;
@@ -859,6 +908,7 @@ Suite* faults_suite(void) {
   tcase_add_test(tc, faults_pool_server_down);
   tcase_add_test(tc, faults_dead_conn_next_statement);
   tcase_add_test(tc, faults_dead_conn_chain);
+  tcase_add_test(tc, faults_freeze_connect_overlaps);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -108,7 +108,7 @@ fi
 
 if [ "${UVODBC_SKIP_TSAN:-0}" != 1 ]; then
     # A report fails the test (exit code 66 from its process). MariaDB's
-    # driver's own races (none suppressed now): tests/tsan-mariadb.supp.
+    # driver's own races, as narrow as TSan allows: tests/tsan-mariadb.supp.
     for d in "${drivers[@]}"; do
         supp=
         [ "$d" = mariadb ] && supp=:suppressions=$repo/tests/tsan-mariadb.supp

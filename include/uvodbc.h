@@ -335,7 +335,8 @@ UVODBC_EXTERN int uvodbc_conn_reset(uvodbc_conn_t* conn, uvodbc_req_t* req,
 #define UVODBC_READ_AHEAD_MAX 16
 
 typedef struct uvodbc_exec_options_s {
-  /* Timeout in ms (0: the connection's query_timeout_ms). */
+  /* Timeout in ms (0: the connection's query_timeout_ms).  As that one, it
+   * holds when the driver never returns: uvodbc_conn_options_t. */
   unsigned int timeout_ms;
   /* Rows per batch, i.e. per thread hop.  0: as many as fit in about 2 MiB
    * of buffers, 1024 to 16384 (1024 when a long column is read in chunks).
@@ -499,7 +500,9 @@ UVODBC_EXTERN int uvodbc_conn_bulk(uvodbc_conn_t* conn, uvodbc_req_t* req,
  * a row not marked NULL.  Callback and request fields: as uvodbc_conn_bulk().
  * Ownership: borrowed, like uv_write()'s buffers: `columns` is copied, but
  * the arrays it points at, and the text and binary they point at, must stay
- * valid and unchanged until the callback. */
+ * valid and unchanged until the callback.  So this call is never abandoned
+ * at its deadline (uvodbc_conn_options_t.query_timeout_ms): if the driver
+ * does not return, neither does the callback, nor a close behind it. */
 UVODBC_EXTERN int uvodbc_conn_bulk_columns(
     uvodbc_conn_t* conn, uvodbc_req_t* req, const char* sql,
     const uvodbc_param_column_t* columns, size_t ncols, size_t nrows,

@@ -95,14 +95,25 @@ static void deliver_timeout(uvodbc_op_t* op) {
   uvodbc__diags_free(&d);
 }
 
-/* Gives up on what runs on `conn`.  0, or UV_ENOMEM (nothing changed). */
+/* uvodbc_conn_bulk_columns() reads the caller's arrays on the worker until
+ * its callback: it cannot be given up without the worker reading memory
+ * that is no longer ours. */
+static int borrows_caller_memory(const uvodbc_op_t* op) {
+  return op->kind == OP_BULK && op->columns != NULL;
+}
+
+/* Gives up on what runs on `conn`.  0; UV_ENOMEM (nothing changed, try
+ * again); UV_EBUSY (it cannot be given up: wait for it). */
 static int abandon(uvodbc_conn_t* conn) {
   uvodbc_op_t* head = conn->running;
   uvodbc_op_t* op;
-  uvodbc__zombie_t* z = uvodbc__calloc(1, sizeof(*z));
-  uvodbc_op_t* cleanup =
-      z != NULL ? uvodbc__op_new(conn, OP_CONN_CLOSE, NULL, NULL, NULL)
-                : NULL;
+  uvodbc__zombie_t* z;
+  uvodbc_op_t* cleanup;
+  for (op = head; op != NULL; op = op->chain_next)
+    if (borrows_caller_memory(op)) return UV_EBUSY;
+  z = uvodbc__calloc(1, sizeof(*z));
+  cleanup = z != NULL ? uvodbc__op_new(conn, OP_CONN_CLOSE, NULL, NULL, NULL)
+                      : NULL;
   if (cleanup == NULL) {
     uvodbc__free(z);
     return UV_ENOMEM;
@@ -138,7 +149,8 @@ static void on_grace(uv_timer_t* timer) {
   uvodbc_op_t* op = timer->data;
   /* Still on its worker: the callback, and so the op, is still ours. */
   if (op->zombie != NULL || op->conn->running != op) return;
-  if (abandon(op->conn) != 0) uv_timer_start(timer, on_grace, RETRY_MS, 0);
+  if (abandon(op->conn) == UV_ENOMEM)
+    uv_timer_start(timer, on_grace, RETRY_MS, 0);
 }
 
 void uvodbc__deadline_grace(uvodbc_op_t* op) {
@@ -156,7 +168,8 @@ static void on_close_deadline(uv_timer_t* timer) {
   uvodbc_conn_t* conn = timer->data;
   /* Nothing runs: the close is on its way without a hop. */
   if (conn->running == NULL) return;
-  if (abandon(conn) != 0) uv_timer_start(timer, on_close_deadline, RETRY_MS, 0);
+  if (abandon(conn) == UV_ENOMEM)
+    uv_timer_start(timer, on_close_deadline, RETRY_MS, 0);
 }
 
 int uvodbc__deadline_close_start(uvodbc_conn_t* conn) {

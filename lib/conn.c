@@ -138,6 +138,7 @@ static void on_closed(uv_handle_t* idle) {
   uvodbc_conn_t* conn = idle->data;
   uvodbc_conn_close_cb cb = conn->close_cb;
   uvodbc__live_conns--;
+  uvodbc__strand_hold(conn, 0);
   if (cb != NULL) cb(conn);
   uvodbc__diags_free(&conn->close_diags);
   /* A pool that still names it (pool_slot) frees it at its own close. */

@@ -126,6 +126,7 @@ static int abandon(uvodbc_conn_t* conn) {
   conn->running = NULL;
   conn->zombie = z;
   conn->broken = 1;
+  uvodbc__strand_hold(conn, 0); /* broken: its locks, if any, are moot */
   for (op = head; op != NULL; op = op->chain_next) {
     op->zombie = z;
     release_handle_state(op);

@@ -58,7 +58,10 @@ UVODBC_EXTERN const char* uvodbc_version_string(void);
 UVODBC_EXTERN int uvodbc_init(void);
 
 /* Frees the ODBC environment.  Call after every connection's close callback
- * has run.  Returns 0, or UV_EBUSY while connections are still open. */
+ * has run.  Returns 0, or UV_EBUSY while connections are still open, or
+ * while a driver call abandoned at its deadline has not returned and been
+ * cleaned up (its connection's handles are still allocated: see
+ * docs/threading.md, "When the driver does not return"). */
 UVODBC_EXTERN int uvodbc_shutdown(void);
 
 /* How many libuv pool threads uvodbc may occupy at once.  libuv's pool is
@@ -162,6 +165,13 @@ UVODBC_EXTERN int uvodbc_req_cancel(uvodbc_req_t* req);
 #define UVODBC_LOGIN_TIMEOUT_DEFAULT_S 15
 /* login_timeout_s: no timeout of uvodbc's; the driver's default applies. */
 #define UVODBC_LOGIN_TIMEOUT_NONE UINT_MAX
+/* What deadline_grace_ms = 0 means. */
+#define UVODBC_DEADLINE_GRACE_DEFAULT_MS 1000
+/* What close_timeout_ms = 0 means: longer than the default login timeout,
+ * so a close that waits for a connect to fail normally still does. */
+#define UVODBC_CLOSE_TIMEOUT_DEFAULT_MS 30000
+/* close_timeout_ms: a close waits for the driver however long it takes. */
+#define UVODBC_CLOSE_TIMEOUT_NONE UINT_MAX
 
 typedef struct uvodbc_conn_options_s {
   /* Login timeout in seconds, passed to SQL_ATTR_LOGIN_TIMEOUT; 0 means
@@ -175,8 +185,24 @@ typedef struct uvodbc_conn_options_s {
    * closes of other connections wait behind it: hence a default. */
   unsigned int login_timeout_s;
   /* Default timeout for every statement on this connection, in ms; 0 = none.
-   * Enforced by uvodbc's own timer and SQLCancel, on every driver. */
+   * Enforced by uvodbc's own timer and SQLCancel, on every driver.  If the
+   * driver call has not returned deadline_grace_ms after the timeout (the
+   * server stopped answering, the cancel did not work), it is abandoned:
+   * the callback comes with UV_ETIMEDOUT and SQLSTATE HYT00, the
+   * connection is broken (uvodbc_conn_is_broken(); what is queued fails at
+   * once with UVODBC_ENOTCONN), and nothing of the request (parameters,
+   * buffers) is touched again.  The worker stays in the driver until it
+   * returns; docs/threading.md says what is freed when. */
   unsigned int query_timeout_ms;
+  /* The grace above, in ms; 0 means UVODBC_DEADLINE_GRACE_DEFAULT_MS. */
+  unsigned int deadline_grace_ms;
+  /* The longest a close waits for the driver (a running operation, then
+   * the disconnect), in ms from uvodbc_conn_close(); 0 means
+   * UVODBC_CLOSE_TIMEOUT_DEFAULT_MS, UVODBC_CLOSE_TIMEOUT_NONE no limit.
+   * Past it, what runs is abandoned as above (its callback: UV_ETIMEDOUT),
+   * and the close callback comes with uvodbc_conn_close_status()
+   * UV_ETIMEDOUT. */
+  unsigned int close_timeout_ms;
   /* Non-zero accepts a driver manager that serializes all calls
    * (Threading=3); by default such a connect fails with UVODBC_ESERIAL. */
   int allow_serialized;
@@ -206,9 +232,12 @@ UVODBC_EXTERN int uvodbc_connect(uv_loop_t* loop, uvodbc_req_t* req,
  * frees the handle.  Cursors of the connection stay allocated until the
  * caller closes them, but fail every operation with UVODBC_ECLOSED.
  * Returns: 0, UV_EINVAL (NULL, already closing, or borrowed from a pool:
- * give it back with uvodbc_pool_release() or uvodbc_pool_discard()).
- * Callback: once, last, after every other callback of the connection; the
- * handle is freed when it returns.  May be NULL.  Callable from inside any
+ * give it back with uvodbc_pool_release() or uvodbc_pool_discard()),
+ * UV_ENOMEM.
+ * Callback: once, last, after every other callback of the connection, at
+ * most close_timeout_ms after this call (and at once when a call abandoned
+ * at its deadline still holds the connection); the handle is freed when it
+ * returns.  May be NULL.  Callable from inside any
  * callback; statements that already ran in the same hop as the one whose
  * callback closes (docs/threading.md, "Chains") keep their results. */
 UVODBC_EXTERN int uvodbc_conn_close(uvodbc_conn_t* conn,
@@ -218,6 +247,11 @@ UVODBC_EXTERN int uvodbc_conn_close(uvodbc_conn_t* conn,
  * were freed, UVODBC_ESQL when the driver refused to disconnect even after a
  * rollback (its handle stays allocated, uvodbc_shutdown() then returns
  * UV_EBUSY); uvodbc_conn_close_diag() gives the driver's reasons.
+ * UV_ETIMEDOUT when a driver call on the connection did not return in time
+ * (close_timeout_ms passed, or an operation was abandoned at its deadline
+ * and is still stuck): the close callback comes anyway, and the handles are
+ * freed on a worker when that call returns (until then uvodbc_shutdown()
+ * returns UV_EBUSY).
  * Outside the close callback: 0. */
 UVODBC_EXTERN int uvodbc_conn_close_status(const uvodbc_conn_t* conn);
 /* Inside the close callback: the diagnostics of a failed disconnect (*n of
@@ -307,7 +341,8 @@ UVODBC_EXTERN int uvodbc_conn_reset(uvodbc_conn_t* conn, uvodbc_req_t* req,
 #define UVODBC_READ_AHEAD_MAX 16
 
 typedef struct uvodbc_exec_options_s {
-  /* Timeout in ms (0: the connection's query_timeout_ms). */
+  /* Timeout in ms (0: the connection's query_timeout_ms).  As that one, it
+   * holds when the driver never returns: uvodbc_conn_options_t. */
   unsigned int timeout_ms;
   /* Rows per batch, i.e. per thread hop.  0: as many as fit in about 2 MiB
    * of buffers, 1024 to 16384 (1024 when a long column is read in chunks).
@@ -471,7 +506,9 @@ UVODBC_EXTERN int uvodbc_conn_bulk(uvodbc_conn_t* conn, uvodbc_req_t* req,
  * a row not marked NULL.  Callback and request fields: as uvodbc_conn_bulk().
  * Ownership: borrowed, like uv_write()'s buffers: `columns` is copied, but
  * the arrays it points at, and the text and binary they point at, must stay
- * valid and unchanged until the callback. */
+ * valid and unchanged until the callback.  So this call is never abandoned
+ * at its deadline (uvodbc_conn_options_t.query_timeout_ms): if the driver
+ * does not return, neither does the callback, nor a close behind it. */
 UVODBC_EXTERN int uvodbc_conn_bulk_columns(
     uvodbc_conn_t* conn, uvodbc_req_t* req, const char* sql,
     const uvodbc_param_column_t* columns, size_t ncols, size_t nrows,

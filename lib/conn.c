@@ -68,6 +68,10 @@ int uvodbc__conn_close(uvodbc_conn_t* conn, uvodbc_conn_close_cb cb) {
   op = uvodbc__op_new(conn, OP_CONN_CLOSE, &uvodbc__conn_close_vt, NULL,
                       NULL);
   if (op == NULL) return UV_ENOMEM;
+  if (uvodbc__deadline_close_start(conn) != 0) {
+    uvodbc__op_free(op);
+    return UV_ENOMEM;
+  }
   conn->closing = 1;
   conn->open = 0;
   conn->close_cb = cb;
@@ -119,6 +123,10 @@ static void close_prepare(uvodbc_op_t* op) {
   uvodbc__conn_take_stmts(op->conn, op);
   op->dbc = op->conn->dbc;
   op->driver = op->conn->driver;
+  /* A call abandoned at its deadline still runs on the connection: the
+   * handles are freed when it returns (lib/deadline.c). */
+  if (uvodbc__deadline_close(op->conn, op))
+    uvodbc__op_complete_early(op, UV_ETIMEDOUT);
 }
 
 static void close_work(uvodbc_op_t* op) {
@@ -146,17 +154,24 @@ static void on_last_tick(uv_idle_t* idle) {
   uv_close((uv_handle_t*)idle, on_closed);
 }
 
-static void close_done(uvodbc_op_t* op) {
-  uvodbc_conn_t* conn = op->conn;
+void uvodbc__conn_closed(uvodbc_conn_t* conn, int status) {
   conn->dbc = SQL_NULL_HDBC;
-  conn->close_status = op->status; /* for the close callback */
-  conn->close_diags = op->diags;
-  memset(&op->diags, 0, sizeof(op->diags));
-  uvodbc__op_free(op);
+  conn->close_status = status; /* for the close callback */
+  conn->closed = 1;
+  uvodbc__deadline_close_stop(conn);
   /* Every other callback of the connection runs before close_cb. */
   uvodbc__strand_flush_ready(conn);
   conn->idle.data = conn;
   uv_idle_start(&conn->idle, on_last_tick);
+}
+
+static void close_done(uvodbc_op_t* op) {
+  uvodbc_conn_t* conn = op->conn;
+  int status = op->status;
+  conn->close_diags = op->diags;
+  memset(&op->diags, 0, sizeof(op->diags));
+  uvodbc__op_free(op);
+  uvodbc__conn_closed(conn, status);
 }
 
 const uvodbc__op_vtable_t uvodbc__connect_vt = {

@@ -159,6 +159,7 @@ static void cursor_work(uvodbc_op_t* op) {
       }
       uvodbc__stmt_free(s);
       uvodbc__free(s);
+      op->stmt = NULL;
       break;
   }
 }

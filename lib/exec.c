@@ -21,6 +21,7 @@ static void on_timeout(uv_timer_t* timer) {
   } else if (op->state == OP_SUBMITTED) {
     op->timed_out = 1;
     uvodbc__strand_interrupt(op);
+    uvodbc__deadline_grace(op); /* if the driver does not return */
   }
 }
 

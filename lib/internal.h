@@ -40,6 +40,22 @@ int uvodbc__executor_cancel(uvodbc__task_t* task);
  * connection that may hold locks (strand.c). */
 void uvodbc__executor_reserve(int delta);
 
+/* ---- deadline.c: giving up on a driver call that does not return ---- */
+typedef struct uvodbc__zombie_s uvodbc__zombie_t;
+/* Abandoned calls whose worker has not returned and been cleaned up. */
+extern unsigned int uvodbc__zombies;
+/* A timeout fired on a running op: abandon it after the grace. */
+void uvodbc__deadline_grace(uvodbc_op_t* op);
+/* A close starts: abandon what still runs at close_timeout_ms. */
+int uvodbc__deadline_close_start(uvodbc_conn_t* conn);
+void uvodbc__deadline_close_stop(uvodbc_conn_t* conn);
+/* after_work of an abandoned op (`status` as the executor's). */
+void uvodbc__deadline_returned(uvodbc_op_t* head, int status);
+/* From the close's prepare: 1 when a stuck call still holds the
+ * connection, which then takes the close's statements and dbc (the close
+ * completes at once, UV_ETIMEDOUT); 0 when the close runs as usual. */
+int uvodbc__deadline_close(uvodbc_conn_t* conn, uvodbc_op_t* close_op);
+
 /* ---- operations ---- */
 typedef enum {
   OP_CONNECT,
@@ -133,6 +149,8 @@ struct uvodbc_op_s {
   SQLUINTEGER level;         /* TXN: isolation to set                  */
   int conn_dead;             /* the driver says the connection is gone */
   int frees_handles;         /* took statements to free: never cancelled */
+  SQLHDBC run_dbc;           /* conn->dbc when popped, for the worker     */
+  uvodbc__zombie_t* zombie;  /* abandoned (deadline.c), which owns it now */
 };
 
 /* op->ahead: a fetch that fills stmt->ahead while the application reads
@@ -168,6 +186,8 @@ void uvodbc__strand_hold(uvodbc_conn_t* conn, int on);
 void uvodbc__strand_cancel_all(uvodbc_conn_t* conn);
 /* Interrupts a submitted op.  Returns 0 or UV_EBUSY (not interruptible). */
 int uvodbc__strand_interrupt(uvodbc_op_t* op);
+/* Submits the next queued op, if nothing runs (after an abandon). */
+void uvodbc__strand_resume(uvodbc_conn_t* conn);
 /* Delivers every ready completion now (the connection's last moments). */
 void uvodbc__strand_flush_ready(uvodbc_conn_t* conn);
 /* From a `prepare`: the op needs no hop; `status` is its result. */
@@ -233,6 +253,9 @@ struct uvodbc_conn_s {
   uvodbc_conn_close_cb close_cb;
   int close_status;           /* for the close callback                 */
   uvodbc__diags_t close_diags;
+  uvodbc__zombie_t* zombie;   /* a call abandoned on it, not cleaned up */
+  uv_timer_t* close_timer;    /* the close's deadline                   */
+  int closed;                 /* the close callback is on its way       */
   void* pool_slot;            /* pool.c: the slot holding it, or NULL.
                                  Set: uvodbc_conn_close() refuses, and
                                  the close leaves the memory to the pool */
@@ -240,6 +263,9 @@ struct uvodbc_conn_s {
 
 /* uvodbc_conn_close() for the pool, which owns its connections. */
 int uvodbc__conn_close(uvodbc_conn_t* conn, uvodbc_conn_close_cb cb);
+/* The close is over (`status` for uvodbc_conn_close_status()): the other
+ * callbacks, then the close callback one tick later. */
+void uvodbc__conn_closed(uvodbc_conn_t* conn, int status);
 
 /* How a cursor or prepared handle closes: by its own close op, or (once
  * a reset or close of the connection took its statement) as soon as none

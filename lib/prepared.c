@@ -130,6 +130,7 @@ static void prepare_done(uvodbc_op_t* op) {
 static void close_work(uvodbc_op_t* op) {
   uvodbc__stmt_free(op->stmt);
   uvodbc__free(op->stmt);
+  op->stmt = NULL;
 }
 
 static void close_done(uvodbc_op_t* op) {

@@ -29,7 +29,7 @@
 static void submit_next(uvodbc_conn_t* conn);
 
 static void run_one(uvodbc_op_t* op) {
-  SQLHDBC dbc = op->conn->dbc; /* written only by ops, never concurrently */
+  SQLHDBC dbc = op->run_dbc; /* never op->conn: it may be gone (abandoned) */
   op->vt->work(op);
   /* Right after the failure, while the driver still knows why. */
   if (op->status == UVODBC_ESQL && op->kind != OP_CONNECT &&
@@ -73,8 +73,15 @@ static void unchain(uvodbc_op_t* head) {
 
 static void after_work(uvodbc__task_t* task, int status) {
   uvodbc_op_t* op = (uvodbc_op_t*)task;
-  uvodbc_conn_t* conn = op->conn;
+  uvodbc_conn_t* conn;
   uvodbc_op_t* next;
+  /* Given up at its deadline: the connection may be gone, the callbacks
+   * have run. */
+  if (op->zombie != NULL) {
+    uvodbc__deadline_returned(op, status);
+    return;
+  }
+  conn = op->conn;
   conn->running = NULL;
   if (status != 0) { /* never ran: UV_ECANCELED */
     op->status = status;
@@ -150,6 +157,7 @@ static int pop(uvodbc_conn_t* conn) {
     op->state = OP_READY;
   } else {
     op->state = OP_SUBMITTED;
+    op->run_dbc = conn->dbc;
     /* A dead connection's handles are never used again, only freed: the
      * drivers reuse freed memory after "lost connection". */
     if (conn->broken && !releases_handles(op) && op->kind != OP_CONNECT) {
@@ -248,7 +256,12 @@ static void drain(uvodbc_conn_t* conn) {
 static void on_idle(uv_idle_t* idle) {
   uvodbc_conn_t* conn = idle->data;
   drain(conn);
+  if (conn->closed) return; /* the idle handle now ends the close */
   if (conn->ready_head == NULL) uv_idle_stop(&conn->idle);
+  submit_next(conn);
+}
+
+void uvodbc__strand_resume(uvodbc_conn_t* conn) {
   submit_next(conn);
 }
 

@@ -21,7 +21,8 @@ int uvodbc_init(void) {
 }
 
 int uvodbc_shutdown(void) {
-  if (uvodbc__live_conns > 0) return UV_EBUSY;
+  /* A stuck driver call (docs/threading.md) still holds a connection. */
+  if (uvodbc__live_conns > 0 || uvodbc__zombies > 0) return UV_EBUSY;
   uvodbc__cancel_thread_stop();
   return uvodbc__env_free() == 0 ? 0 : UV_EBUSY;
 }

@@ -139,6 +139,7 @@ Suite* read_ahead_suite(void);
 Suite* chain_suite(void);
 Suite* ownership_suite(void);
 Suite* faults_suite(void);
+Suite* deadline_suite(void);
 Suite* driver_values_suite(void);
 Suite* redact_suite(void);
 Suite* convoy_suite(void);

@@ -45,10 +45,15 @@ uvodbc_conn_t* test_connect(uv_loop_t* loop) {
 }
 
 uvodbc_conn_t* test_connect_to(uv_loop_t* loop, const char* connstr) {
+  return test_connect_with(loop, connstr, NULL);
+}
+
+uvodbc_conn_t* test_connect_with(uv_loop_t* loop, const char* connstr,
+                                 const uvodbc_conn_options_t* opts) {
   uvodbc_req_t req;
   sync_t s = {0};
   req.data = &s;
-  ck_assert_int_eq(uvodbc_connect(loop, &req, connstr, NULL, on_sync), 0);
+  ck_assert_int_eq(uvodbc_connect(loop, &req, connstr, opts, on_sync), 0);
   run_until(loop, &s);
   ck_assert_msg(s.status == 0, "connect failed: %s",
                 uvodbc_strerror(s.status));

@@ -113,6 +113,15 @@ static void query(uvodbc_conn_t* conn, op_t* o, const char* sql,
                    0);
 }
 
+/* A connection whose stuck statement the deadline (tests/test-deadline.c)
+ * does not abandon before the thaw: these tests watch the cancel alone. */
+static uvodbc_conn_t* connect_patient(uv_loop_t* loop) {
+  uvodbc_conn_options_t opts;
+  uvodbc_conn_options_init(&opts);
+  opts.deadline_grace_ms = 600000;
+  return test_connect_with(loop, test_connstr(), &opts);
+}
+
 static const char* sqlite_slow_sql =
     "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c "
     "WHERE x < 100000000) SELECT max(x) FROM c";
@@ -129,7 +138,7 @@ START_TEST(cancel_frozen_other_conn) {
   op_t stuck, slow;
   uint64_t t0, took;
   start(&loop);
-  frozen = test_connect(&loop);
+  frozen = connect_patient(&loop);
   lite = test_connect_to(&loop, "DRIVER={SQLite3};Database=:memory:");
   freeze(&loop);
   query(frozen, &stuck, "SELECT 1", 100);
@@ -168,7 +177,7 @@ START_TEST(cancel_retries_bounded) {
   op_t stuck, after;
   unsigned long calls0, calls;
   start(&loop);
-  conn = test_connect(&loop);
+  conn = connect_patient(&loop);
   calls0 = uvodbc__cancel_calls();
   freeze(&loop);
   query(conn, &stuck, "SELECT 1", 100);
@@ -216,7 +225,7 @@ START_TEST(cancel_threads_bounded) {
   uint64_t t0;
   int i, done = 0;
   start(&loop);
-  for (i = 0; i < N; i++) conns[i] = test_connect(&loop);
+  for (i = 0; i < N; i++) conns[i] = connect_patient(&loop);
   freeze(&loop);
   for (i = 0; i < N; i++) query(conns[i], &q[i], "SELECT 1", 100);
   t0 = uv_hrtime();

@@ -37,6 +37,8 @@ void test_skip(const char* test, const char* reason);
 /* Connects and returns the open connection; fails the test otherwise. */
 uvodbc_conn_t* test_connect(uv_loop_t* loop);
 uvodbc_conn_t* test_connect_to(uv_loop_t* loop, const char* connstr);
+uvodbc_conn_t* test_connect_with(uv_loop_t* loop, const char* connstr,
+                                 const uvodbc_conn_options_t* opts);
 /* Runs a statement that must succeed; returns rows affected. */
 int64_t test_exec(uv_loop_t* loop, uvodbc_conn_t* conn, const char* sql);
 /* Runs `sql` with parameters, which must succeed without a result set, the

@@ -20,7 +20,7 @@
  * gives up (MAX_ATTEMPTS calls in all, 1.55 s of waits): the statement then
  * runs to its end and still reports the cancel.  A failed attempt (the
  * server unreachable: MariaDB's kill connection timed out) ends the
- * retries, since each MariaDB attempt holds the process's connect lock.
+ * retries: against a server in trouble, one connection attempt at most.
  *
  * The bound on threads: one per request object at a time (`serving`), and
  * only for an armed statement; a thread lives while its statement is
@@ -33,7 +33,10 @@
  * executing thread (docs/drivers.md), so it is never called: a request of a
  * MariaDB connection carries a kill target {connection string, server
  * connection id}, read at connect (lib/odbc-conn.c), and the thread runs
- * KILL QUERY <id> on a connection of its own.  The race with the end of the
+ * KILL QUERY <id> on a connection of its own, made before the request is
+ * marked "cancelling" (a connect may wait for the connect lock, which the
+ * statement's worker must not) and kept for the retries.  The race with
+ * the end of the
  * statement: KILL QUERY kills whatever the session runs when it arrives.
  * It is sent only while armed and stays "cancelling" until the KILL has
  * returned, so the worker cannot leave disarm and send the connection's
@@ -213,30 +216,41 @@ static void wait_armed(uvodbc__cancel_t* c, long ms) {
 
 static void* cancel_thread(void* arg) {
   uvodbc__cancel_t* c = arg;
-  int attempt, ok;
+  uvodbc__kill_t* kill = NULL;
+  SQLHDBC kill_dbc = SQL_NULL_HDBC;
+  int attempt, ok = 1;
   pthread_mutex_lock(&c->lock);
-  for (attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+  for (attempt = 1; attempt <= MAX_ATTEMPTS && ok; attempt++) {
     SQLHSTMT stmt;
-    uvodbc__kill_t* kill;
     if (attempt > 1) wait_armed(c, (long)FIRST_WAIT_MS << (attempt - 2));
     if (c->stmt == NULL || atomic_load(&stopping)) break;
+    atomic_fetch_add(&calls, 1);
+    if (c->kill != NULL && kill_dbc == SQL_NULL_HDBC) {
+      /* Connect before marking the request: the connect may wait for the
+       * connect lock or a slow server, and the statement's worker must
+       * never wait for that.  One connection serves every attempt. */
+      if (kill == NULL) kill = kill_ref(c->kill);
+      pthread_mutex_unlock(&c->lock);
+      kill_dbc = uvodbc__odbc_kill_connect(kill->connstr);
+      pthread_mutex_lock(&c->lock);
+      if (kill_dbc == SQL_NULL_HDBC) break; /* unreachable: retrying won't help */
+      if (c->stmt == NULL || atomic_load(&stopping)) break;
+    }
     c->cancelling = 1;
     stmt = c->stmt;
-    kill = kill_ref(c->kill);
     pthread_mutex_unlock(&c->lock);
-    atomic_fetch_add(&calls, 1);
-    if (kill != NULL)
-      ok = uvodbc__odbc_kill_query(kill->connstr, kill->id) == 0;
+    if (kill_dbc != SQL_NULL_HDBC)
+      ok = uvodbc__odbc_kill_run(kill_dbc, kill->id) == 0;
     else
       ok = SQL_SUCCEEDED(SQLCancel(stmt));
-    uvodbc__kill_unref(kill);
     pthread_mutex_lock(&c->lock);
     c->cancelling = 0;
     pthread_cond_broadcast(&c->cond);
-    if (!ok) break; /* the server is unreachable: retrying would not help */
   }
   c->serving = 0;
   pthread_mutex_unlock(&c->lock);
+  if (kill_dbc != SQL_NULL_HDBC) uvodbc__odbc_kill_close(kill_dbc);
+  uvodbc__kill_unref(kill);
   uvodbc__cancel_unref(c);
   pthread_mutex_lock(&g_lock);
   if (--live == 0) pthread_cond_broadcast(&g_cond);

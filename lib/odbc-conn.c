@@ -5,6 +5,7 @@
  * free of a connection handle happen inside the connect lock's turn, which
  * runs them alone only when they may do one of those; every path ends the
  * turn. */
+#include <ctype.h>
 #include <odbcinst.h>
 #include <stdio.h>
 #include <string.h>
@@ -267,21 +268,23 @@ int uvodbc__odbc_disconnect(SQLHDBC dbc, uvodbc__driver_t driver,
 
 /* ---- MariaDB's cancel ---- */
 
-/* The cancel's connection must not hang on a frozen server: its
- * statement's worker waits for it.
- * Seconds, for each of connect, read and write. */
+/* The cancel's connection must not hang on a frozen server: the KILL's
+ * statement's worker waits for it (lib/odbc-cancel.c).  Seconds, for each
+ * of connect, read and write. */
 #define KILL_TIMEOUT_S 2
 
-static int is_timeout_key(const char* k, size_t n) {
+/* Keys the kill connection must not take from the user's string: its own
+ * timeouts replace these, and the user's init statement is not for it. */
+static int is_dropped_key(const char* k, size_t n) {
   static const char* keys[] = {"CONN_TIMEOUT", "READ_TIMEOUT",
-                               "WRITE_TIMEOUT"};
+                               "WRITE_TIMEOUT", "INITSTMT"};
   size_t i;
   for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
     if (strlen(keys[i]) == n && strncasecmp(k, keys[i], n) == 0) return 1;
   return 0;
 }
 
-/* `connstr` without its timeout keys, with ours added. */
+/* `connstr` without those keys, with our timeouts added. */
 static char* kill_connstr(const char* connstr) {
   size_t cap = strlen(connstr) + 96;
   char* out = uvodbc__malloc(cap);
@@ -292,13 +295,13 @@ static char* kill_connstr(const char* connstr) {
     const char* k;
     const char* end;
     size_t n;
-    while (*p == ' ' || *p == ';') p++;
+    while (isspace((unsigned char)*p) || *p == ';') p++;
     k = p;
     p += strcspn(p, "=;");
     n = (size_t)(p - k);
-    while (n > 0 && k[n - 1] == ' ') n--;
+    while (n > 0 && isspace((unsigned char)k[n - 1])) n--;
     end = *p == '=' ? uvodbc__connstr_value_end(p + 1) : p;
-    if (end > k && !is_timeout_key(k, n)) {
+    if (end > k && !is_dropped_key(k, n)) {
       memcpy(out + len, k, (size_t)(end - k));
       len += (size_t)(end - k);
       out[len++] = ';';
@@ -310,46 +313,48 @@ static char* kill_connstr(const char* connstr) {
   return out;
 }
 
-int uvodbc__odbc_kill_query(const char* connstr, unsigned long id) {
+SQLHDBC uvodbc__odbc_kill_connect(const char* connstr) {
   SQLHDBC dbc = SQL_NULL_HDBC;
-  SQLHSTMT st = SQL_NULL_HSTMT;
-  SQLRETURN rc;
-  char sql[64];
   uvodbc__connect_ticket_t* turn;
   char* cs = kill_connstr(connstr);
-  if (cs == NULL) return UVODBC_ESQL;
+  if (cs == NULL) return SQL_NULL_HDBC;
   /* The ticket is the cancelled connection's own string: that connection is
    * open (its driver set up), so this connect overlaps with others; only
-   * the timeouts differ, which no DSN or driver resolution reads. */
+   * the keys above differ, which no DSN or driver resolution reads. */
   turn = uvodbc__connect_enter(connstr);
-  if (turn == NULL) {
-    uvodbc__free(cs);
-    return UVODBC_ESQL;
-  }
-  rc = SQLAllocHandle(SQL_HANDLE_DBC, uvodbc__env(), &dbc);
-  if (SQL_SUCCEEDED(rc)) {
+  if (turn != NULL &&
+      SQL_SUCCEEDED(SQLAllocHandle(SQL_HANDLE_DBC, uvodbc__env(), &dbc))) {
     SQLSetConnectAttr(dbc, SQL_ATTR_LOGIN_TIMEOUT,
                       (SQLPOINTER)(uintptr_t)KILL_TIMEOUT_S, 0);
-    rc = SQLDriverConnect(dbc, NULL, (SQLCHAR*)cs, SQL_NTS, NULL, 0, NULL,
-                          SQL_DRIVER_NOPROMPT);
-    if (!SQL_SUCCEEDED(rc)) {
+    if (!SQL_SUCCEEDED(SQLDriverConnect(dbc, NULL, (SQLCHAR*)cs, SQL_NTS,
+                                        NULL, 0, NULL,
+                                        SQL_DRIVER_NOPROMPT))) {
       SQLFreeHandle(SQL_HANDLE_DBC, dbc);
       dbc = SQL_NULL_HDBC;
     }
   }
-  uvodbc__connect_leave(turn, dbc);
+  if (turn != NULL) uvodbc__connect_leave(turn, dbc);
   memset(cs, 0, strlen(cs));
   uvodbc__free(cs);
-  if (dbc == SQL_NULL_HDBC) return UVODBC_ESQL;
+  return dbc;
+}
+
+int uvodbc__odbc_kill_run(SQLHDBC dbc, unsigned long id) {
+  SQLHSTMT st = SQL_NULL_HSTMT;
+  SQLRETURN rc;
+  char sql[64];
   snprintf(sql, sizeof(sql), "KILL QUERY %lu", id);
   rc = SQLAllocHandle(SQL_HANDLE_STMT, dbc, &st);
   if (SQL_SUCCEEDED(rc)) {
     rc = SQLExecDirect(st, (SQLCHAR*)sql, SQL_NTS);
     SQLFreeHandle(SQL_HANDLE_STMT, st);
   }
-  turn = uvodbc__disconnect_enter(dbc);
+  return SQL_SUCCEEDED(rc) ? 0 : UVODBC_ESQL;
+}
+
+void uvodbc__odbc_kill_close(SQLHDBC dbc) {
+  uvodbc__connect_ticket_t* turn = uvodbc__disconnect_enter(dbc);
   SQLDisconnect(dbc);
   SQLFreeHandle(SQL_HANDLE_DBC, dbc);
   uvodbc__disconnect_leave(turn, 1);
-  return SQL_SUCCEEDED(rc) ? 0 : UVODBC_ESQL;
 }

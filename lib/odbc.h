@@ -145,9 +145,12 @@ int uvodbc__odbc_connect(const uvodbc__connect_args_t* args, SQLHDBC* out,
  * the driver refused to disconnect (the handle is then still allocated). */
 int uvodbc__odbc_disconnect(SQLHDBC dbc, uvodbc__driver_t driver,
                             uvodbc__diags_t* diags);
-/* KILL QUERY <id> on a connection of its own to the server of `connstr`,
- * with short connect and read timeouts.  0 or UVODBC_ESQL. */
-int uvodbc__odbc_kill_query(const char* connstr, unsigned long id);
+/* MariaDB's cancel: a connection of its own to the server of `connstr`
+ * (short connect, read and write timeouts; SQL_NULL_HDBC when it fails),
+ * KILL QUERY <id> on it (0 or UVODBC_ESQL), and its close. */
+SQLHDBC uvodbc__odbc_kill_connect(const char* connstr);
+int uvodbc__odbc_kill_run(SQLHDBC dbc, unsigned long id);
+void uvodbc__odbc_kill_close(SQLHDBC dbc);
 
 /* ---- odbc-txn.c: transactions and connection state ---- */
 int uvodbc__odbc_set_autocommit(SQLHDBC dbc, int on, uvodbc__diags_t* d);

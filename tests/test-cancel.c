@@ -8,7 +8,11 @@
  * (UVODBC_TEST_SERVERS_SH, UVODBC_TEST_SERVER_DIR) and thaw it in their
  * teardown.  Their second connection is SQLite on a private in-memory
  * database. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "odbc.h"
 #include "uvodbc-test.h"
@@ -323,6 +327,69 @@ START_TEST(cancel_race_end) {
 }
 END_TEST
 
+
+/* A MariaDB cancel needs a connect (KILL QUERY on its own connection), and
+ * a connect waits while another one runs alone: here the first connect of
+ * an unrelated string to a server that accepts TCP but never answers, for
+ * its whole 8 s login timeout.  The KILL comes too late, but the deadline
+ * holds: the callback comes at the timeout plus the grace, and the
+ * statement's worker never waited for the kill's connect. */
+static void on_fake(uvodbc_req_t* req, int status) {
+  op_t* o = req->data;
+  o->calls++;
+  o->status = status;
+  uvodbc_req_cleanup(req);
+}
+
+START_TEST(cancel_behind_hung_connect) {
+  uv_loop_t loop;
+  uvodbc_conn_t* conn;
+  uvodbc_conn_t* fconn;
+  uvodbc_conn_options_t copts;
+  op_t fake, slow;
+  struct sockaddr_in addr;
+  socklen_t alen = sizeof(addr);
+  int fd;
+  char cs[256];
+  uint64_t t0, took;
+  if (test_driver() != TEST_MARIADB) return;
+  start(&loop);
+  conn = test_connect(&loop);
+  fd = socket(AF_INET, SOCK_STREAM, 0);
+  memset(&addr, 0, sizeof(addr));
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ck_assert_int_eq(bind(fd, (struct sockaddr*)&addr, sizeof(addr)), 0);
+  ck_assert_int_eq(listen(fd, 16), 0); /* never accepted, never answered */
+  getsockname(fd, (struct sockaddr*)&addr, &alen);
+  snprintf(cs, sizeof(cs),
+           "DRIVER={PostgreSQL Unicode};Server=127.0.0.1;Port=%u;"
+           "Database=x;Uid=x;Pwd=x",
+           (unsigned)ntohs(addr.sin_port));
+  uvodbc_conn_options_init(&copts);
+  copts.login_timeout_s = 8;
+  op_init(&fake);
+  ck_assert_int_eq(uvodbc_connect(&loop, &fake.req, cs, &copts, on_fake), 0);
+  fconn = fake.req.conn;
+  run_for(&loop, 300); /* it is in its exclusive turn now */
+  t0 = uv_hrtime();
+  query(conn, &slow, test_sleep_sql(5), 200);
+  RUN_UNTIL(&loop, slow.calls > 0, 20000);
+  took = (slow.at - t0) / 1000000;
+  printf("cancel/%s: a 200 ms timeout behind a hung connect came after %u "
+         "ms\n", test_driver_name(), (unsigned)took);
+  ck_assert_msg(slow.status == UV_ETIMEDOUT, "%s",
+                uvodbc_err_name(slow.status));
+  ck_assert_msg(took < 200 + UVODBC_DEADLINE_GRACE_DEFAULT_MS + slack_ms(1000),
+                "the timeout took %u ms", (unsigned)took);
+  RUN_UNTIL(&loop, fake.calls > 0, 20000);
+  close(fd);
+  test_close(&loop, fconn);
+  test_close(&loop, conn);
+  finish(&loop);
+}
+END_TEST
+
 Suite* cancel_suite(void) {
   Suite* s = suite_create("cancel");
   TCase* tc = tcase_create("cancel");
@@ -331,6 +398,7 @@ Suite* cancel_suite(void) {
   tcase_set_timeout(tc, 60);
   tcase_add_test(tc, cancel_long_query);
   tcase_add_test(tc, cancel_race_end);
+  tcase_add_test(tc, cancel_behind_hung_connect);
   suite_add_tcase(s, tc);
   if (test_driver() == TEST_SQLITE)
     skip = "SQLite has no server to freeze";

@@ -3,16 +3,81 @@
  * libuv's pool is global (UV_THREADPOOL_SIZE, default 4) and shared with
  * file-system and DNS work; a long query pins a thread.  So uvodbc never
  * occupies more than `limit` pool threads at once (default: all but one, so
- * uv_fs_* and getaddrinfo keep a thread); tasks beyond it wait here, FIFO.
+ * uv_fs_* and getaddrinfo keep a thread; none at all when the pool has one
+ * thread); tasks beyond it wait here, FIFO.
+ *
+ * Any number of loops, each on its own thread, share the limit: a slot is
+ * a process-wide count, and the waiting list is one FIFO across loops.
+ * uv_queue_work(loop) must run on that loop's thread, so when a slot frees
+ * on loop A and the next waiting task belongs to loop B, A reserves the
+ * slot for it, puts it on B's `handed` list and wakes B with B's uv_async;
+ * B starts it.  The per-loop state lives while the loop has a connection
+ * (uvodbc__executor_loop_ref/unref) and is closed with the last one.  Its
+ * async is referenced only while tasks of the loop wait: a waiting task
+ * keeps its loop alive, as a running one does, and nothing else does.
+ *
  * Another executor (a private thread pool) would replace this file only. */
+#include <pthread.h>
 #include <stdlib.h>
 
 #include "internal.h"
 
+enum { NOT_WAITING, WAITING, HANDED }; /* task->waiting */
+
+/* A FIFO of tasks.  One struct with push/pop/remove so another lane (a
+ * priority list) can sit next to it. */
+typedef struct {
+  uvodbc__task_t* head;
+  uvodbc__task_t* tail;
+} waitlist_t;
+
+typedef struct loop_state_s loop_state_t;
+struct loop_state_s {
+  uv_loop_t* loop;
+  uv_async_t async;   /* wakes the loop for tasks handed to it */
+  waitlist_t handed;  /* tasks holding a slot, to start on this loop */
+  unsigned int refs;  /* live connections of the loop */
+  unsigned int nwaiting; /* tasks of the loop waiting or handed */
+  loop_state_t* next; /* the registry */
+};
+
+/* Everything below is shared by every loop thread: under `lock`. */
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static unsigned int limit;
-static unsigned int in_flight;
-static uvodbc__task_t* waiting_head;
-static uvodbc__task_t* waiting_tail;
+static int limit_known;        /* set, or the default computed */
+static unsigned int in_flight; /* slots held: running or handed tasks */
+static waitlist_t waiting;
+static loop_state_t* loops;
+
+static void waitlist_push(waitlist_t* l, uvodbc__task_t* t) {
+  t->next_waiting = NULL;
+  if (l->tail != NULL)
+    l->tail->next_waiting = t;
+  else
+    l->head = t;
+  l->tail = t;
+}
+
+static uvodbc__task_t* waitlist_pop(waitlist_t* l) {
+  uvodbc__task_t* t = l->head;
+  if (t == NULL) return NULL;
+  l->head = t->next_waiting;
+  if (l->head == NULL) l->tail = NULL;
+  t->next_waiting = NULL;
+  return t;
+}
+
+static void waitlist_remove(waitlist_t* l, uvodbc__task_t* t) {
+  uvodbc__task_t** p = &l->head;
+  uvodbc__task_t* prev = NULL;
+  while (*p != t) {
+    prev = *p;
+    p = &(*p)->next_waiting;
+  }
+  *p = t->next_waiting;
+  if (l->tail == t) l->tail = prev;
+  t->next_waiting = NULL;
+}
 
 unsigned int uvodbc__threadpool_size(void) {
   const char* env = getenv("UV_THREADPOOL_SIZE");
@@ -24,37 +89,46 @@ unsigned int uvodbc__threadpool_size(void) {
   return (unsigned int)size;
 }
 
-static unsigned int default_limit(void) {
-  unsigned int size = uvodbc__threadpool_size();
-  return size > 1 ? size - 1 : 1;
+/* All but one thread; with one thread, none: uvodbc never takes a pool's
+ * only thread unless told to (uvodbc_set_worker_limit). */
+static unsigned int locked_limit(void) {
+  if (!limit_known) {
+    limit = uvodbc__threadpool_size() - 1;
+    limit_known = 1;
+  }
+  return limit;
 }
 
 unsigned int uvodbc_get_worker_limit(void) {
-  if (limit == 0) limit = default_limit();
-  return limit;
+  unsigned int n;
+  pthread_mutex_lock(&lock);
+  n = locked_limit();
+  pthread_mutex_unlock(&lock);
+  return n;
 }
 
 int uvodbc_set_worker_limit(unsigned int n) {
   if (n == 0) return UV_EINVAL;
+  pthread_mutex_lock(&lock);
   limit = n;
+  limit_known = 1;
+  pthread_mutex_unlock(&lock);
   return 0;
 }
 
-static void start(uvodbc__task_t* task);
+static loop_state_t* find(uv_loop_t* loop) {
+  loop_state_t* s;
+  for (s = loops; s != NULL && s->loop != loop; s = s->next) continue;
+  return s;
+}
 
-static void after_work(uv_work_t* req, int status) {
-  uvodbc__task_t* task = req->data;
-  in_flight--;
-  /* Start the next waiting task before running callbacks: it overlaps with
-   * whatever the callback does. */
-  if (waiting_head != NULL && in_flight < uvodbc_get_worker_limit()) {
-    uvodbc__task_t* next = waiting_head;
-    waiting_head = next->next_waiting;
-    if (waiting_head == NULL) waiting_tail = NULL;
-    next->waiting = 0;
-    start(next);
-  }
-  task->done(task, status);
+/* Under the lock, on s->loop's thread: n more (or fewer) of its tasks
+ * wait; the async keeps the loop alive while any does. */
+static void count_waiting(loop_state_t* s, int n) {
+  unsigned int before = s->nwaiting;
+  s->nwaiting += (unsigned int)n;
+  if (before == 0 && s->nwaiting > 0) uv_ref((uv_handle_t*)&s->async);
+  if (before > 0 && s->nwaiting == 0) uv_unref((uv_handle_t*)&s->async);
 }
 
 static void run_work(uv_work_t* req) {
@@ -62,49 +136,159 @@ static void run_work(uv_work_t* req) {
   task->work(task);
 }
 
+static void after_work(uv_work_t* req, int status);
+
+/* On task->loop's thread, with a slot already counted for it. */
 static void start(uvodbc__task_t* task) {
   int err;
   task->work_req.data = task;
-  in_flight++;
   err = uv_queue_work(task->loop, &task->work_req, run_work, after_work);
   if (err != 0) { /* only on invalid arguments; report, never lose it */
+    pthread_mutex_lock(&lock);
     in_flight--;
+    pthread_mutex_unlock(&lock);
     task->done(task, err);
   }
 }
 
+/* Under the lock: gives free slots to waiting tasks, in FIFO order.  Those
+ * of `loop` (the calling thread's) go to `mine` for the caller to start;
+ * those of other loops are handed to them. */
+static void hand_out(uv_loop_t* loop, waitlist_t* mine) {
+  uvodbc__task_t* next;
+  while (in_flight < locked_limit() && (next = waitlist_pop(&waiting))) {
+    in_flight++;
+    if (next->loop == loop) {
+      next->waiting = NOT_WAITING;
+      count_waiting(find(loop), -1);
+      waitlist_push(mine, next);
+    } else {
+      /* Found: the task's connection holds its loop's state. */
+      loop_state_t* s = find(next->loop);
+      next->waiting = HANDED;
+      waitlist_push(&s->handed, next);
+      uv_async_send(&s->async);
+    }
+  }
+}
+
+static void start_all(waitlist_t* l) {
+  uvodbc__task_t* t;
+  while ((t = waitlist_pop(l)) != NULL) start(t);
+}
+
+static void after_work(uv_work_t* req, int status) {
+  uvodbc__task_t* task = req->data;
+  waitlist_t mine = {NULL, NULL};
+  pthread_mutex_lock(&lock);
+  in_flight--;
+  hand_out(task->loop, &mine);
+  pthread_mutex_unlock(&lock);
+  /* Start the next waiting tasks before running callbacks: they overlap
+   * with whatever the callback does. */
+  start_all(&mine);
+  task->done(task, status);
+}
+
+static void on_handed(uv_async_t* async) {
+  loop_state_t* s = async->data;
+  waitlist_t mine;
+  uvodbc__task_t* t;
+  pthread_mutex_lock(&lock);
+  mine = s->handed;
+  s->handed.head = s->handed.tail = NULL;
+  for (t = mine.head; t != NULL; t = t->next_waiting) {
+    t->waiting = NOT_WAITING;
+    count_waiting(s, -1);
+  }
+  pthread_mutex_unlock(&lock);
+  start_all(&mine);
+}
+
 int uvodbc__executor_submit(uv_loop_t* loop, uvodbc__task_t* task,
                             uvodbc__work_fn work, uvodbc__done_fn done) {
+  int now;
   task->loop = loop;
   task->work = work;
   task->done = done;
   task->next_waiting = NULL;
-  task->waiting = 0;
-  if (in_flight < uvodbc_get_worker_limit()) {
-    start(task);
-    return 0;
+  task->waiting = NOT_WAITING;
+  pthread_mutex_lock(&lock);
+  /* Behind tasks that wait already, whichever loop they belong to. */
+  now = waiting.head == NULL && in_flight < locked_limit();
+  if (now) {
+    in_flight++;
+  } else {
+    task->waiting = WAITING;
+    waitlist_push(&waiting, task);
+    count_waiting(find(loop), 1); /* found: the connection holds it */
   }
-  task->waiting = 1;
-  if (waiting_tail != NULL)
-    waiting_tail->next_waiting = task;
-  else
-    waiting_head = task;
-  waiting_tail = task;
+  pthread_mutex_unlock(&lock);
+  if (now) start(task);
   return 0;
 }
 
 int uvodbc__executor_cancel(uvodbc__task_t* task) {
-  if (task->waiting) {
-    uvodbc__task_t** p = &waiting_head;
-    uvodbc__task_t* prev = NULL;
-    while (*p != task) {
-      prev = *p;
-      p = &(*p)->next_waiting;
-    }
-    *p = task->next_waiting;
-    if (waiting_tail == task) waiting_tail = prev;
-    task->waiting = 0;
+  waitlist_t mine = {NULL, NULL};
+  int where;
+  pthread_mutex_lock(&lock);
+  where = task->waiting;
+  if (where == WAITING) {
+    waitlist_remove(&waiting, task);
+  } else if (where == HANDED) {
+    /* It holds a slot it will never use: pass it on. */
+    waitlist_remove(&find(task->loop)->handed, task);
+    in_flight--;
+    hand_out(task->loop, &mine);
+  }
+  if (where != NOT_WAITING) count_waiting(find(task->loop), -1);
+  task->waiting = NOT_WAITING;
+  pthread_mutex_unlock(&lock);
+  if (where != NOT_WAITING) {
+    start_all(&mine);
     return 1; /* never started; done() will not run, the caller completes */
   }
   return uv_cancel((uv_req_t*)&task->work_req) == 0 ? 0 : UV_EBUSY;
+}
+
+int uvodbc__executor_loop_ref(uv_loop_t* loop) {
+  loop_state_t* s;
+  pthread_mutex_lock(&lock);
+  s = find(loop);
+  if (s != NULL) s->refs++;
+  pthread_mutex_unlock(&lock);
+  if (s != NULL) return 0;
+  /* Only this thread adds this loop's state: no one can race us to it. */
+  s = uvodbc__calloc(1, sizeof(*s));
+  if (s == NULL) return UV_ENOMEM;
+  if (uv_async_init(loop, &s->async, on_handed) != 0) {
+    uvodbc__free(s);
+    return UV_EINVAL;
+  }
+  uv_unref((uv_handle_t*)&s->async);
+  s->async.data = s;
+  s->loop = loop;
+  s->refs = 1;
+  pthread_mutex_lock(&lock);
+  s->next = loops;
+  loops = s;
+  pthread_mutex_unlock(&lock);
+  return 0;
+}
+
+static void on_async_closed(uv_handle_t* handle) {
+  uvodbc__free(handle->data);
+}
+
+void uvodbc__executor_loop_unref(uv_loop_t* loop) {
+  loop_state_t** p;
+  loop_state_t* s;
+  int last;
+  pthread_mutex_lock(&lock);
+  for (p = &loops; (*p)->loop != loop; p = &(*p)->next) continue;
+  s = *p;
+  last = --s->refs == 0;
+  if (last) *p = s->next; /* no one can hand it tasks now */
+  pthread_mutex_unlock(&lock);
+  if (last) uv_close((uv_handle_t*)&s->async, on_async_closed);
 }

@@ -49,7 +49,8 @@ int main(int argc, char** argv) {
       cursor_suite,    types_suite, utf8_suite,     errors_suite,
       pool_suite,      prepared_suite, txn_suite,   bulk_suite,
       call_suite,      catalog_suite, read_ahead_suite, chain_suite,
-      ownership_suite, faults_suite, driver_values_suite, redact_suite};
+      ownership_suite, faults_suite, driver_values_suite, redact_suite,
+      loops_suite};
   SRunner* runner = NULL;
   size_t i;
   int failed, run;

@@ -400,7 +400,7 @@ START_TEST(lifecycle_threadpool_one) {
   pid_t pid;
   int status;
   char sleep_sql[256];
-  snprintf(sleep_sql, sizeof(sleep_sql), "%s", test_sleep_sql(0.5));
+  snprintf(sleep_sql, sizeof(sleep_sql), "%s", test_sleep_sql(1.0));
   fflush(NULL);
   pid = fork();
   ck_assert_int_ge(pid, 0);

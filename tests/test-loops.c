@@ -27,8 +27,10 @@ typedef struct {
   int id;
   uv_loop_t loop;
   char* connstr;
-  char table[64];
+  char* pool_connstr; /* SQLite: another file */
+  char table[64], ptable[64];
   char insert[128], count[128], update[128], select[128];
+  char insert_p[128], sum_p[128];
   uvodbc_conn_t* c[2];
   uvodbc_pool_t* pool;
   int pending; /* operations of the round still to call back */
@@ -128,6 +130,7 @@ static void run_round(worker_t* w) {
 static void* worker_main(void* arg) {
   worker_t* w = arg;
   uvodbc_pool_options_t o;
+  uvodbc_conn_t* pc;
   int closed = 0, i;
   unsigned int limit = uvodbc_get_worker_limit();
 
@@ -136,15 +139,21 @@ static void* worker_main(void* arg) {
   w->c[1] = test_connect_to(&w->loop, w->connstr);
   uvodbc_pool_options_init(&o);
   o.max_size = limit < 2 ? limit : 2;
-  ck_assert_int_eq(uvodbc_pool_create(&w->loop, &w->pool, w->connstr, &o,
-                                      NULL),
+  ck_assert_int_eq(uvodbc_pool_create(&w->loop, &w->pool, w->pool_connstr,
+                                      &o, NULL),
                    0);
   uvodbc_pool_set_data(w->pool, &closed);
   test_make_table(&w->loop, w->c[0], w->table, "id INT, v INT");
+  pc = test_connect_to(&w->loop, w->pool_connstr);
+  test_make_table(&w->loop, pc, w->ptable, "id INT, v INT");
+  test_exec(&w->loop, pc, w->insert_p);
   for (w->round = 1; w->round <= ROUNDS; w->round++) run_round(w);
   ck_assert_int_eq(w->calls, 4 * ROUNDS);
   ck_assert_int_eq(test_query_int(&w->loop, w->c[1], w->count), ROUNDS);
+  ck_assert_int_eq(test_query_int(&w->loop, pc, w->sum_p), ROUNDS);
   test_drop_table(&w->loop, w->c[0], w->table);
+  test_drop_table(&w->loop, pc, w->ptable);
+  test_close(&w->loop, pc);
   ck_assert_int_eq(uvodbc_pool_close(w->pool, on_pool_closed), 0);
   for (i = 0; i < 2; i++) test_close(&w->loop, w->c[i]);
   test_loop_close(&w->loop);
@@ -158,18 +167,27 @@ START_TEST(loops_four_threads) {
   int i;
   memset(w, 0, sizeof(w));
   for (i = 0; i < NTHREADS; i++) {
-    char file[64], table[64];
+    char file[64], table[64], ptable[64];
     w[i].id = i;
     snprintf(file, sizeof(file), "loops_four_%d.db", i);
     w[i].connstr = connstr_for(file);
+    snprintf(file, sizeof(file), "loops_four_%d_p.db", i);
+    w[i].pool_connstr = connstr_for(file);
     snprintf(table, sizeof(table), TEST_TABLE("loops_four_%d"), i);
+    snprintf(ptable, sizeof(ptable), TEST_TABLE("loops_four_%d_p"), i);
     memcpy(w[i].table, table, sizeof(table));
+    memcpy(w[i].ptable, ptable, sizeof(ptable));
+    snprintf(w[i].insert_p, sizeof(w[i].insert_p),
+             "INSERT INTO %s (id, v) VALUES (1, 0)", ptable);
+    snprintf(w[i].sum_p, sizeof(w[i].sum_p), "SELECT SUM(v) FROM %s", ptable);
     snprintf(w[i].insert, sizeof(w[i].insert),
              "INSERT INTO %s (id, v) VALUES (?, ?)", table);
     snprintf(w[i].count, sizeof(w[i].count), "SELECT COUNT(*) FROM %s",
              table);
+    /* Another table (SQLite: file): waiting on the transaction's lock,
+     * it would hold a worker the transaction's commit may need. */
     snprintf(w[i].update, sizeof(w[i].update), "UPDATE %s SET v = v + 1",
-             table);
+             ptable);
     snprintf(w[i].select, sizeof(w[i].select), "SELECT ? + 0");
   }
   for (i = 0; i < NTHREADS; i++)
@@ -178,6 +196,7 @@ START_TEST(loops_four_threads) {
   for (i = 0; i < NTHREADS; i++) {
     ck_assert_int_eq(w[i].calls, 4 * ROUNDS);
     free(w[i].connstr);
+    free(w[i].pool_connstr);
   }
   ck_assert_int_eq(uvodbc_shutdown(), 0); /* every loop's handles freed */
 }

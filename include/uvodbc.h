@@ -246,15 +246,20 @@ UVODBC_EXTERN uv_loop_t* uvodbc_conn_get_loop(const uvodbc_conn_t* conn);
 UVODBC_EXTERN int uvodbc_conn_is_open(const uvodbc_conn_t* conn);
 
 /* Non-zero once an operation failed because the connection is gone
- * (SQLSTATE class 08, PostgreSQL 57P01-57P03, MariaDB 2006/2013 and
- * Connector/C 5013/5014, or the
- * driver's SQL_ATTR_CONNECTION_DEAD after an error).  Close it: from then on
+ * (a diagnostic uvodbc_req_is_disconnect() recognises, or the driver's
+ * SQL_ATTR_CONNECTION_DEAD after an error).  Close it: from then on
  * every operation but a close fails at once with UVODBC_ENOTCONN (SQLSTATE
  * 08S01), without touching the driver. */
 UVODBC_EXTERN int uvodbc_conn_is_broken(const uvodbc_conn_t* conn);
 
-/* Non-zero if a finished request's diagnostics say the connection is gone.
- * Call it inside the callback (diagnostics live until it returns). */
+/* Non-zero if a finished request's diagnostics say the server cannot be
+ * reached or the connection is gone: a connect to a server that is down,
+ * a connection lost or closed by the server.  Not for a server that
+ * answered and refused (wrong password, unknown database).  The list per
+ * driver: SQLSTATE class 08 (but psqlODBC's 08001 carrying the server's
+ * "FATAL:" refusal), PostgreSQL 57P01-57P03, MariaDB 2002, 2003, 2005,
+ * 2006, 2013, 2055, 5013, 5014 (docs/drivers.md).  Call it inside the
+ * callback (diagnostics live until it returns). */
 UVODBC_EXTERN int uvodbc_req_is_disconnect(const uvodbc_req_t* req);
 
 /* ------------------------------------------------------------------------ */

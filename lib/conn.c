@@ -134,6 +134,7 @@ static void on_closed(uv_handle_t* idle) {
   uvodbc_conn_close_cb cb = conn->close_cb;
   uv_loop_t* loop = conn->loop;
   uvodbc__live_conns_add(-1);
+  uvodbc__strand_hold(conn, 0);
   if (cb != NULL) cb(conn);
   /* After the callback: a new connection it opens keeps the loop's state. */
   uvodbc__executor_loop_unref(loop);

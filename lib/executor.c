@@ -6,8 +6,14 @@
  * uv_fs_* and getaddrinfo keep a thread; none at all when the pool has one
  * thread); tasks beyond it wait here, FIFO.
  *
+ * Two lanes (docs/threading.md, "Transactions go first"): a priority task
+ * (its connection may hold locks, in a transaction) starts before any
+ * waiting normal one, and normal tasks never occupy the last `reserved`
+ * threads (one per such connection, at most limit - 1).  So work waiting
+ * for a lock can never take every thread from the transaction holding it.
+ *
  * Any number of loops, each on its own thread, share the limit: a slot is
- * a process-wide count, and the waiting list is one FIFO across loops.
+ * a process-wide count, and each lane is one FIFO across loops.
  * uv_queue_work(loop) must run on that loop's thread, so when a slot frees
  * on loop A and the next waiting task belongs to loop B, A reserves the
  * slot for it, puts it on B's `handed` list and wakes B with B's uv_async;
@@ -46,7 +52,9 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static unsigned int limit;
 static int limit_known;        /* set, or the default computed */
 static unsigned int in_flight; /* slots held: running or handed tasks */
-static waitlist_t waiting;
+static unsigned int normal_in_flight; /* of them, normal tasks */
+static unsigned int reserved;  /* threads kept for priority tasks */
+static waitlist_t waiting[2];  /* [task->priority] */
 static loop_state_t* loops;
 
 static void waitlist_push(waitlist_t* l, uvodbc__task_t* t) {
@@ -131,6 +139,24 @@ static void count_waiting(loop_state_t* s, int n) {
   if (before > 0 && s->nwaiting == 0) uv_unref((uv_handle_t*)&s->async);
 }
 
+/* Under the lock. */
+static int may_start(int priority) {
+  unsigned int lim = locked_limit();
+  unsigned int keep = reserved < lim ? reserved : lim - 1;
+  if (in_flight >= lim) return 0;
+  return priority || normal_in_flight < lim - keep;
+}
+
+static void take_slot(const uvodbc__task_t* task) {
+  in_flight++;
+  if (!task->priority) normal_in_flight++;
+}
+
+static void give_slot(const uvodbc__task_t* task) {
+  in_flight--;
+  if (!task->priority) normal_in_flight--;
+}
+
 static void run_work(uv_work_t* req) {
   uvodbc__task_t* task = req->data;
   task->work(task);
@@ -145,31 +171,41 @@ static void start(uvodbc__task_t* task) {
   err = uv_queue_work(task->loop, &task->work_req, run_work, after_work);
   if (err != 0) { /* only on invalid arguments; report, never lose it */
     pthread_mutex_lock(&lock);
-    in_flight--;
+    give_slot(task);
     pthread_mutex_unlock(&lock);
     task->done(task, err);
   }
 }
 
-/* Under the lock: gives free slots to waiting tasks, in FIFO order.  Those
- * of `loop` (the calling thread's) go to `mine` for the caller to start;
- * those of other loops are handed to them. */
+/* Under the lock: `next` holds a slot.  The caller starts it if it is of
+ * its own loop; another loop's thread is woken to start it. */
+static void hand_one(uv_loop_t* loop, uvodbc__task_t* next, waitlist_t* mine) {
+  if (next->loop == loop) {
+    next->waiting = NOT_WAITING;
+    count_waiting(find(loop), -1);
+    waitlist_push(mine, next);
+  } else {
+    /* Found: the task's connection holds its loop's state. */
+    loop_state_t* s = find(next->loop);
+    next->waiting = HANDED;
+    waitlist_push(&s->handed, next);
+    uv_async_send(&s->async);
+  }
+}
+
+/* Under the lock: gives free slots to waiting tasks, priority ones first,
+ * each lane in FIFO order.  Those of `loop` (the calling thread's) go to
+ * `mine` for the caller to start; those of other loops are handed to
+ * them. */
 static void hand_out(uv_loop_t* loop, waitlist_t* mine) {
   uvodbc__task_t* next;
-  while (in_flight < locked_limit() && (next = waitlist_pop(&waiting))) {
-    in_flight++;
-    if (next->loop == loop) {
-      next->waiting = NOT_WAITING;
-      count_waiting(find(loop), -1);
-      waitlist_push(mine, next);
-    } else {
-      /* Found: the task's connection holds its loop's state. */
-      loop_state_t* s = find(next->loop);
-      next->waiting = HANDED;
-      waitlist_push(&s->handed, next);
-      uv_async_send(&s->async);
+  int lane;
+  for (lane = 1; lane >= 0; lane--)
+    while (waiting[lane].head != NULL && may_start(lane)) {
+      next = waitlist_pop(&waiting[lane]);
+      take_slot(next);
+      hand_one(loop, next, mine);
     }
-  }
 }
 
 static void start_all(waitlist_t* l) {
@@ -179,15 +215,28 @@ static void start_all(waitlist_t* l) {
 
 static void after_work(uv_work_t* req, int status) {
   uvodbc__task_t* task = req->data;
+  uv_loop_t* loop = task->loop;
   waitlist_t mine = {NULL, NULL};
   pthread_mutex_lock(&lock);
-  in_flight--;
-  hand_out(task->loop, &mine);
+  give_slot(task);
   pthread_mutex_unlock(&lock);
-  /* Start the next waiting tasks before running callbacks: they overlap
-   * with whatever the callback does. */
-  start_all(&mine);
+  /* done() first: it may make the connection a lock holder, and then this
+   * thread is kept for its next operation (started from its callback, or
+   * later), not given to normal work waiting here. */
   task->done(task, status);
+  pthread_mutex_lock(&lock);
+  hand_out(loop, &mine);
+  pthread_mutex_unlock(&lock);
+  start_all(&mine);
+}
+
+void uvodbc__executor_reserve(uv_loop_t* loop, int delta) {
+  waitlist_t mine = {NULL, NULL};
+  pthread_mutex_lock(&lock);
+  reserved = (unsigned int)((int)reserved + delta);
+  if (delta < 0) hand_out(loop, &mine);
+  pthread_mutex_unlock(&lock);
+  start_all(&mine);
 }
 
 static void on_handed(uv_async_t* async) {
@@ -214,13 +263,14 @@ int uvodbc__executor_submit(uv_loop_t* loop, uvodbc__task_t* task,
   task->next_waiting = NULL;
   task->waiting = NOT_WAITING;
   pthread_mutex_lock(&lock);
-  /* Behind tasks that wait already, whichever loop they belong to. */
-  now = waiting.head == NULL && in_flight < locked_limit();
+  /* Behind tasks of its lane that wait already, whichever loop they
+   * belong to. */
+  now = waiting[task->priority].head == NULL && may_start(task->priority);
   if (now) {
-    in_flight++;
+    take_slot(task);
   } else {
     task->waiting = WAITING;
-    waitlist_push(&waiting, task);
+    waitlist_push(&waiting[task->priority], task);
     count_waiting(find(loop), 1); /* found: the connection holds it */
   }
   pthread_mutex_unlock(&lock);
@@ -234,11 +284,11 @@ int uvodbc__executor_cancel(uvodbc__task_t* task) {
   pthread_mutex_lock(&lock);
   where = task->waiting;
   if (where == WAITING) {
-    waitlist_remove(&waiting, task);
+    waitlist_remove(&waiting[task->priority], task);
   } else if (where == HANDED) {
     /* It holds a slot it will never use: pass it on. */
     waitlist_remove(&find(task->loop)->handed, task);
-    in_flight--;
+    give_slot(task);
     hand_out(task->loop, &mine);
   }
   if (where != NOT_WAITING) count_waiting(find(task->loop), -1);

@@ -20,6 +20,7 @@ struct uvodbc__task_s {
   uvodbc__done_fn done;
   uvodbc__task_t* next_waiting; /* executor FIFO while over the limit */
   int waiting;
+  int priority; /* set before submit: its connection may hold locks */
 };
 
 /* Runs task->work on a worker, then task->done(status) on the loop thread;
@@ -40,6 +41,9 @@ int uvodbc__executor_cancel(uvodbc__task_t* task);
  * Returns 0 or UV_ENOMEM. */
 int uvodbc__executor_loop_ref(uv_loop_t* loop);
 void uvodbc__executor_loop_unref(uv_loop_t* loop);
+/* Keeps `delta` more (or fewer) threads for priority tasks: one per
+ * connection that may hold locks (strand.c). */
+void uvodbc__executor_reserve(uv_loop_t* loop, int delta);
 
 /* ---- operations ---- */
 typedef enum {
@@ -161,6 +165,9 @@ void uvodbc__strand_push(uvodbc_conn_t* conn, uvodbc_op_t* op);
 void uvodbc__strand_defer(uvodbc_conn_t* conn, uvodbc_op_t* op, int status);
 /* Removes a queued op; returns 0 or UV_EINVAL if it is not queued. */
 int uvodbc__strand_unlink(uvodbc_conn_t* conn, uvodbc_op_t* op);
+/* on: the connection may hold locks (a statement ran in its transaction);
+ * off: its transaction ended, or it broke or closed. */
+void uvodbc__strand_hold(uvodbc_conn_t* conn, int on);
 /* Cancels what is queued (UV_ECANCELED, in order) and interrupts what
  * runs. */
 void uvodbc__strand_cancel_all(uvodbc_conn_t* conn);
@@ -225,6 +232,7 @@ struct uvodbc_conn_s {
   int broken;                 /* an operation saw the connection die    */
   int autocommit;             /* as last set by uvodbc                  */
   int began;                  /* autocommit is off because of begin     */
+  int holds;                  /* may hold locks: its ops go first       */
   SQLUINTEGER isolation;      /* as set by uvodbc, 0 = untouched        */
   SQLUINTEGER initial_isolation;
   uvodbc_conn_close_cb close_cb;

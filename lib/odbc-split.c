@@ -1,7 +1,10 @@
 /* Statements in one string, split as MariaDB's Connector/ODBC splits them:
  * a statement ends at a ';' outside quotes, comments ("--", "#", C-style)
  * and BEGIN ... END / CASE ... END blocks; like the driver, nothing is split
- * after CREATE PROCEDURE / FUNCTION / DEFINER or BEGIN NOT ATOMIC.
+ * after CREATE PROCEDURE / FUNCTION / DEFINER or BEGIN NOT ATOMIC.  Inside
+ * quotes '\' escapes the next character unless the session's sql_mode says
+ * otherwise (NO_BACKSLASH_ESCAPES; ANSI_QUOTES for "..."), which the driver
+ * reads from the server's status flags (ma_parse.c, 3.1.15).
  * uvodbc uses it to refuse several statements in one call on MariaDB (see
  * mariadb_lock_trap in odbc-stmt.c). */
 #include <ctype.h>
@@ -32,7 +35,13 @@ static const char* skip_comment(const char* p) {
   return NULL;
 }
 
-const char* uvodbc__split_end(const char* sql) {
+/* 1 if '\' escapes the next character inside `quote` under `rules`. */
+static int escapes(char quote, unsigned rules) {
+  if (quote == '`' || (rules & UVODBC__SPLIT_NO_BACKSLASH) != 0) return 0;
+  return quote != '"' || (rules & UVODBC__SPLIT_ANSI_QUOTES) == 0;
+}
+
+const char* uvodbc__split_end(const char* sql, unsigned rules) {
   const char* p = sql;
   const char* first = NULL;
   size_t first_len = 0, words = 0;
@@ -47,8 +56,9 @@ const char* uvodbc__split_end(const char* sql) {
     if (c == ';') {
       if (depth == 0) return p;
     } else if (c == '\'' || c == '"' || c == '`') {
+      int esc = escapes(c, rules);
       for (p++; *p != '\0' && *p != c; p++)
-        if (*p == '\\' && c != '`' && p[1] != '\0') p++;
+        if (esc && *p == '\\' && p[1] != '\0') p++;
       if (*p == c) p++;
       continue;
     } else if (isalpha((unsigned char)c) || c == '_') {
@@ -99,4 +109,15 @@ int uvodbc__split_blank(const char* s) {
       return 0;
   }
   return 1;
+}
+
+int uvodbc__split_several(const char* sql, unsigned rules) {
+  const char* end = uvodbc__split_end(sql, rules);
+  return *end == ';' && !uvodbc__split_blank(end + 1);
+}
+
+int uvodbc__split_ambiguous(const char* sql) {
+  int several = uvodbc__split_several(sql, 0);
+  return uvodbc__split_several(sql, UVODBC__SPLIT_ANSI_QUOTES) != several ||
+         uvodbc__split_several(sql, UVODBC__SPLIT_NO_BACKSLASH) != several;
 }

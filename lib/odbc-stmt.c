@@ -37,6 +37,7 @@ static int sql_error(uvodbc__stmt_t* s, const char* fn, uvodbc__diags_t* d) {
 
 int uvodbc__stmt_init(uvodbc__stmt_t* s, SQLHDBC dbc, uvodbc__diags_t* d) {
   memset(s, 0, sizeof(*s));
+  s->dbc = dbc;
   if (!SQL_SUCCEEDED(SQLAllocHandle(SQL_HANDLE_STMT, dbc, &s->h))) {
     s->h = SQL_NULL_HSTMT;
     uvodbc__diags_collect(d, SQL_HANDLE_DBC, dbc, "SQLAllocHandle", NULL);
@@ -314,22 +315,50 @@ int uvodbc__stmt_describe(uvodbc__stmt_t* s, uvodbc__diags_t* d) {
 }
 
 
+/* The session's quoting rules now, from @@SESSION.sql_mode.  The reply
+ * also carries the server status flags that the driver splits by, so
+ * nothing can change them before the statement that follows. */
+static int session_quoting(SQLHDBC dbc, unsigned* rules, uvodbc__diags_t* d) {
+  uvodbc__stmt_t q;
+  char mode[2048] = "";
+  SQLLEN len = 0;
+  int err = uvodbc__stmt_init(&q, dbc, d);
+  if (err != 0) return err;
+  if (!SQL_SUCCEEDED(SQLExecDirect(
+          q.h, (SQLCHAR*)"SELECT @@SESSION.sql_mode", SQL_NTS)) ||
+      !SQL_SUCCEEDED(SQLFetch(q.h)) ||
+      !SQL_SUCCEEDED(SQLGetData(q.h, 1, SQL_C_CHAR, mode, sizeof(mode),
+                                &len)))
+    err = sql_error(&q, "SQLExecDirect", d);
+  uvodbc__stmt_free(&q);
+  *rules = 0;
+  if (strstr(mode, "NO_BACKSLASH_ESCAPES") != NULL)
+    *rules |= UVODBC__SPLIT_NO_BACKSLASH;
+  if (strstr(mode, "ANSI_QUOTES") != NULL) *rules |= UVODBC__SPLIT_ANSI_QUOTES;
+  return err;
+}
+
 /* MariaDB Connector/ODBC 3.1.15 returns from SQLPrepare and SQLExecDirect
  * with its connection lock still held for a statement under 5 bytes and for
  * several statements in one string ("SELECT 1; SELECT 2", "BEGIN; ...;
  * COMMIT"): every later call on the connection from another worker thread
  * (the next statement, the close) then blocks forever.  Such SQL is refused
  * before the driver sees it; statements are split as the driver splits
- * them (odbc-split.c). */
+ * them (odbc-split.c).  Where the split depends on the sql_mode ('\' inside
+ * quotes before a ';'), the session's mode is read first.  ANSI_QUOTES
+ * counts both ways: the driver knows of it only if the server reports it. */
 static int mariadb_lock_trap(uvodbc__stmt_t* s, const char* sql,
                              const char* fn, uvodbc__diags_t* d) {
   const char* why = NULL;
-  const char* end;
+  unsigned rules = 0;
   if (s->driver != UVODBC__DRIVER_MARIADB) return 0;
-  end = uvodbc__split_end(sql);
   if (strlen(sql) < 5)
     why = "statement shorter than 5 bytes";
-  else if (*end == ';' && !uvodbc__split_blank(end + 1))
+  else if (uvodbc__split_ambiguous(sql) &&
+           session_quoting(s->dbc, &rules, d) != 0)
+    return UVODBC_ESQL;
+  else if (uvodbc__split_several(sql, rules) ||
+           uvodbc__split_several(sql, rules & ~UVODBC__SPLIT_ANSI_QUOTES))
     why = "several statements in one call";
   if (why == NULL) return 0;
   {

@@ -1,6 +1,4 @@
 /* Blocking transaction control and connection health, run on a worker. */
-#include <string.h>
-
 #include "odbc.h"
 
 int uvodbc__odbc_set_autocommit(SQLHDBC dbc, int on, uvodbc__diags_t* d) {
@@ -57,22 +55,4 @@ int uvodbc__odbc_ping(SQLHDBC dbc, uvodbc__diags_t* d) {
   }
   uvodbc__stmt_free(&s);
   return err;
-}
-
-int uvodbc__diags_disconnect(const uvodbc__diags_t* d) {
-  size_t i;
-  for (i = 0; i < d->n; i++) {
-    const uvodbc_diag_t* r = &d->recs[i];
-    if (strncmp(r->sqlstate, "08", 2) == 0) return 1;
-    if (strcmp(r->sqlstate, "57P01") == 0 || strcmp(r->sqlstate, "57P02") == 0 ||
-        strcmp(r->sqlstate, "57P03") == 0)
-      return 1;
-    if (r->native == 2006 || r->native == 2013) return 1; /* MariaDB */
-    /* MariaDB Connector/C's own socket errors, e.g. a write to a killed
-     * idle connection: 5013 "Read error", 5014 "Write error" (HY000). */
-    if ((r->native == 5013 || r->native == 5014) &&
-        strcmp(r->sqlstate, "HY000") == 0)
-      return 1;
-  }
-  return 0;
 }

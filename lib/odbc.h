@@ -127,8 +127,9 @@ SQLUINTEGER uvodbc__odbc_get_isolation(SQLHDBC dbc);
 int uvodbc__odbc_is_dead(SQLHDBC dbc);
 /* A round trip ("SELECT 1"): 0, or UVODBC_ESQL. */
 int uvodbc__odbc_ping(SQLHDBC dbc, uvodbc__diags_t* d);
-/* 1 if the diagnostics say the connection is gone (class 08, PostgreSQL
- * 57P01-57P03, MariaDB client errors 2006/2013 and 5013/5014). */
+/* ---- odbc-disconnect.c ---- */
+/* 1 if the diagnostics say the server cannot be reached or the connection
+ * is gone (one table for every driver, docs/drivers.md). */
 int uvodbc__diags_disconnect(const uvodbc__diags_t* d);
 
 /* ---- odbc-params.c: statement parameters ---- */
@@ -216,12 +217,20 @@ int uvodbc__batch_own_columns(uvodbc_batch_t* b);
 int uvodbc__params_outputs(const uvodbc__params_t* p, uvodbc_batch_t* out);
 
 /* ---- odbc-split.c: statements in one string, as MariaDB splits them ---- */
+/* Quoting rules, from the session's sql_mode (0: '\' escapes in '' and ""). */
+#define UVODBC__SPLIT_NO_BACKSLASH 1u /* NO_BACKSLASH_ESCAPES: never       */
+#define UVODBC__SPLIT_ANSI_QUOTES 2u  /* ANSI_QUOTES: not in "identifiers" */
 /* End of the first statement of `sql`: its terminating ';' (outside quotes,
  * comments and BEGIN/CASE ... END blocks), or the terminating NUL (also for
  * a routine body: CREATE PROCEDURE / FUNCTION / DEFINER, BEGIN NOT ATOMIC). */
-const char* uvodbc__split_end(const char* sql);
+const char* uvodbc__split_end(const char* sql, unsigned rules);
 /* 1 if `s` holds only blanks, comments and ';' (no statement). */
 int uvodbc__split_blank(const char* s);
+/* 1 if `sql` holds more than one statement under `rules`. */
+int uvodbc__split_several(const char* sql, unsigned rules);
+/* 1 if the quoting rules disagree on whether `sql` is several statements
+ * (only the session's sql_mode can tell). */
+int uvodbc__split_ambiguous(const char* sql);
 
 /* ---- odbc-stmt.c: one statement and its result ---- */
 typedef struct uvodbc__fetch_opts_s {
@@ -231,6 +240,7 @@ typedef struct uvodbc__fetch_opts_s {
 
 typedef struct uvodbc__stmt_s {
   SQLHSTMT h;
+  SQLHDBC dbc;           /* its connection                                 */
   uvodbc__driver_t driver;
   uvodbc__fetch_opts_t opts;
   int prepared;          /* SQLPrepare done: uvodbc__stmt_execute runs it  */

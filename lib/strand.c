@@ -96,6 +96,11 @@ static void after_work(uvodbc__task_t* task, int status) {
     op->chain_next = NULL;
     conn->delivering = next != NULL;
     if (op->conn_dead) conn->broken = 1;
+    if (conn->broken)
+      uvodbc__strand_hold(conn, 0); /* the server dropped its locks */
+    else if (!conn->autocommit && op->kind != OP_TXN &&
+             op->kind != OP_CONNECT)
+      uvodbc__strand_hold(conn, 1);
     op->vt->done(op);
   }
   submit_next(conn);
@@ -185,7 +190,18 @@ static void submit_next(uvodbc_conn_t* conn) {
       last->chained = 1;
     }
   }
+  op->task.priority = conn->holds;
   uvodbc__executor_submit(conn->loop, &op->task, run_work, after_work);
+}
+
+/* A connection may hold locks from the first statement that ran with
+ * autocommit off until its transaction ends (txn.c), it breaks or closes.
+ * Its operations then go first, and the executor keeps a thread for it
+ * (docs/threading.md, "Transactions go first"). */
+void uvodbc__strand_hold(uvodbc_conn_t* conn, int on) {
+  if (conn->holds == on) return;
+  conn->holds = on;
+  uvodbc__executor_reserve(conn->loop, on ? 1 : -1);
 }
 
 void uvodbc__strand_push(uvodbc_conn_t* conn, uvodbc_op_t* op) {

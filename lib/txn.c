@@ -69,12 +69,14 @@ static void txn_done(uvodbc_op_t* op) {
       case TXN_AUTOCOMMIT:
         conn->autocommit = op->flag;
         conn->began = op->level; /* level doubles as "this was begin" */
+        if (op->flag) uvodbc__strand_hold(conn, 0); /* it committed */
         break;
       case TXN_END:
         if (op->flag) {
           conn->autocommit = 1;
           conn->began = 0;
         }
+        uvodbc__strand_hold(conn, 0);
         break;
       case TXN_ISOLATION:
         conn->isolation = op->level;
@@ -83,6 +85,7 @@ static void txn_done(uvodbc_op_t* op) {
         conn->autocommit = 1;
         conn->began = 0;
         conn->isolation = 0;
+        uvodbc__strand_hold(conn, 0);
         break;
       default:
         break;

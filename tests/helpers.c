@@ -141,6 +141,23 @@ double test_slack(void) {
   return f > 1.0 ? f : 1.0;
 }
 
+uint64_t test_slack_ms(uint64_t ms) {
+  return (uint64_t)((double)ms * test_slack());
+}
+
+uint64_t test_ms_since(uint64_t t0) {
+  return (uv_hrtime() - t0) / 1000000;
+}
+
+static void on_tick(uv_timer_t* t) {
+  (void)t;
+}
+
+void test_ticker_start(uv_loop_t* loop, uv_timer_t* ticker) {
+  ck_assert_int_eq(uv_timer_init(loop, ticker), 0);
+  ck_assert_int_eq(uv_timer_start(ticker, on_tick, 50, 50), 0);
+}
+
 const char* test_pick(const char* sqlite, const char* pg,
                       const char* mariadb) {
   switch (test_driver()) {

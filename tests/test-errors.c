@@ -13,6 +13,8 @@
  * psqlODBC's native code is its own error class (1: the server reported an
  * error), not a server code; SQLite's is the SQLite result code. */
 #include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "uvodbc-test.h"
 
@@ -685,6 +687,249 @@ START_TEST(errors_mariadb_lock_traps) {
 }
 END_TEST
 
+/* ======================================================================== */
+/* Failures that are not disconnects: the server answered and refused (a
+ * wrong password, an unknown database; psqlODBC reports both as 08001,
+ * which counted as a disconnect before), or SQLite could not open or write
+ * its file. */
+
+typedef struct {
+  result_t r;
+  int disconnect;
+} refused_t;
+
+static void on_refused(uvodbc_req_t* req, int status) {
+  refused_t* f = req->data;
+  capture(&f->r, req, status);
+  f->disconnect = uvodbc_req_is_disconnect(req);
+}
+
+static void expect_connect_refused(uv_loop_t* loop, const char* connstr) {
+  uvodbc_req_t req;
+  refused_t f;
+  memset(&f, 0, sizeof(f));
+  memset(&req, 0, sizeof(req));
+  req.data = &f;
+  ck_assert_int_eq(uvodbc_connect(loop, &req, connstr, NULL, on_refused), 0);
+  uv_run(loop, UV_RUN_DEFAULT);
+  ck_assert_int_eq(f.r.calls, 1);
+  ck_assert_msg(f.r.status == UVODBC_ESQL && f.r.ndiag > 0,
+                "connect: %s", uvodbc_err_name(f.r.status));
+  ck_assert_msg(!f.disconnect, "classified as a disconnect: [%s] %d %s",
+                f.r.sqlstate, (int)f.r.native, f.r.message);
+  test_close(loop, req.conn);
+}
+
+START_TEST(errors_refused_not_disconnect) {
+  uv_loop_t loop;
+  uvodbc_conn_t* conn;
+  uvodbc_req_t req;
+  refused_t f;
+  char connstr[1024];
+
+  ck_assert_int_eq(uv_loop_init(&loop), 0);
+  if (test_driver() == TEST_SQLITE) {
+    /* A directory that does not exist, a directory as the file. */
+    expect_connect_refused(&loop,
+                           "DRIVER={SQLite3};Database=/nonexistent-uvodbc/"
+                           "x.db;Timeout=2000");
+    expect_connect_refused(&loop, "DRIVER={SQLite3};Database=/tmp;"
+                                  "Timeout=2000");
+  } else {
+    snprintf(connstr, sizeof(connstr), "%s;Pwd=uvodbc_wrong_pw",
+             test_connstr());
+    expect_connect_refused(&loop, connstr);
+    snprintf(connstr, sizeof(connstr), "%s;Database=uvodbc_no_such_db",
+             test_connstr());
+    expect_connect_refused(&loop, connstr);
+  }
+  /* A write the database refuses (SQLite: "attempt to write a readonly
+   * database", 8; the others: a read-only transaction). */
+  conn = test_connect(&loop);
+  test_exec(&loop, conn,
+            test_pick("PRAGMA query_only = 1",
+                      "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY",
+                      "SET SESSION TRANSACTION READ ONLY"));
+  memset(&f, 0, sizeof(f));
+  memset(&req, 0, sizeof(req));
+  req.data = &f;
+  ck_assert_int_eq(uvodbc_conn_exec(conn, &req,
+                                    "CREATE TABLE errors_refused_nd (a INT)",
+                                    NULL, 0, NULL, on_refused),
+                   0);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  ck_assert_int_eq(f.r.calls, 1);
+  ck_assert_msg(f.r.status == UVODBC_ESQL, "write: %s",
+                uvodbc_err_name(f.r.status));
+  ck_assert_msg(!f.disconnect, "classified as a disconnect: [%s] %d %s",
+                f.r.sqlstate, (int)f.r.native, f.r.message);
+  ck_assert(!uvodbc_conn_is_broken(conn));
+  expect_alive(&loop, conn);
+  test_close(&loop, conn);
+  test_loop_close(&loop);
+}
+END_TEST
+
+/* ======================================================================== */
+/* MariaDB with NO_BACKSLASH_ESCAPES: '\' inside quotes escapes nothing, and
+ * the driver splits by the session's real mode.  `SELECT 'a\'; SELECT 2` is
+ * then two statements: before the fix it passed the guard (which always
+ * read '\' as an escape), the driver kept its lock, and the next statement
+ * and the close hung for good (issue 9, part 6).  Now such SQL gets either
+ * its correct result or a clean error, and the connection goes on. */
+
+#define NBE_TWO "SELECT 'a\\'; SELECT 2"   /* two statements under NBE  */
+#define NBE_ONE "SELECT 'a\\', ';' AS s"   /* one under NBE, two without */
+
+static void prepare_refused(uv_loop_t* loop, uvodbc_conn_t* conn,
+                            const char* sql) {
+  uvodbc_req_t req;
+  result_t r;
+  memset(&r, 0, sizeof(r));
+  memset(&req, 0, sizeof(req));
+  req.data = &r;
+  ck_assert_int_eq(uvodbc_conn_prepare(conn, &req, sql, on_result), 0);
+  uv_run(loop, UV_RUN_DEFAULT);
+  ck_assert_int_eq(r.calls, 1);
+  ck_assert_ptr_null(req.prepared);
+  expect_error(&r, UVODBC_ESQL, "42000", 0, "SQLPrepare");
+  uvodbc_req_cleanup(&req);
+}
+
+/* The checks on a connection whose session has NO_BACKSLASH_ESCAPES. */
+static void expect_no_backslash_rules(uv_loop_t* loop, uvodbc_conn_t* conn) {
+  uvodbc_batch_t* b;
+  result_t r;
+  size_t len;
+  via_t via;
+  for (via = VIA_EXEC; via <= VIA_QUERY; via++) {
+    r = run(loop, conn, via, NBE_TWO, NULL, 0);
+    expect_error(&r, UVODBC_ESQL, "42000", 0, "SQLExecDirect");
+    ck_assert_ptr_nonnull(strstr(r.message, "several statements"));
+    expect_alive(loop, conn); /* hung here before */
+  }
+  prepare_refused(loop, conn, NBE_TWO);
+  expect_alive(loop, conn);
+  /* One statement under this mode (two under the default): it runs. */
+  b = test_query(loop, conn, NBE_ONE, NULL, 0);
+  ck_assert_uint_eq(uvodbc_batch_nrows(b), 1);
+  ck_assert_str_eq(test_get_text(b, 0, 0, &len), "a\\");
+  ck_assert_str_eq(test_get_text(b, 1, 0, &len), ";");
+  test_free_result(b);
+}
+
+/* The mode changes with a statement, and the guard follows each change. */
+START_TEST(errors_mariadb_no_backslash_session) {
+  uv_loop_t loop;
+  uvodbc_conn_t* conn;
+  uvodbc_batch_t* b;
+  result_t r;
+  size_t len;
+
+  ck_assert_int_eq(uv_loop_init(&loop), 0);
+  conn = test_connect(&loop);
+  test_exec(&loop, conn,
+            "SET SESSION sql_mode = CONCAT(@@SESSION.sql_mode, "
+            "',NO_BACKSLASH_ESCAPES')");
+  expect_no_backslash_rules(&loop, conn);
+  /* Back to the default rules: the same text is one statement now. */
+  test_exec(&loop, conn,
+            "SET SESSION sql_mode = REPLACE(@@SESSION.sql_mode, "
+            "'NO_BACKSLASH_ESCAPES', '')");
+  r = run(&loop, conn, VIA_QUERY, NBE_TWO, NULL, 0); /* unterminated */
+  expect_error(&r, UVODBC_ESQL, "42000", 1064, "SQLExecDirect");
+  b = test_query(&loop, conn, "SELECT 'a\\'; SELECT 2' AS s", NULL, 0);
+  ck_assert_uint_eq(uvodbc_batch_nrows(b), 1);
+  ck_assert_str_eq(test_get_text(b, 0, 0, &len), "a'; SELECT 2");
+  test_free_result(b);
+  r = run(&loop, conn, VIA_EXEC, NBE_ONE, NULL, 0);
+  expect_error(&r, UVODBC_ESQL, "42000", 0, "SQLExecDirect");
+  expect_alive(&loop, conn);
+  /* ANSI_QUOTES: "..." is an identifier, '\' inside it escapes nothing. */
+  test_exec(&loop, conn,
+            "SET SESSION sql_mode = CONCAT(@@SESSION.sql_mode, "
+            "',ANSI_QUOTES')");
+  r = run(&loop, conn, VIA_QUERY, "SELECT 1 AS \"a\\\"; SELECT 2", NULL, 0);
+  expect_error(&r, UVODBC_ESQL, "42000", 0, "SQLExecDirect");
+  expect_alive(&loop, conn);
+  test_close(&loop, conn); /* hung here before */
+  test_loop_close(&loop);
+}
+END_TEST
+
+/* Takes NO_BACKSLASH_ESCAPES out of the server's global sql_mode (the
+ * test servers never have it), whatever else the mode holds. */
+#define UNSET_GLOBAL_NBE                                                  \
+  "SET GLOBAL sql_mode = TRIM(BOTH ',' FROM REPLACE(CONCAT(',', "         \
+  "@@GLOBAL.sql_mode, ','), ',NO_BACKSLASH_ESCAPES,', ','))"
+
+static void on_step(uvodbc_req_t* req, int status) {
+  *(int*)req->data = status == 0 ? 1 : -1;
+}
+
+static void on_closed_step(uvodbc_conn_t* conn) {
+  (void)conn;
+}
+
+/* The test case's teardown, in Check's parent process, even after a test
+ * failed half-way: in a child of its own, so that the parent never loads
+ * a driver or starts threads that later forks would inherit. */
+static void unset_global_nbe(void) {
+  pid_t pid = fork();
+  int st = 0;
+  if (pid == 0) {
+    uv_loop_t loop;
+    uvodbc_req_t req;
+    int done = 0;
+    memset(&req, 0, sizeof(req));
+    req.data = &done;
+    if (uv_loop_init(&loop) != 0 ||
+        uvodbc_connect(&loop, &req, test_connstr(), NULL, on_step) != 0)
+      _exit(1);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    if (done == 1) {
+      uvodbc_conn_t* conn = req.conn;
+      done = 0;
+      memset(&req, 0, sizeof(req));
+      req.data = &done;
+      if (uvodbc_conn_exec(conn, &req, UNSET_GLOBAL_NBE, NULL, 0, NULL,
+                           on_step) == 0)
+        uv_run(&loop, UV_RUN_DEFAULT);
+      uvodbc_conn_close(conn, on_closed_step);
+      uv_run(&loop, UV_RUN_DEFAULT);
+    }
+    _exit(done == 1 ? 0 : 1);
+  }
+  if (pid < 0 || waitpid(pid, &st, 0) != pid || !WIFEXITED(st) ||
+      WEXITSTATUS(st) != 0)
+    fprintf(stderr, "errors: could not take NO_BACKSLASH_ESCAPES out of "
+                    "the server's global sql_mode\n");
+}
+
+/* Set on the server: every new connection starts with it. */
+START_TEST(errors_mariadb_no_backslash_global) {
+  uv_loop_t loop;
+  uvodbc_conn_t* conn;
+
+  ck_assert_int_eq(uv_loop_init(&loop), 0);
+  conn = test_connect(&loop);
+  test_exec(&loop, conn,
+            "SET GLOBAL sql_mode = CONCAT(@@GLOBAL.sql_mode, "
+            "',NO_BACKSLASH_ESCAPES')");
+  test_close(&loop, conn);
+  conn = test_connect(&loop);
+  ck_assert_int_eq(
+      test_query_int(&loop, conn,
+                     "SELECT FIND_IN_SET('NO_BACKSLASH_ESCAPES', "
+                     "@@SESSION.sql_mode) > 0"),
+      1);
+  expect_no_backslash_rules(&loop, conn);
+  test_exec(&loop, conn, UNSET_GLOBAL_NBE);
+  test_close(&loop, conn); /* hung here before */
+  test_loop_close(&loop);
+}
+END_TEST
+
 Suite* errors_suite(void) {
   Suite* s = suite_create("errors");
   TCase* tc = tcase_create("errors");
@@ -705,6 +950,7 @@ Suite* errors_suite(void) {
                     "which the library consumes while reading long values");
   tcase_add_test(tc, errors_invalid_args);
   tcase_add_test(tc, errors_connection_survives);
+  tcase_add_test(tc, errors_refused_not_disconnect);
   if (test_driver() == TEST_PG)
     tcase_add_test(tc, errors_multi_statement_pg);
   else
@@ -718,5 +964,16 @@ Suite* errors_suite(void) {
     test_skip("errors_mariadb_lock_traps",
               "a MariaDB Connector/ODBC 3.1.15 bug");
   suite_add_tcase(s, tc);
+  if (test_driver() == TEST_MARIADB) {
+    TCase* modes = tcase_create("errors_sql_mode");
+    tcase_set_timeout(modes, TIMEOUT_S);
+    tcase_add_unchecked_fixture(modes, NULL, unset_global_nbe);
+    tcase_add_test(modes, errors_mariadb_no_backslash_session);
+    tcase_add_test(modes, errors_mariadb_no_backslash_global);
+    suite_add_tcase(s, modes);
+  } else {
+    test_skip("errors_mariadb_no_backslash_session", "MariaDB's sql_mode");
+    test_skip("errors_mariadb_no_backslash_global", "MariaDB's sql_mode");
+  }
   return s;
 }

@@ -95,6 +95,23 @@ void test_loop_close(uv_loop_t* loop);
 /* How much slower than normal this run may be: CK_TIMEOUT_MULTIPLIER
  * (valgrind runs set 10), at least 1.  Time bounds in tests scale by it. */
 double test_slack(void);
+/* `ms` stretched by test_slack(); milliseconds since `t0` (uv_hrtime). */
+uint64_t test_slack_ms(uint64_t ms);
+uint64_t test_ms_since(uint64_t t0);
+/* Starts a 50 ms repeating timer on `loop` (close it before the loop), so
+ * uv_run(UV_RUN_ONCE) returns often and TEST_RUN_UNTIL can give up at its
+ * bound even when no callback comes. */
+void test_ticker_start(uv_loop_t* loop, uv_timer_t* ticker);
+/* Runs the loop until `expr` holds; fails after `ms` * test_slack(). */
+#define TEST_RUN_UNTIL(loop, expr, ms)                                    \
+  do {                                                                    \
+    uint64_t t0_ = uv_hrtime();                                           \
+    while (!(expr)) {                                                     \
+      ck_assert_msg(test_ms_since(t0_) < test_slack_ms(ms),               \
+                    "still no (%s) after %u ms", #expr, (unsigned)(ms));  \
+      uv_run((loop), UV_RUN_ONCE);                                        \
+    }                                                                     \
+  } while (0)
 
 /* A SQLite connection string for a private database file `file` next to
  * the run's shared one, with a busy timeout; malloc'd, free() it. */
@@ -129,5 +146,6 @@ Suite* ownership_suite(void);
 Suite* faults_suite(void);
 Suite* driver_values_suite(void);
 Suite* redact_suite(void);
+Suite* convoy_suite(void);
 
 #endif /* UVODBC_TEST_H */

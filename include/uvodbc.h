@@ -4,9 +4,15 @@
  * back as a callback on the loop thread.  Three handles (connection, cursor
  * and, later, pool) and one request type.
  *
- * Thread: the API is not thread-safe.  Call every function from one thread,
- * the one that runs the loop the handles belong to (the worker limit and
- * its queue are process-wide); callbacks run on that thread.
+ * Thread: handles are not thread-safe.  Call a handle's functions only on
+ * the thread that runs the loop it belongs to; its callbacks run there.
+ * Any number of loops may each run on their own thread, with their own
+ * handles: they share the ODBC environment and the worker limit, which are
+ * thread-safe.  uvodbc_init(), uvodbc_shutdown(), the worker-limit calls,
+ * uvodbc_strerror(), uvodbc_err_name() and the version calls may be called
+ * from any thread.  A loop whose uvodbc handles have all closed (their
+ * close callbacks ran) closes with uv_loop_close() == 0.  See
+ * docs/threading.md, "Several loops".
  *
  * Delivery contract: a call that returns an error never calls its callback;
  * a call that returns 0 calls it exactly once, on the loop thread, never from
@@ -54,22 +60,30 @@ UVODBC_EXTERN unsigned int uvodbc_version(void);
 UVODBC_EXTERN const char* uvodbc_version_string(void);
 
 /* Allocates the process-wide ODBC environment (ODBC 3).  Optional: the first
- * connect does it too.  Returns 0, UV_ENOMEM or UVODBC_ESQL.  Idempotent. */
+ * connect does it too.  Returns 0, UV_ENOMEM or UVODBC_ESQL.  Idempotent
+ * (not counted).  Thread: any. */
 UVODBC_EXTERN int uvodbc_init(void);
 
-/* Frees the ODBC environment.  Call after every connection's close callback
- * has run.  Returns 0, or UV_EBUSY while connections are still open, or
- * while a driver call abandoned at its deadline has not returned and been
- * cleaned up (its connection's handles are still allocated: see
- * docs/threading.md, "When the driver does not return"). */
+/* Frees the ODBC environment and stops the cancel thread, when no
+ * connection of any loop is open or closing (every close callback has run)
+ * and no driver call abandoned at its deadline is still to be cleaned up
+ * (its connection's handles are still allocated: docs/threading.md, "When
+ * the driver does not return").  Returns 0, or UV_EBUSY (nothing changed)
+ * while one is.  With several loops, each may call it when its handles are
+ * closed: the last call succeeds.  A later connect makes a new
+ * environment.  Thread: any. */
 UVODBC_EXTERN int uvodbc_shutdown(void);
 
 /* How many libuv pool threads uvodbc may occupy at once.  libuv's pool is
  * global (UV_THREADPOOL_SIZE, default 4, read once at its first use) and
  * shared with uv_fs_* and DNS work; a running query pins a thread.  The
- * default leaves one thread free: UV_THREADPOOL_SIZE - 1 (at least 1).
- * Operations beyond the limit wait in FIFO order.  Set it before the first
- * operation.  Returns 0 or UV_EINVAL (0). */
+ * default leaves one thread free: UV_THREADPOOL_SIZE - 1.  So with
+ * UV_THREADPOOL_SIZE=1 it is 0, and uvodbc_connect() and
+ * uvodbc_pool_create() return UVODBC_ENOWORKER until
+ * uvodbc_set_worker_limit(1) accepts holding the only thread.  One limit
+ * for the process: operations of every loop beyond it wait in one FIFO, in
+ * submission order.  Set it before the first operation.  Returns 0 or
+ * UV_EINVAL (0).  Thread: any. */
 UVODBC_EXTERN int uvodbc_set_worker_limit(unsigned int n);
 UVODBC_EXTERN unsigned int uvodbc_get_worker_limit(void);
 
@@ -213,7 +227,8 @@ UVODBC_EXTERN void uvodbc_conn_options_init(uvodbc_conn_options_t* opts);
 
 /* Opens a connection with SQLDriverConnect.  `connstr` is a connection
  * string ("DRIVER={SQLite3};Database=/tmp/x.db") or "DSN=name;UID=..".
- * Returns: 0, UV_EINVAL, UV_ENOMEM.
+ * Returns: 0, UV_EINVAL, UV_ENOMEM, UVODBC_ENOWORKER (the worker limit is
+ * 0: UV_THREADPOOL_SIZE=1; see uvodbc_set_worker_limit).
  * On 0, req->conn is the new handle, already usable: operations queue
  * behind the connect.  The caller owns it and closes it with
  * uvodbc_conn_close(), also after a failed connect.
@@ -733,7 +748,8 @@ UVODBC_EXTERN void uvodbc_pool_options_init(uvodbc_pool_options_t* opts);
 /* Creates a pool and starts opening min_size connections, up to
  * max_connecting of them at once.
  * Returns: 0, UV_EINVAL (NULL loop, pool or connstr; min_size > max_size;
- * or the thread-pool footprint rule above), UV_ENOMEM.  On 0, *pool is the
+ * or the thread-pool footprint rule above), UV_ENOMEM, UVODBC_ENOWORKER
+ * (as uvodbc_connect).  On 0, *pool is the
  * new handle, usable at once.  Acquires wait for the first connections.
  * Callback: ready_cb (may be NULL) runs once, when each of the min_size
  * first connects has finished.  Status 0 if all of them succeeded, else

@@ -13,6 +13,9 @@ int uvodbc_connect(uv_loop_t* loop, uvodbc_req_t* req, const char* connstr,
   uvodbc_op_t* op;
 
   if (loop == NULL || req == NULL || connstr == NULL) return UV_EINVAL;
+  /* No worker for uvodbc (UV_THREADPOOL_SIZE=1): refuse rather than take
+   * libuv's only thread from uv_fs_* and DNS. */
+  if (uvodbc_get_worker_limit() == 0) return UVODBC_ENOWORKER;
   conn = uvodbc__calloc(1, sizeof(*conn));
   if (conn == NULL) return UV_ENOMEM;
   conn->loop = loop;
@@ -20,7 +23,7 @@ int uvodbc_connect(uv_loop_t* loop, uvodbc_req_t* req, const char* connstr,
   if (opts != NULL) conn->options = *opts;
   op = uvodbc__op_new(conn, OP_CONNECT, &uvodbc__connect_vt, req, cb);
   if (op != NULL) op->connstr = uvodbc__strdup(connstr);
-  if (op == NULL || op->connstr == NULL) {
+  if (op == NULL || op->connstr == NULL || uvodbc__executor_loop_ref(loop)) {
     if (op != NULL) uvodbc__op_free(op);
     uvodbc__free(conn);
     return UV_ENOMEM;
@@ -33,7 +36,7 @@ int uvodbc_connect(uv_loop_t* loop, uvodbc_req_t* req, const char* connstr,
           : conn->options.login_timeout_s;
   op->connect.allow_serialized = conn->options.allow_serialized;
   uv_idle_init(loop, &conn->idle);
-  uvodbc__live_conns++;
+  uvodbc__live_conns_add(1);
   uvodbc__strand_push(conn, op);
   return 0;
 }
@@ -137,9 +140,12 @@ static void close_work(uvodbc_op_t* op) {
 static void on_closed(uv_handle_t* idle) {
   uvodbc_conn_t* conn = idle->data;
   uvodbc_conn_close_cb cb = conn->close_cb;
-  uvodbc__live_conns--;
+  uv_loop_t* loop = conn->loop;
+  uvodbc__live_conns_add(-1);
   uvodbc__strand_hold(conn, 0);
   if (cb != NULL) cb(conn);
+  /* After the callback: a new connection it opens keeps the loop's state. */
+  uvodbc__executor_loop_unref(loop);
   uvodbc__diags_free(&conn->close_diags);
   /* A pool that still names it (pool_slot) frees it at its own close. */
   if (conn->pool_slot == NULL) uvodbc__free(conn);

@@ -35,9 +35,8 @@ struct uvodbc__zombie_s {
   uvodbc_conn_t* conn;  /* NULL once the connection closed               */
   uv_loop_t* loop;
   int returned;
+  int holds; /* the executor keeps a thread for it (the connection's)    */
 };
-
-unsigned int uvodbc__zombies;
 
 static unsigned int grace_ms(const uvodbc_conn_t* conn) {
   unsigned int ms = conn->options.deadline_grace_ms;
@@ -122,11 +121,14 @@ static int abandon(uvodbc_conn_t* conn) {
   z->cleanup = cleanup;
   z->conn = conn;
   z->loop = conn->loop;
-  uvodbc__zombies++;
+  uvodbc__live_conns_add(1); /* uvodbc_shutdown() waits for it */
   conn->running = NULL;
   conn->zombie = z;
   conn->broken = 1;
-  uvodbc__strand_hold(conn, 0); /* broken: its locks, if any, are moot */
+  /* Its session may still hold locks until the cleanup's rollback and
+   * disconnect: the thread kept for it, and its priority, go with it. */
+  z->holds = conn->holds;
+  conn->holds = 0;
   for (op = head; op != NULL; op = op->chain_next) {
     op->zombie = z;
     release_handle_state(op);
@@ -225,9 +227,10 @@ static void hand_over(uvodbc_op_t* from, uvodbc_op_t* to, int dbc) {
 }
 
 static void zombie_free(uvodbc__zombie_t* z) {
+  if (z->holds) uvodbc__executor_reserve(z->loop, -1);
   if (z->cleanup != NULL) uvodbc__op_free(z->cleanup);
   uvodbc__free(z);
-  uvodbc__zombies--;
+  uvodbc__live_conns_add(-1);
 }
 
 static void cleanup_work(uvodbc__task_t* task) {
@@ -249,6 +252,7 @@ static void start_cleanup(uvodbc__zombie_t* z) {
     return;
   }
   op->zombie = z;
+  op->task.priority = z->holds;
   uvodbc__executor_submit(z->loop, &op->task, cleanup_work, cleanup_done);
 }
 

@@ -36,14 +36,17 @@ unsigned int uvodbc__threadpool_size(void);
  * with UV_ECANCELED, 1 when the task was still waiting here (done() will
  * not run), UV_EBUSY when it is already running. */
 int uvodbc__executor_cancel(uvodbc__task_t* task);
+/* Each connection holds its loop's executor state from uvodbc_connect()
+ * until its close callback; the last unref closes the state's uv_async.
+ * Returns 0 or UV_ENOMEM. */
+int uvodbc__executor_loop_ref(uv_loop_t* loop);
+void uvodbc__executor_loop_unref(uv_loop_t* loop);
 /* Keeps `delta` more (or fewer) threads for priority tasks: one per
  * connection that may hold locks (strand.c). */
-void uvodbc__executor_reserve(int delta);
+void uvodbc__executor_reserve(uv_loop_t* loop, int delta);
 
 /* ---- deadline.c: giving up on a driver call that does not return ---- */
 typedef struct uvodbc__zombie_s uvodbc__zombie_t;
-/* Abandoned calls whose worker has not returned and been cleaned up. */
-extern unsigned int uvodbc__zombies;
 /* A timeout fired on a running op: abandon it after the grace. */
 void uvodbc__deadline_grace(uvodbc_op_t* op);
 /* A close starts: abandon what still runs at close_timeout_ms. */
@@ -349,7 +352,8 @@ void uvodbc__ahead_drop(uvodbc_cursor_t* cursor);
 /* The connection closes: the cursor keeps its memory, loses its statement. */
 void uvodbc__cursor_detach(uvodbc_cursor_t* cursor);
 
-/* Counts open connection handles, for uvodbc_shutdown(). */
-extern unsigned int uvodbc__live_conns;
+/* Counts open connection handles of every loop, for uvodbc_shutdown()
+ * (uvodbc.c; any thread). */
+void uvodbc__live_conns_add(int n);
 
 #endif /* UVODBC_INTERNAL_H */

@@ -89,6 +89,7 @@ int uvodbc_pool_create(uv_loop_t* loop, uvodbc_pool_t** out,
   /* The footprint rule (see uvodbc.h). */
   limit = uvodbc_get_worker_limit();
   threads = uvodbc__threadpool_size();
+  if (limit == 0) return UVODBC_ENOWORKER; /* as uvodbc_connect() */
   if (o.max_size == 0)
     o.max_size = limit < threads ? limit : threads > 1 ? threads - 1 : 1;
   if (!o.oversubscribe && (o.max_size > limit || o.max_size >= threads))

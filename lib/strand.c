@@ -209,7 +209,7 @@ static void submit_next(uvodbc_conn_t* conn) {
 void uvodbc__strand_hold(uvodbc_conn_t* conn, int on) {
   if (conn->holds == on) return;
   conn->holds = on;
-  uvodbc__executor_reserve(on ? 1 : -1);
+  uvodbc__executor_reserve(conn->loop, on ? 1 : -1);
 }
 
 void uvodbc__strand_push(uvodbc_conn_t* conn, uvodbc_op_t* op) {

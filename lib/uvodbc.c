@@ -1,10 +1,18 @@
-/* Library lifecycle: version, the ODBC environment, shutdown. */
+/* Library lifecycle: version, the ODBC environment, shutdown.
+ *
+ * Loops on several threads share what is here: the count of live
+ * connections and shutdown check and change it under one lock, so a
+ * shutdown never frees the environment under a connect that another loop
+ * just started. */
+#include <pthread.h>
+
 #include "internal.h"
 
 #define STR(x) #x
 #define XSTR(x) STR(x)
 
-unsigned int uvodbc__live_conns;
+static pthread_mutex_t life_lock = PTHREAD_MUTEX_INITIALIZER;
+static unsigned int live_conns; /* under life_lock */
 
 unsigned int uvodbc_version(void) {
   return UVODBC_VERSION_HEX;
@@ -15,14 +23,24 @@ const char* uvodbc_version_string(void) {
       UVODBC_VERSION_PATCH);
 }
 
+void uvodbc__live_conns_add(int n) {
+  pthread_mutex_lock(&life_lock);
+  live_conns += (unsigned int)n;
+  pthread_mutex_unlock(&life_lock);
+}
+
 /* SQLAllocHandle(ENV) does no I/O, so this one ODBC call may run here. */
 int uvodbc_init(void) {
   return uvodbc__env_acquire();
 }
 
 int uvodbc_shutdown(void) {
-  /* A stuck driver call (docs/threading.md) still holds a connection. */
-  if (uvodbc__live_conns > 0 || uvodbc__zombies > 0) return UV_EBUSY;
-  uvodbc__cancel_thread_stop();
-  return uvodbc__env_free() == 0 ? 0 : UV_EBUSY;
+  int err = UV_EBUSY;
+  pthread_mutex_lock(&life_lock);
+  if (live_conns == 0) {
+    uvodbc__cancel_thread_stop();
+    err = uvodbc__env_free() == 0 ? 0 : UV_EBUSY;
+  }
+  pthread_mutex_unlock(&life_lock);
+  return err;
 }

@@ -266,6 +266,22 @@ void test_loop_close(uv_loop_t* loop) {
   ck_assert_int_eq(uv_loop_close(loop), 0);
 }
 
+char* test_sqlite_file_connstr(const char* file, int timeout_ms) {
+  const char* db = strstr(test_connstr(), "Database=");
+  char dir[512] = "/tmp";
+  char* out = malloc(1024);
+  ck_assert_ptr_nonnull(out);
+  if (db != NULL) {
+    const char* v = db + 9;
+    size_t len = strcspn(v, ";");
+    while (len > 0 && v[len - 1] != '/') len--;
+    if (len > 1) snprintf(dir, sizeof(dir), "%.*s", (int)(len - 1), v);
+  }
+  snprintf(out, 1024, "DRIVER={SQLite3};Database=%s/%s;Timeout=%d", dir, file,
+           timeout_ms);
+  return out;
+}
+
 const char* test_sleep_sql(double seconds) {
   static char sql[256];
   switch (test_driver()) {

@@ -1,6 +1,8 @@
 /* Library lifecycle: version, error names and messages, init/shutdown of the
  * ODBC environment, the worker limit. */
 #include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "uvodbc-test.h"
 
@@ -245,7 +247,7 @@ static unsigned int pool_size(void) {
 }
 
 START_TEST(lifecycle_worker_limit) {
-  unsigned int def, expect = pool_size() > 1 ? pool_size() - 1 : 1;
+  unsigned int def, expect = pool_size() - 1; /* 0: none of a pool of 1 */
   def = uvodbc_get_worker_limit();
   ck_assert_uint_eq(def, expect);
 
@@ -263,13 +265,14 @@ START_TEST(lifecycle_worker_limit) {
 END_TEST
 
 /* The default follows the pool libuv really starts: UV_THREADPOOL_SIZE=0
- * (or junk) is one thread, so the default limit is 1, not 3.  The default
- * is computed once per process: forked runs only. */
+ * (or junk) is one thread, so the default limit is 0 (uvodbc refuses to
+ * take the only thread), not 3.  The default is computed once per
+ * process: forked runs only. */
 START_TEST(lifecycle_worker_limit_env) {
   static const struct {
     const char* env;
     unsigned int pool, limit;
-  } cases[] = {{"0", 1, 1},    {"1", 1, 1},       {"junk", 1, 1},
+  } cases[] = {{"0", 1, 0},    {"1", 1, 0},       {"junk", 1, 0},
                {"2", 2, 1},    {"9", 9, 8},       {"-3", 1024, 1023},
                {"5000", 1024, 1023}};
   int i = _i; /* one forked run per case: the default is read once */
@@ -330,22 +333,6 @@ static double run_two(uv_loop_t* loop, uvodbc_conn_t* c[2], const char* sql,
   return (double)(last - start) / (double)(first - start);
 }
 
-static char* sqlite_private_db(const char* file) {
-  const char* db = strstr(test_connstr(), "Database=");
-  char dir[512] = "/tmp";
-  char* out = malloc(1024);
-  ck_assert_ptr_nonnull(out);
-  if (db != NULL) {
-    const char* v = db + 9;
-    size_t len = strcspn(v, ";");
-    while (len > 0 && v[len - 1] != '/') len--;
-    if (len > 1) snprintf(dir, sizeof(dir), "%.*s", (int)(len - 1), v);
-  }
-  snprintf(out, 1024, "DRIVER={SQLite3};Database=%s/%s;Timeout=300", dir,
-           file);
-  return out;
-}
-
 static void on_connect_to(uvodbc_req_t* req, int status) {
   life_t* t = req->data;
   t->connect_cb++;
@@ -373,7 +360,7 @@ START_TEST(lifecycle_worker_limit_one) {
   int i, expect = 0;
   ck_assert_int_eq(uv_loop_init(&loop), 0);
   if (test_driver() == TEST_SQLITE) {
-    connstr = sqlite_private_db("lifecycle_limit.db");
+    connstr = test_sqlite_file_connstr("lifecycle_limit.db", 300);
     for (i = 0; i < 3; i++) c[i] = connect_to(&loop, connstr);
     test_exec(&loop, c[2], "DROP TABLE IF EXISTS lifecycle_limit_t");
     test_exec(&loop, c[2], "CREATE TABLE lifecycle_limit_t (a INT)");
@@ -406,6 +393,33 @@ START_TEST(lifecycle_worker_limit_one) {
 }
 END_TEST
 
+/* UV_THREADPOOL_SIZE=1 (issue 9 part 5): libuv reads it once, when its
+ * pool starts, so the checks run in a fresh process, the helper
+ * tests/threadpool-one.c, with the variable set before it starts. */
+START_TEST(lifecycle_threadpool_one) {
+  pid_t pid;
+  int status;
+  char sleep_sql[256];
+  snprintf(sleep_sql, sizeof(sleep_sql), "%s", test_sleep_sql(1.0));
+  fflush(NULL);
+  pid = fork();
+  ck_assert_int_ge(pid, 0);
+  if (pid == 0) {
+    char* argv[] = {(char*)UVODBC_TEST_THREADPOOL_ONE, (char*)test_connstr(),
+                    sleep_sql, NULL};
+    setenv("UV_THREADPOOL_SIZE", "1", 1);
+    execv(argv[0], argv);
+    perror("execv " UVODBC_TEST_THREADPOOL_ONE);
+    _exit(127);
+  }
+  ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+  ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+                "threadpool-one helper failed (status 0x%x); its stderr "
+                "says why",
+                status);
+}
+END_TEST
+
 Suite* lifecycle_suite(void) {
   Suite* s = suite_create("lifecycle");
   TCase* tc = tcase_create("lifecycle");
@@ -424,6 +438,7 @@ Suite* lifecycle_suite(void) {
   else
     tcase_add_loop_test(tc, lifecycle_worker_limit_env, 0, 7);
   tcase_add_test(tc, lifecycle_worker_limit_one);
+  tcase_add_test(tc, lifecycle_threadpool_one);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -115,6 +115,10 @@ void test_ticker_start(uv_loop_t* loop, uv_timer_t* ticker);
     }                                                                     \
   } while (0)
 
+/* A SQLite connection string for a private database file `file` next to
+ * the run's shared one, with a busy timeout; malloc'd, free() it. */
+char* test_sqlite_file_connstr(const char* file, int timeout_ms);
+
 /* A statement that sleeps `s` seconds on this driver (SQLite: a recursive
  * CTE busy loop of about that long). */
 const char* test_sleep_sql(double seconds);
@@ -137,6 +141,7 @@ Suite* txn_suite(void);
 Suite* bulk_suite(void);
 Suite* call_suite(void);
 Suite* catalog_suite(void);
+Suite* loops_suite(void);
 Suite* read_ahead_suite(void);
 Suite* chain_suite(void);
 Suite* ownership_suite(void);

@@ -22,7 +22,8 @@ typedef struct uvodbc_batch_s uvodbc_batch_t;
   XX(ESERIAL, -30007, "driver manager serializes all calls (Threading=3)")    \
   XX(ENOTCONN, -30008, "connection is not open")                              \
   XX(ERANGE, -30009, "column or row index out of range")                      \
-  XX(EPARAMS, -30010, "parameter count does not match the statement")
+  XX(EPARAMS, -30010, "parameter count does not match the statement")      \
+  XX(ENOWORKER, -30011, "libuv's thread pool has one thread (UV_THREADPOOL_SIZE=1), which uvodbc would hold: set UV_THREADPOOL_SIZE >= 2, or uvodbc_set_worker_limit(1) to accept that")
 
 typedef enum {
 #define XX(name, value, msg) UVODBC_##name = (value),

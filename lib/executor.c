@@ -263,9 +263,10 @@ int uvodbc__executor_submit(uv_loop_t* loop, uvodbc__task_t* task,
   task->next_waiting = NULL;
   task->waiting = NOT_WAITING;
   pthread_mutex_lock(&lock);
-  /* Behind tasks of its lane that wait already, whichever loop they
-   * belong to. */
-  now = waiting[task->priority].head == NULL && may_start(task->priority);
+  /* Behind tasks of its lane, or of the priority lane, that wait already,
+   * whichever loop they belong to. */
+  now = waiting[task->priority].head == NULL && waiting[1].head == NULL &&
+        may_start(task->priority);
   if (now) {
     take_slot(task);
   } else {

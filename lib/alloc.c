@@ -40,6 +40,12 @@ void uvodbc__free(void* ptr) {
   free(ptr);
 }
 
+void uvodbc__free_secret(char* s) {
+  if (s == NULL) return;
+  explicit_bzero(s, strlen(s));
+  free(s);
+}
+
 char* uvodbc__strndup(const char* s, size_t len) {
   char* out = len < SIZE_MAX ? uvodbc__malloc(len + 1) : NULL;
   if (out == NULL) return NULL;

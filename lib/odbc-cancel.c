@@ -112,7 +112,7 @@ static uvodbc__kill_t* kill_ref(uvodbc__kill_t* k) {
 
 void uvodbc__kill_unref(uvodbc__kill_t* k) {
   if (k != NULL && atomic_fetch_sub(&k->refs, 1) == 1) {
-    memset(k->connstr, 0, strlen(k->connstr));
+    explicit_bzero(k->connstr, strlen(k->connstr));
     uvodbc__free(k);
   }
 }

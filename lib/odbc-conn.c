@@ -190,7 +190,7 @@ int uvodbc__odbc_connect(const uvodbc__connect_args_t* args, SQLHDBC* out,
   if (rc == SQL_SUCCESS_WITH_INFO || !SQL_SUCCEEDED(rc))
     uvodbc__diags_collect(diags, SQL_HANDLE_DBC, dbc, "SQLDriverConnect",
                           connstr);
-  uvodbc__free(rewritten);
+  uvodbc__free_secret(rewritten);
   if (!SQL_SUCCEEDED(rc)) {
     err = UVODBC_ESQL;
   } else if (!args->allow_serialized && serialized_dm(dbc)) {
@@ -334,8 +334,7 @@ SQLHDBC uvodbc__odbc_kill_connect(const char* connstr) {
     }
   }
   if (turn != NULL) uvodbc__connect_leave(turn, dbc);
-  memset(cs, 0, strlen(cs));
-  uvodbc__free(cs);
+  uvodbc__free_secret(cs);
   return dbc;
 }
 

@@ -94,7 +94,7 @@ static void drop_user(entry_t* e) {
   for (p = &entries; *p != e; p = &(*p)->next) {
   }
   *p = e->next;
-  uvodbc__free(e->connstr);
+  uvodbc__free_secret(e->connstr);
   uvodbc__free(e);
 }
 

@@ -22,6 +22,9 @@ void* uvodbc__reallocarray(void* ptr, size_t count, size_t size);
 /* *sum += n, or UVODBC__ENOMEM (and *sum unchanged) on overflow. */
 int uvodbc__size_add(size_t* sum, size_t n);
 void uvodbc__free(void* ptr);
+/* Frees a string that may hold a password (a connection string), zeroed
+ * first so that no copy outlives its use in freed memory. */
+void uvodbc__free_secret(char* s);
 char* uvodbc__strndup(const char* s, size_t len);
 char* uvodbc__strdup(const char* s);
 

@@ -18,7 +18,7 @@ static void on_handle_closed(uv_handle_t* handle) {
   cb = pool->close_cb;
   if (cb != NULL) cb(pool);
   while (pool->slots != NULL) uvodbc__slot_free(pool->slots);
-  uvodbc__free(pool->connstr);
+  uvodbc__free_secret(pool->connstr);
   uvodbc__free(pool);
 }
 

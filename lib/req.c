@@ -53,7 +53,7 @@ void uvodbc__op_free(uvodbc_op_t* op) {
   uvodbc__cancel_unref(op->cancel);
   uvodbc__diags_free(&op->diags);
   uvodbc__params_free(&op->params);
-  uvodbc__free(op->connstr);
+  uvodbc__free_secret(op->connstr);
   uvodbc__free(op->sql);
   uvodbc__free(op->doomed);
   uvodbc__free(op->result_params);

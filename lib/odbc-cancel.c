@@ -233,7 +233,7 @@ static void* cancel_thread(void* arg) {
       pthread_mutex_unlock(&c->lock);
       kill_dbc = uvodbc__odbc_kill_connect(kill->connstr);
       pthread_mutex_lock(&c->lock);
-      if (kill_dbc == SQL_NULL_HDBC) break; /* unreachable: retrying won't help */
+      if (kill_dbc == SQL_NULL_HDBC) break; /* unreachable: no retry */
       if (c->stmt == NULL || atomic_load(&stopping)) break;
     }
     c->cancelling = 1;

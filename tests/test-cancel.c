@@ -17,14 +17,6 @@
 #include "odbc.h"
 #include "uvodbc-test.h"
 
-static uint64_t slack_ms(uint64_t ms) {
-  return (uint64_t)((double)ms * test_slack());
-}
-
-static uint64_t ms_since(uint64_t t0) {
-  return (uv_hrtime() - t0) / 1000000;
-}
-
 /* Wakes uv_run(UV_RUN_ONCE) every 20 ms, so waits end at their bound. */
 static uv_timer_t ticker;
 
@@ -32,19 +24,9 @@ static void on_tick(uv_timer_t* t) {
   (void)t;
 }
 
-#define RUN_UNTIL(loop, expr, ms)                                         \
-  do {                                                                    \
-    uint64_t t0_ = uv_hrtime();                                           \
-    while (!(expr)) {                                                     \
-      ck_assert_msg(ms_since(t0_) < slack_ms(ms),                         \
-                    "still no (%s) after %u ms", #expr, (unsigned)(ms));  \
-      uv_run((loop), UV_RUN_ONCE);                                        \
-    }                                                                     \
-  } while (0)
-
 static void run_for(uv_loop_t* loop, uint64_t ms) {
   uint64_t t0 = uv_hrtime();
-  while (ms_since(t0) < ms) uv_run(loop, UV_RUN_ONCE);
+  while (test_ms_since(t0) < ms) uv_run(loop, UV_RUN_ONCE);
 }
 
 static void start(uv_loop_t* loop) {
@@ -150,16 +132,16 @@ START_TEST(cancel_frozen_other_conn) {
   ck_assert_msg(stuck.calls == 0, "frozen: %s", uvodbc_err_name(stuck.status));
   t0 = uv_hrtime();
   query(lite, &slow, sqlite_slow_sql, 500);
-  RUN_UNTIL(&loop, slow.calls > 0, 6000);
+  TEST_RUN_UNTIL(&loop, slow.calls > 0, 6000);
   took = (slow.at - t0) / 1000000;
   ck_assert_msg(slow.status == UV_ETIMEDOUT, "SQLite: %s",
                 uvodbc_err_name(slow.status));
-  ck_assert_msg(took < 500 + slack_ms(1000), "SQLite's timeout took %u ms",
+  ck_assert_msg(took < 500 + test_slack_ms(1000), "SQLite's timeout took %u ms",
                 (unsigned)took);
   ck_assert_int_eq(stuck.calls, 0); /* the server is still frozen */
   thaw();
   uv_update_time(&loop);
-  RUN_UNTIL(&loop, stuck.calls > 0, 20000);
+  TEST_RUN_UNTIL(&loop, stuck.calls > 0, 20000);
   ck_assert_msg(stuck.status == UV_ETIMEDOUT, "frozen: %s",
                 uvodbc_err_name(stuck.status));
   printf("cancel/%s: SQLite timeout after %u ms with the server frozen\n",
@@ -187,7 +169,7 @@ START_TEST(cancel_retries_bounded) {
   query(conn, &stuck, "SELECT 1", 100);
   if (test_driver() == TEST_MARIADB) {
     /* The kill connection times out after 2 s: no retry after that. */
-    RUN_UNTIL(&loop, uvodbc__cancel_threads() == 0 &&
+    TEST_RUN_UNTIL(&loop, uvodbc__cancel_threads() == 0 &&
                          uvodbc__cancel_calls() - calls0 >= 1,
               10000);
     run_for(&loop, 3000);
@@ -200,15 +182,15 @@ START_TEST(cancel_retries_bounded) {
   ck_assert_int_eq(stuck.calls, 0);
   thaw();
   uv_update_time(&loop);
-  RUN_UNTIL(&loop, stuck.calls > 0, 20000);
+  TEST_RUN_UNTIL(&loop, stuck.calls > 0, 20000);
   ck_assert_msg(stuck.status == UV_ETIMEDOUT, "%s",
                 uvodbc_err_name(stuck.status));
-  RUN_UNTIL(&loop, uvodbc__cancel_threads() == 0, 5000);
+  TEST_RUN_UNTIL(&loop, uvodbc__cancel_threads() == 0, 5000);
   calls = uvodbc__cancel_calls() - calls0;
   ck_assert_msg(calls >= 1 && calls <= 6, "%lu cancel calls", calls);
   /* The connection serves the next statement. */
   query(conn, &after, "SELECT 42", 0);
-  RUN_UNTIL(&loop, after.calls > 0, 10000);
+  TEST_RUN_UNTIL(&loop, after.calls > 0, 10000);
   ck_assert_int_eq(after.status, 0);
   ck_assert_int_eq(after.value, 42);
   ck_assert_uint_eq(uvodbc__cancel_calls() - calls0, calls);
@@ -233,7 +215,7 @@ START_TEST(cancel_threads_bounded) {
   freeze(&loop);
   for (i = 0; i < N; i++) query(conns[i], &q[i], "SELECT 1", 100);
   t0 = uv_hrtime();
-  while (ms_since(t0) < 3000) {
+  while (test_ms_since(t0) < 3000) {
     unsigned int n = uvodbc__cancel_threads();
     if (n > most) most = n;
     uv_run(&loop, UV_RUN_ONCE);
@@ -243,7 +225,7 @@ START_TEST(cancel_threads_bounded) {
   thaw();
   uv_update_time(&loop);
   for (i = 0; i < N; i++) {
-    RUN_UNTIL(&loop, q[i].calls > 0, 20000);
+    TEST_RUN_UNTIL(&loop, q[i].calls > 0, 20000);
     ck_assert_msg(q[i].status == UV_ETIMEDOUT, "%d: %s", i,
                   uvodbc_err_name(q[i].status));
     done++;
@@ -269,12 +251,12 @@ START_TEST(cancel_long_query) {
   conn = test_connect(&loop);
   t0 = uv_hrtime();
   query(conn, &q, test_sleep_sql(5), 300);
-  RUN_UNTIL(&loop, q.calls > 0, 4000);
+  TEST_RUN_UNTIL(&loop, q.calls > 0, 4000);
   took = (q.at - t0) / 1000000;
   ck_assert_msg(q.status == UV_ETIMEDOUT, "%s", uvodbc_err_name(q.status));
-  ck_assert_msg(took < 300 + slack_ms(1500), "took %u ms", (unsigned)took);
+  ck_assert_msg(took < 300 + test_slack_ms(1500), "took %u ms", (unsigned)took);
   query(conn, &next, "SELECT 42", 0);
-  RUN_UNTIL(&loop, next.calls > 0, 10000);
+  TEST_RUN_UNTIL(&loop, next.calls > 0, 10000);
   ck_assert_int_eq(next.status, 0);
   ck_assert_int_eq(next.value, 42);
   /* The same by uvodbc_req_cancel, 300 ms in. */
@@ -282,12 +264,12 @@ START_TEST(cancel_long_query) {
   run_for(&loop, 300);
   t0 = uv_hrtime();
   ck_assert_int_eq(uvodbc_req_cancel(&q.req), 0);
-  RUN_UNTIL(&loop, q.calls > 0, 4000);
+  TEST_RUN_UNTIL(&loop, q.calls > 0, 4000);
   took = (q.at - t0) / 1000000;
   ck_assert_msg(q.status == UV_ECANCELED, "%s", uvodbc_err_name(q.status));
-  ck_assert_msg(took < slack_ms(1500), "took %u ms", (unsigned)took);
+  ck_assert_msg(took < test_slack_ms(1500), "took %u ms", (unsigned)took);
   query(conn, &next, "SELECT 43", 0);
-  RUN_UNTIL(&loop, next.calls > 0, 10000);
+  TEST_RUN_UNTIL(&loop, next.calls > 0, 10000);
   ck_assert_int_eq(next.status, 0);
   ck_assert_int_eq(next.value, 43);
   test_close(&loop, conn);
@@ -312,7 +294,7 @@ START_TEST(cancel_race_end) {
     query(conn, &q, test_sleep_sql(0.002), 1 + (unsigned)(rand() % 4));
     snprintf(sql, sizeof(sql), "SELECT %d", 1000 + i);
     query(conn, &next, sql, 0);
-    RUN_UNTIL(&loop, q.calls > 0 && next.calls > 0, 10000);
+    TEST_RUN_UNTIL(&loop, q.calls > 0 && next.calls > 0, 10000);
     ck_assert_msg(q.status == 0 || q.status == UV_ETIMEDOUT, "%d: %s", i,
                   uvodbc_err_name(q.status));
     timed_out += q.status == UV_ETIMEDOUT;
@@ -322,7 +304,7 @@ START_TEST(cancel_race_end) {
   }
   printf("cancel/%s: %d of 200 timed out\n", test_driver_name(), timed_out);
   test_close(&loop, conn);
-  RUN_UNTIL(&loop, uvodbc__cancel_threads() == 0, 5000);
+  TEST_RUN_UNTIL(&loop, uvodbc__cancel_threads() == 0, 5000);
   finish(&loop);
 }
 END_TEST
@@ -374,15 +356,16 @@ START_TEST(cancel_behind_hung_connect) {
   run_for(&loop, 300); /* it is in its exclusive turn now */
   t0 = uv_hrtime();
   query(conn, &slow, test_sleep_sql(5), 200);
-  RUN_UNTIL(&loop, slow.calls > 0, 20000);
+  TEST_RUN_UNTIL(&loop, slow.calls > 0, 20000);
   took = (slow.at - t0) / 1000000;
   printf("cancel/%s: a 200 ms timeout behind a hung connect came after %u "
          "ms\n", test_driver_name(), (unsigned)took);
   ck_assert_msg(slow.status == UV_ETIMEDOUT, "%s",
                 uvodbc_err_name(slow.status));
-  ck_assert_msg(took < 200 + UVODBC_DEADLINE_GRACE_DEFAULT_MS + slack_ms(1000),
+  ck_assert_msg(took < 200 + UVODBC_DEADLINE_GRACE_DEFAULT_MS +
+                           test_slack_ms(1000),
                 "the timeout took %u ms", (unsigned)took);
-  RUN_UNTIL(&loop, fake.calls > 0, 20000);
+  TEST_RUN_UNTIL(&loop, fake.calls > 0, 20000);
   close(fd);
   test_close(&loop, fconn);
   test_close(&loop, conn);

@@ -19,14 +19,6 @@
 
 /* ---- time ---- */
 
-static uint64_t slack_ms(uint64_t ms) {
-  return (uint64_t)((double)ms * test_slack());
-}
-
-static uint64_t ms_since(uint64_t t0) {
-  return (uv_hrtime() - t0) / 1000000;
-}
-
 /* A repeating timer for the whole test: uv_run(UV_RUN_ONCE) returns at
  * least every 50 ms, so a wait can give up at its bound even when a
  * callback never comes and nothing else would wake the loop. */
@@ -45,21 +37,9 @@ static void ticker_stop(void) {
   uv_close((uv_handle_t*)&ticker, NULL);
 }
 
-/* Runs the loop until `expr` holds; fails after `ms` (stretched by
- * test_slack): whatever the server did, nothing may hang. */
-#define RUN_UNTIL(loop, expr, ms)                                         \
-  do {                                                                    \
-    uint64_t t0_ = uv_hrtime();                                           \
-    while (!(expr)) {                                                     \
-      ck_assert_msg(ms_since(t0_) < slack_ms(ms),                         \
-                    "still no (%s) after %u ms", #expr, (unsigned)(ms));  \
-      uv_run((loop), UV_RUN_ONCE);                                        \
-    }                                                                     \
-  } while (0)
-
 static void run_for(uv_loop_t* loop, uint64_t ms) {
   uint64_t t0 = uv_hrtime();
-  while (ms_since(t0) < ms) uv_run(loop, UV_RUN_ONCE);
+  while (test_ms_since(t0) < ms) uv_run(loop, UV_RUN_ONCE);
 }
 
 /* ---- the server ---- */
@@ -165,7 +145,7 @@ static uvodbc_conn_t* connect_to(uv_loop_t* loop, const char* connstr) {
   op_t c;
   op_init(&c);
   ck_assert_int_eq(uvodbc_connect(loop, &c.req, connstr, NULL, on_op), 0);
-  RUN_UNTIL(loop, c.calls > 0, 20000);
+  TEST_RUN_UNTIL(loop, c.calls > 0, 20000);
   ck_assert_msg(c.status == 0, "connect: %s [%s] %s",
                 uvodbc_err_name(c.status), c.state, c.message);
   return c.req.conn;
@@ -178,7 +158,7 @@ static void expect_server_back(uv_loop_t* loop) {
   op_init(&q);
   ck_assert_int_eq(
       uvodbc_conn_query(conn, &q.req, "SELECT 42", NULL, 0, NULL, on_op), 0);
-  RUN_UNTIL(loop, q.calls > 0, 10000);
+  TEST_RUN_UNTIL(loop, q.calls > 0, 10000);
   ck_assert_int_eq(q.status, 0);
   ck_assert_int_eq(q.value, 42);
   test_close(loop, conn);
@@ -226,8 +206,8 @@ START_TEST(faults_kill_query) {
   ck_assert_int_eq(q.calls, 0);
   t0 = uv_hrtime();
   server("kill");
-  RUN_UNTIL(&loop, q.calls > 0, 10000);
-  ck_assert_uint_lt(ms_since(t0), slack_ms(10000));
+  TEST_RUN_UNTIL(&loop, q.calls > 0, 10000);
+  ck_assert_uint_lt(test_ms_since(t0), test_slack_ms(10000));
   expect_disconnect(&q, "query");
   finish_dead(&loop, conn);
   ck_assert_int_eq(q.calls, 1); /* and no second one since */
@@ -247,7 +227,7 @@ START_TEST(faults_kill_idle_ping) {
   server("kill");
   op_init(&p);
   ck_assert_int_eq(uvodbc_conn_ping(conn, &p.req, on_op), 0);
-  RUN_UNTIL(&loop, p.calls > 0, 10000);
+  TEST_RUN_UNTIL(&loop, p.calls > 0, 10000);
   expect_disconnect(&p, "ping");
   finish_dead(&loop, conn);
   ck_assert_int_eq(p.calls, 1); /* and no second one since */
@@ -281,7 +261,7 @@ static void close_cursor(uv_loop_t* loop, uvodbc_cursor_t* cursor) {
   int closed = 0;
   uvodbc_cursor_set_data(cursor, &closed);
   ck_assert_int_eq(uvodbc_cursor_close(cursor, on_cursor_closed), 0);
-  RUN_UNTIL(loop, closed > 0, 10000);
+  TEST_RUN_UNTIL(loop, closed > 0, 10000);
   ck_assert_int_eq(closed, 1);
 }
 
@@ -296,7 +276,7 @@ static void fetch(uv_loop_t* loop, reader_t* r, size_t max_rows,
     run_for(loop, kill_after_ms);
     server("kill");
   }
-  RUN_UNTIL(loop, r->op.calls > 0, 15000);
+  TEST_RUN_UNTIL(loop, r->op.calls > 0, 15000);
   ck_assert_int_eq(r->op.calls, 1);
 }
 
@@ -339,7 +319,7 @@ START_TEST(faults_kill_mid_fetch) {
   r.op.req.data = &r;
   ck_assert_int_eq(
       uvodbc_conn_exec(conn, &r.op.req, sql, NULL, 0, &eo, on_read), 0);
-  RUN_UNTIL(&loop, r.op.calls > 0, 20000);
+  TEST_RUN_UNTIL(&loop, r.op.calls > 0, 20000);
   ck_assert_int_eq(r.op.status, 0);
   ck_assert_ptr_nonnull(r.cursor);
   ck_assert_int_eq(r.next, 101);
@@ -363,7 +343,7 @@ START_TEST(faults_kill_mid_fetch) {
       ck_assert_int_eq(
           uvodbc_conn_query(conn, &q.req, "SELECT 1", NULL, 0, NULL, on_op),
           0);
-      RUN_UNTIL(&loop, q.calls > 0, 10000);
+      TEST_RUN_UNTIL(&loop, q.calls > 0, 10000);
       expect_disconnect(&q, "query after the last row");
     } else {
       expect_disconnect(&r.op, "fetch");
@@ -452,8 +432,8 @@ START_TEST(faults_kill_mid_bulk) {
   ck_assert_msg(b.calls == 0, "the bulk insert ended before the kill");
   t0 = uv_hrtime();
   server("kill");
-  RUN_UNTIL(&loop, b.calls > 0, 10000);
-  ck_assert_uint_lt(ms_since(t0), slack_ms(10000));
+  TEST_RUN_UNTIL(&loop, b.calls > 0, 10000);
+  ck_assert_uint_lt(test_ms_since(t0), test_slack_ms(10000));
   expect_disconnect(&b, "bulk");
   ck_assert_int_ge(b.rows, 0);
   ck_assert_int_lt(b.rows, (int64_t)n);
@@ -505,8 +485,8 @@ START_TEST(faults_kill_connects) {
   for (i = 0; i < NCONNECTS; i++) ck_assert_int_eq(c[i].calls, 0);
   t0 = uv_hrtime();
   server("kill");
-  RUN_UNTIL(&loop, calls_of(c, NCONNECTS) == NCONNECTS, 20000);
-  ck_assert_uint_lt(ms_since(t0), slack_ms(20000));
+  TEST_RUN_UNTIL(&loop, calls_of(c, NCONNECTS) == NCONNECTS, 20000);
+  ck_assert_uint_lt(test_ms_since(t0), test_slack_ms(20000));
   for (i = 0; i < NCONNECTS; i++) {
     ck_assert_int_eq(c[i].calls, 1);
     ck_assert_msg(c[i].status == UVODBC_ESQL && c[i].ndiag > 0,
@@ -538,7 +518,7 @@ START_TEST(faults_connect_server_down) {
     ck_assert_int_eq(
         uvodbc_connect(&loop, &c[i].req, test_connstr(), NULL, on_op), 0);
   }
-  RUN_UNTIL(&loop, calls_of(c, 3) == 3, 20000);
+  TEST_RUN_UNTIL(&loop, calls_of(c, 3) == 3, 20000);
   for (i = 0; i < 3; i++) {
     expect_disconnect(&c[i], "connect to a server that is down");
     ck_assert(!uvodbc_conn_is_open(c[i].req.conn));
@@ -588,12 +568,12 @@ static void pool_open(uv_loop_t* loop, int size) {
   po.min_size = (unsigned)size;
   po.max_size = (unsigned)size;
   po.max_connecting = (unsigned)size;
-  po.acquire_timeout_ms = (unsigned int)slack_ms(60000);
+  po.acquire_timeout_ms = (unsigned int)test_slack_ms(60000);
   po.conn.login_timeout_s = 10;
   ck_assert_int_eq(
       uvodbc_pool_create(loop, &the_pool, test_connstr(), &po, on_ready), 0);
   uvodbc_pool_set_data(the_pool, &ready);
-  RUN_UNTIL(loop, ready != 0, 20000);
+  TEST_RUN_UNTIL(loop, ready != 0, 20000);
   ck_assert_int_eq(ready, 1);
   uvodbc_pool_set_data(the_pool, NULL);
 }
@@ -605,11 +585,11 @@ static void pool_serves_then_close(uv_loop_t* loop) {
   ck_assert_int_eq(uvodbc_pool_query(the_pool, &after.req, "SELECT 42",
                                      NULL, 0, NULL, on_op),
                    0);
-  RUN_UNTIL(loop, after.calls > 0, 30000);
+  TEST_RUN_UNTIL(loop, after.calls > 0, 30000);
   ck_assert_int_eq(after.status, 0);
   ck_assert_int_eq(after.value, 42);
   ck_assert_int_eq(uvodbc_pool_close(the_pool, on_pool_closed), 0);
-  RUN_UNTIL(loop, the_pool == NULL, 20000);
+  TEST_RUN_UNTIL(loop, the_pool == NULL, 20000);
   ck_assert_int_eq(after.calls, 1);
 }
 
@@ -664,11 +644,11 @@ START_TEST(faults_kill_pool) {
 
   t0 = uv_hrtime();
   server("kill");
-  RUN_UNTIL(&loop, calls_of(run, NRUNNING) == NRUNNING, 10000);
-  ck_assert_uint_lt(ms_since(t0), slack_ms(10000));
+  TEST_RUN_UNTIL(&loop, calls_of(run, NRUNNING) == NRUNNING, 10000);
+  ck_assert_uint_lt(test_ms_since(t0), test_slack_ms(10000));
   for (i = 0; i < NRUNNING; i++) expect_disconnect(&run[i], "running query");
   server("restart");
-  RUN_UNTIL(&loop, calls_of(q, NQUEUED) == NQUEUED, 40000);
+  TEST_RUN_UNTIL(&loop, calls_of(q, NQUEUED) == NQUEUED, 40000);
   for (i = 0; i < NQUEUED; i++) {
     expect_queued_outcome(&q[i], i, &ok);
     if (q[i].status == 0 && i % 4 != 3) ck_assert_int_eq(q[i].value, 7);
@@ -712,7 +692,7 @@ START_TEST(faults_pool_server_down) {
   ck_assert_int_eq(calls_of(run, 2) + calls_of(q, 3), 0);
   server("kill");
   /* Reconnects back off (250 ms, doubling): three fail within seconds. */
-  RUN_UNTIL(&loop, calls_of(run, 2) + calls_of(q, 3) == 5, 20000);
+  TEST_RUN_UNTIL(&loop, calls_of(run, 2) + calls_of(q, 3) == 5, 20000);
   for (i = 0; i < 2; i++) expect_disconnect(&run[i], "running query");
   for (i = 0; i < 3; i++) expect_disconnect(&q[i], "queued query");
   server("restart");
@@ -743,8 +723,8 @@ static void expect_not_connected(const op_t* o, const char* what) {
 static void expect_fails_fast(uv_loop_t* loop, const op_t* o,
                               const char* what) {
   uint64_t t0 = uv_hrtime();
-  RUN_UNTIL(loop, o->calls > 0, 2000);
-  ck_assert_uint_lt(ms_since(t0), slack_ms(2000));
+  TEST_RUN_UNTIL(loop, o->calls > 0, 2000);
+  ck_assert_uint_lt(test_ms_since(t0), test_slack_ms(2000));
   expect_not_connected(o, what);
 }
 
@@ -765,7 +745,7 @@ START_TEST(faults_dead_conn_next_statement) {
                                      NULL, on_op),
                    0);
   server("kill");
-  RUN_UNTIL(&loop, q.calls > 0 && queued.calls > 0, 10000);
+  TEST_RUN_UNTIL(&loop, q.calls > 0 && queued.calls > 0, 10000);
   expect_disconnect(&q, "query");
   ck_assert(uvodbc_conn_is_broken(conn));
   /* Queued while the query ran, it starts after the failure. */
@@ -813,7 +793,7 @@ START_TEST(faults_dead_conn_chain) {
   }
   run_for(&loop, 500);
   server("kill");
-  RUN_UNTIL(&loop, calls_of(chained, 2) == 2, 10000);
+  TEST_RUN_UNTIL(&loop, calls_of(chained, 2) == 2, 10000);
   expect_disconnect(&q, "query");
   expect_not_connected(&chained[0], "first query chained behind");
   expect_not_connected(&chained[1], "second query chained behind");
@@ -851,14 +831,14 @@ START_TEST(faults_freeze_connect_overlaps) {
   ck_assert_int_eq(hung.calls, 0);
   op_init(&quick);
   ck_assert_int_eq(uvodbc_connect(&loop, &quick.req, sqlite, NULL, on_op), 0);
-  RUN_UNTIL(&loop, quick.calls > 0, 60000);
+  TEST_RUN_UNTIL(&loop, quick.calls > 0, 60000);
   ck_assert_msg(quick.status == 0, "SQLite connect: %s [%s] %s",
                 uvodbc_err_name(quick.status), quick.state, quick.message);
   ck_assert_msg(hung.calls == 0,
                 "the SQLite connect waited for the connect to the frozen "
                 "server (status %s)",
                 uvodbc_err_name(hung.status));
-  RUN_UNTIL(&loop, hung.calls > 0, 60000);
+  TEST_RUN_UNTIL(&loop, hung.calls > 0, 60000);
   ck_assert_int_eq(hung.status, UVODBC_ESQL);
   server("thaw");
   test_close(&loop, quick.req.conn);

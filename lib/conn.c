@@ -11,6 +11,7 @@ int uvodbc_connect(uv_loop_t* loop, uvodbc_req_t* req, const char* connstr,
                    const uvodbc_conn_options_t* opts, uvodbc_req_cb cb) {
   uvodbc_conn_t* conn;
   uvodbc_op_t* op;
+  int err;
 
   if (loop == NULL || req == NULL || connstr == NULL) return UV_EINVAL;
   /* No worker for uvodbc (UV_THREADPOOL_SIZE=1): refuse rather than take
@@ -23,10 +24,13 @@ int uvodbc_connect(uv_loop_t* loop, uvodbc_req_t* req, const char* connstr,
   if (opts != NULL) conn->options = *opts;
   op = uvodbc__op_new(conn, OP_CONNECT, &uvodbc__connect_vt, req, cb);
   if (op != NULL) op->connstr = uvodbc__strdup(connstr);
-  if (op == NULL || op->connstr == NULL || uvodbc__executor_loop_ref(loop)) {
+  err = op == NULL || op->connstr == NULL ? UV_ENOMEM
+                                          : uvodbc__executor_loop_ref(loop);
+  if (err != 0) {
+    req->op = NULL;
     if (op != NULL) uvodbc__op_free(op);
     uvodbc__free(conn);
-    return UV_ENOMEM;
+    return err;
   }
   op->connect.connstr = op->connstr;
   op->connect.login_timeout_s =

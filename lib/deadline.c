@@ -121,6 +121,10 @@ static int abandon(uvodbc_conn_t* conn) {
   z->cleanup = cleanup;
   z->conn = conn;
   z->loop = conn->loop;
+  /* Its tasks (the stuck one, the cleanup) need the loop's executor state
+   * after the connection is gone; the connection holds a ref, so this one
+   * only counts. */
+  uvodbc__executor_loop_ref(z->loop);
   uvodbc__live_conns_add(1); /* uvodbc_shutdown() waits for it */
   conn->running = NULL;
   conn->zombie = z;
@@ -131,6 +135,7 @@ static int abandon(uvodbc_conn_t* conn) {
   conn->holds = 0;
   for (op = head; op != NULL; op = op->chain_next) {
     op->zombie = z;
+    if (op->timer != NULL) uv_timer_stop(op->timer); /* its timeout is moot */
     release_handle_state(op);
   }
   /* The statements of its cursors and prepared statements: never used
@@ -138,13 +143,19 @@ static int abandon(uvodbc_conn_t* conn) {
   uvodbc__conn_take_stmts(conn, cleanup);
   if (head->kind == OP_CONN_CLOSE) { /* the close itself hangs */
     z->conn = NULL;
+    conn->zombie = NULL;
     uvodbc__conn_closed(conn, UV_ETIMEDOUT);
-    return 0;
+  } else {
+    /* The chain's ops are the zombie's: their callbacks first, in order
+     * (chain_next is never written again). */
+    for (op = head; op != NULL; op = op->chain_next) deliver_timeout(op);
+    uvodbc__strand_resume(conn); /* queued ops fail at once: it is broken */
   }
-  /* The chain's ops are the zombie's: their callbacks first, in order
-   * (chain_next is never written again). */
-  for (op = head; op != NULL; op = op->chain_next) deliver_timeout(op);
-  uvodbc__strand_resume(conn); /* queued ops fail at once: it is broken */
+  /* Still waiting for a thread (a close or reset behind stuck work): it
+   * will not run now, so it "returns" here, and what it held goes to the
+   * cleanup. */
+  if (uvodbc__executor_cancel(&head->task) == 1)
+    uvodbc__deadline_returned(head, UV_ECANCELED);
   return 0;
 }
 
@@ -171,7 +182,9 @@ static void on_close_deadline(uv_timer_t* timer) {
   uvodbc_conn_t* conn = timer->data;
   /* Nothing runs: the close is on its way without a hop. */
   if (conn->running == NULL) return;
-  if (abandon(conn) == UV_ENOMEM)
+  /* Out of memory, or a bulk_columns that cannot be given up: the close
+   * keeps its deadline for what runs after it. */
+  if (abandon(conn) != 0)
     uv_timer_start(timer, on_close_deadline, RETRY_MS, 0);
 }
 
@@ -227,10 +240,12 @@ static void hand_over(uvodbc_op_t* from, uvodbc_op_t* to, int dbc) {
 }
 
 static void zombie_free(uvodbc__zombie_t* z) {
-  if (z->holds) uvodbc__executor_reserve(z->loop, -1);
+  uv_loop_t* loop = z->loop;
+  if (z->holds) uvodbc__executor_reserve(loop, -1);
   if (z->cleanup != NULL) uvodbc__op_free(z->cleanup);
   uvodbc__free(z);
   uvodbc__live_conns_add(-1);
+  uvodbc__executor_loop_unref(loop);
 }
 
 static void cleanup_work(uvodbc__task_t* task) {
@@ -282,6 +297,10 @@ int uvodbc__deadline_close(uvodbc_conn_t* conn, uvodbc_op_t* close_op) {
   conn->zombie = NULL;
   if (z->returned) { /* the close frees what the zombie left, as usual */
     hand_over(z->cleanup, close_op, 1);
+    /* Its session may hold locks until this close's rollback: the kept
+     * thread goes back to the connection, which the close ends with. */
+    conn->holds = z->holds;
+    z->holds = 0;
     zombie_free(z);
     return 0;
   }

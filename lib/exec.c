@@ -14,6 +14,7 @@ void uvodbc_exec_options_init(uvodbc_exec_options_t* opts) {
 
 static void on_timeout(uv_timer_t* timer) {
   uvodbc_op_t* op = timer->data;
+  if (op->zombie != NULL) return; /* given up already */
   if (op->state == OP_QUEUED) {
     op->timed_out = 1;
     uvodbc__strand_unlink(op->conn, op);

@@ -380,6 +380,46 @@ START_TEST(deadline_pool_frozen) {
 }
 END_TEST
 
+/* Given-up work outlives every connection of its loop: with one worker,
+ * c1's query is abandoned and keeps the thread; c2's close waits for a
+ * thread and is abandoned at its close deadline before it ever ran; c1 is
+ * closed too.  After the thaw the stuck call returns and the cleanups run
+ * on the loop's executor state, which the zombies keep alive (it was freed
+ * with the last connection: a crash, found in review). */
+START_TEST(deadline_zombies_outlive_connections) {
+  uv_loop_t loop;
+  uvodbc_conn_t* c1;
+  uvodbc_conn_t* c2;
+  uvodbc_conn_options_t o1, o2;
+  unsigned int limit = uvodbc_get_worker_limit();
+  op_t q;
+  start(&loop);
+  uvodbc_conn_options_init(&o1);
+  o1.query_timeout_ms = 200;
+  o1.deadline_grace_ms = 200;
+  uvodbc_conn_options_init(&o2);
+  o2.close_timeout_ms = 300;
+  c1 = connect_with(&loop, &o1);
+  c2 = connect_with(&loop, &o2);
+  ck_assert_int_eq(uvodbc_set_worker_limit(1), 0);
+  freeze();
+  uv_update_time(&loop);
+  op_init(&q);
+  ck_assert_int_eq(
+      uvodbc_conn_query(c1, &q.req, "SELECT 1", NULL, 0, NULL, on_op), 0);
+  WAIT_FOR(&loop, q.calls > 0, 400);
+  ck_assert_int_eq(q.status, UV_ETIMEDOUT);
+  ck_assert_int_eq(uvodbc_conn_close(c2, on_closed), 0);
+  WAIT_FOR(&loop, closed == 1, 300);
+  ck_assert_int_eq(close_status, UV_ETIMEDOUT);
+  ck_assert_int_eq(uvodbc_conn_close(c1, on_closed), 0);
+  WAIT_FOR(&loop, closed == 2, 300);
+  ck_assert_int_eq(uvodbc_shutdown(), UV_EBUSY); /* the worker is stuck */
+  ck_assert_int_eq(uvodbc_set_worker_limit(limit), 0);
+  thaw_and_finish(&loop);
+}
+END_TEST
+
 /* SQLite honours the cancel: a long recursive CTE with a 500 ms timeout is
  * interrupted, UV_ETIMEDOUT well before the grace would end, and the
  * connection is not abandoned: it runs the next query. */
@@ -412,7 +452,8 @@ END_TEST
 Suite* deadline_suite(void) {
   static const char* const frozen[] = {
       "deadline_query_frozen", "deadline_exec_frozen",
-      "deadline_close_frozen", "deadline_pool_frozen"};
+      "deadline_close_frozen", "deadline_pool_frozen",
+      "deadline_zombies_outlive_connections"};
   Suite* s = suite_create("deadline");
   TCase* tc = tcase_create("deadline");
   const char* skip = NULL;
@@ -437,6 +478,7 @@ Suite* deadline_suite(void) {
     tcase_add_test(tc, deadline_exec_frozen);
     tcase_add_test(tc, deadline_close_frozen);
     tcase_add_test(tc, deadline_pool_frozen);
+    tcase_add_test(tc, deadline_zombies_outlive_connections);
   }
   suite_add_tcase(s, tc);
   return s;

@@ -115,14 +115,6 @@ unsigned int uvodbc_get_worker_limit(void) {
   return n;
 }
 
-int uvodbc_set_worker_limit(unsigned int n) {
-  if (n == 0) return UV_EINVAL;
-  pthread_mutex_lock(&lock);
-  limit = n;
-  limit_known = 1;
-  pthread_mutex_unlock(&lock);
-  return 0;
-}
 
 static loop_state_t* find(uv_loop_t* loop) {
   loop_state_t* s;
@@ -228,6 +220,19 @@ static void after_work(uv_work_t* req, int status) {
   hand_out(loop, &mine);
   pthread_mutex_unlock(&lock);
   start_all(&mine);
+}
+
+/* Any thread: a raised limit starts waiting tasks at once, each woken on
+ * its own loop (no loop is the caller's here). */
+int uvodbc_set_worker_limit(unsigned int n) {
+  waitlist_t none = {NULL, NULL};
+  if (n == 0) return UV_EINVAL;
+  pthread_mutex_lock(&lock);
+  limit = n;
+  limit_known = 1;
+  hand_out(NULL, &none);
+  pthread_mutex_unlock(&lock);
+  return 0;
 }
 
 void uvodbc__executor_reserve(uv_loop_t* loop, int delta) {

@@ -393,6 +393,50 @@ START_TEST(lifecycle_worker_limit_one) {
 }
 END_TEST
 
+static void on_done_count(uvodbc_req_t* req, int status) {
+  int* done = req->data;
+  ck_assert_int_eq(status, 0);
+  if (req->cursor != NULL)
+    ck_assert_int_eq(uvodbc_cursor_close(req->cursor, NULL), 0);
+  (*done)++;
+}
+
+/* A raised limit starts what waits for a thread at once, not when some
+ * running statement ends. */
+START_TEST(lifecycle_worker_limit_raise) {
+  uv_loop_t loop;
+  uvodbc_conn_t* c[2];
+  uvodbc_req_t slow, quick;
+  unsigned int def = uvodbc_get_worker_limit();
+  int slow_done = 0, quick_done = 0;
+  uint64_t t0;
+  ck_assert_int_eq(uv_loop_init(&loop), 0);
+  c[0] = test_connect(&loop);
+  c[1] = test_connect(&loop);
+  ck_assert_int_eq(uvodbc_set_worker_limit(1), 0);
+  slow.data = &slow_done;
+  quick.data = &quick_done;
+  ck_assert_int_eq(uvodbc_conn_exec(c[0], &slow, test_sleep_sql(3), NULL, 0,
+                                    NULL, on_done_count),
+                   0);
+  ck_assert_int_eq(uvodbc_conn_exec(c[1], &quick, "SELECT 1", NULL, 0, NULL,
+                                    on_done_count),
+                   0);
+  t0 = uv_hrtime();
+  while (uv_hrtime() - t0 < 300000000ull) uv_run(&loop, UV_RUN_NOWAIT);
+  ck_assert_int_eq(quick_done, 0); /* it waits for the only thread */
+  ck_assert_int_eq(uvodbc_set_worker_limit(2), 0);
+  while (quick_done == 0) uv_run(&loop, UV_RUN_ONCE);
+  ck_assert_msg(slow_done == 0, "the waiting statement ran only after the "
+                                "running one ended");
+  while (slow_done == 0) uv_run(&loop, UV_RUN_ONCE);
+  ck_assert_int_eq(uvodbc_set_worker_limit(def), 0);
+  test_close(&loop, c[0]);
+  test_close(&loop, c[1]);
+  test_loop_close(&loop);
+}
+END_TEST
+
 /* UV_THREADPOOL_SIZE=1 (issue 9 part 5): libuv reads it once, when its
  * pool starts, so the checks run in a fresh process, the helper
  * tests/threadpool-one.c, with the variable set before it starts. */
@@ -438,6 +482,7 @@ Suite* lifecycle_suite(void) {
   else
     tcase_add_loop_test(tc, lifecycle_worker_limit_env, 0, 7);
   tcase_add_test(tc, lifecycle_worker_limit_one);
+  tcase_add_test(tc, lifecycle_worker_limit_raise);
   tcase_add_test(tc, lifecycle_threadpool_one);
   suite_add_tcase(s, tc);
   return s;

@@ -80,9 +80,10 @@ UVODBC_EXTERN int uvodbc_shutdown(void);
  * default leaves one thread free: UV_THREADPOOL_SIZE - 1.  So with
  * UV_THREADPOOL_SIZE=1 it is 0, and uvodbc_connect() and
  * uvodbc_pool_create() return UVODBC_ENOWORKER until
- * uvodbc_set_worker_limit(1) accepts holding the only thread.  One limit
- * for the process: operations of every loop beyond it wait in one FIFO, in
- * submission order.  Set it before the first operation.  Returns 0 or
+ * uvodbc_set_worker_limit(1) accepts holding the only thread (a pool then
+ * also needs `oversubscribe`: its footprint rule, below).  One limit for
+ * the process: operations of every loop beyond it wait in one FIFO, in
+ * submission order; raising it starts waiting ones at once.  Returns 0 or
  * UV_EINVAL (0).  Thread: any. */
 UVODBC_EXTERN int uvodbc_set_worker_limit(unsigned int n);
 UVODBC_EXTERN unsigned int uvodbc_get_worker_limit(void);

@@ -153,8 +153,9 @@ void uvodbc__diags_add(uvodbc__diags_t* d, const char* sqlstate,
   msg = uvodbc__strdup(message);
   if (msg == NULL) return;
   r = &d->recs[d->n++];
+  /* At most 5 characters; the rest of the field stays NUL. */
   memset(r->sqlstate, 0, sizeof(r->sqlstate));
-  strncpy(r->sqlstate, sqlstate, 5);
+  memcpy(r->sqlstate, sqlstate, strnlen(sqlstate, 5));
   r->native = native;
   r->message = msg;
   r->function = function;

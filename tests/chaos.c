@@ -921,9 +921,23 @@ static void check_bulk(rq* r, int status) {
         (unsigned long long)r->seq, (long long)r->req.failed_row);
 }
 
+/* A call given up at its deadline (docs/threading.md, "When the driver
+ * does not return") breaks its connection and detaches its cursors and
+ * prepared statements: what follows may fail with ENOTCONN or ECLOSED. */
+static void note_given_up(rq* r, int status) {
+  conn_rec* c = r->c;
+  if (status != UV_ETIMEDOUT || c == NULL || c->gone || c->closing ||
+      c->state != C_OPEN || !uvodbc_conn_is_broken(c->h))
+    return;
+  c->state = C_FAILED;
+  c->detach_seq = ++seq;
+  note("conn %d: given up at its deadline, broken", c->id);
+}
+
 static void on_req(uvodbc_req_t* req, int status) {
   rq* r = req->data;
   if (arrive(r, status, "req") != 0) return;
+  note_given_up(r, status);
   check_status(r, status);
   if (r->must_fail && status == 0)
     fail("%s #%llu: deliberate error succeeded", kind_names[r->kind],

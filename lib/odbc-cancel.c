@@ -7,9 +7,7 @@
  * cancel of another statement.
  *
  * A statement is cancelled only while its worker has it "armed" (inside
- * SQLExecDirect/SQLExecute): a late SQLCancel closes a finished result, and
- * SQLite's driver frees the running statement inside SQLCancel, so it must
- * never meet a fetch.  The cancel thread marks the request "cancelling"
+ * SQLExecDirect/SQLExecute): a late SQLCancel closes a finished result.  The cancel thread marks the request "cancelling"
  * under its lock and calls the driver outside it; disarm waits while it is
  * marked.  So only the statement's own worker ever waits for a cancel, and
  * nobody waits on a lock held across a call to a server.
@@ -43,7 +41,13 @@
  * next command before the server has taken the KILL.  A KILL that finds the
  * session idle (the statement just ended) is dropped by the server when the
  * next command starts (MariaDB resets a pending KILL QUERY then; checked by
- * tests/test-cancel.c), so it never kills a later query. */
+ * tests/test-cancel.c), so it never kills a later query.
+ *
+ * SQLite's SQLCancel frees the running statement under its worker, so it
+ * is never called either: a SQLite connection's kill target holds its
+ * sqlite3*, captured at connect, and the thread calls sqlite3_interrupt()
+ * and ends its lock wait (lib/odbc-sqlite.c).  Without one (not captured)
+ * nothing is called: the statement runs to its end or its deadline. */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
@@ -57,8 +61,10 @@
 
 struct uvodbc__kill_s {
   atomic_int refs;
-  unsigned long id; /* CONNECTION_ID() of the session */
-  char connstr[];   /* holds a password: never logged */
+  int sqlite;                /* a SQLite connection's target            */
+  uvodbc__sqlite_t* interrupt; /* SQLite: NULL when not captured        */
+  unsigned long id; /* MariaDB: CONNECTION_ID() of the session */
+  char connstr[];   /* MariaDB: holds a password, never logged; SQLite: "" */
 };
 
 struct uvodbc__cancel_s {
@@ -100,9 +106,26 @@ uvodbc__kill_t* uvodbc__kill_new(const char* connstr, unsigned long id) {
   uvodbc__kill_t* k = uvodbc__malloc(sizeof(*k) + len);
   if (k == NULL) return NULL;
   atomic_init(&k->refs, 1);
+  k->sqlite = 0;
+  k->interrupt = NULL;
   k->id = id;
   memcpy(k->connstr, connstr, len);
   return k;
+}
+
+uvodbc__kill_t* uvodbc__kill_new_sqlite(uvodbc__sqlite_t* s) {
+  uvodbc__kill_t* k = uvodbc__kill_new("", 0);
+  if (k == NULL) {
+    uvodbc__sqlite_free(s);
+    return NULL;
+  }
+  k->sqlite = 1;
+  k->interrupt = s;
+  return k;
+}
+
+static int is_sqlite(const uvodbc__kill_t* k) {
+  return k != NULL && k->sqlite;
 }
 
 static uvodbc__kill_t* kill_ref(uvodbc__kill_t* k) {
@@ -113,6 +136,7 @@ static uvodbc__kill_t* kill_ref(uvodbc__kill_t* k) {
 void uvodbc__kill_unref(uvodbc__kill_t* k) {
   if (k != NULL && atomic_fetch_sub(&k->refs, 1) == 1) {
     explicit_bzero(k->connstr, strlen(k->connstr));
+    uvodbc__sqlite_free(k->interrupt);
     uvodbc__free(k);
   }
 }
@@ -190,6 +214,8 @@ void uvodbc__cancel_disarm(uvodbc__cancel_t* c) {
   if (c == NULL) return;
   pthread_mutex_lock(&c->lock);
   while (c->cancelling) pthread_cond_wait(&c->cond, &c->lock);
+  if (is_sqlite(c->kill) && c->kill->interrupt != NULL)
+    uvodbc__sqlite_disarm(c->kill->interrupt);
   c->stmt = NULL;
   c->kill = NULL;
   pthread_cond_broadcast(&c->cond); /* a thread waiting to retry ends */
@@ -222,10 +248,11 @@ static void* cancel_thread(void* arg) {
   pthread_mutex_lock(&c->lock);
   for (attempt = 1; attempt <= MAX_ATTEMPTS && ok; attempt++) {
     SQLHSTMT stmt;
+    uvodbc__sqlite_t* interrupt;
     if (attempt > 1) wait_armed(c, (long)FIRST_WAIT_MS << (attempt - 2));
     if (c->stmt == NULL || atomic_load(&stopping)) break;
     atomic_fetch_add(&calls, 1);
-    if (c->kill != NULL && kill_dbc == SQL_NULL_HDBC) {
+    if (c->kill != NULL && !is_sqlite(c->kill) && kill_dbc == SQL_NULL_HDBC) {
       /* Connect before marking the request: the connect may wait for the
        * connect lock or a slow server, and the statement's worker must
        * never wait for that.  One connection serves every attempt. */
@@ -238,10 +265,14 @@ static void* cancel_thread(void* arg) {
     }
     c->cancelling = 1;
     stmt = c->stmt;
+    interrupt = is_sqlite(c->kill) ? c->kill->interrupt : NULL;
+    ok = !is_sqlite(c->kill) || interrupt != NULL;
     pthread_mutex_unlock(&c->lock);
     if (kill_dbc != SQL_NULL_HDBC)
       ok = uvodbc__odbc_kill_run(kill_dbc, kill->id) == 0;
-    else
+    else if (interrupt != NULL)
+      uvodbc__sqlite_interrupt(interrupt);
+    else if (ok)
       ok = SQL_SUCCEEDED(SQLCancel(stmt));
     pthread_mutex_lock(&c->lock);
     c->cancelling = 0;

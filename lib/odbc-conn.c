@@ -105,6 +105,8 @@ static char* driver_connstr(const uvodbc__connect_args_t* args) {
     return mariadb_login_timeout(args->connstr, args->login_timeout_s);
   if (loads(args->connstr, "psqlodbc"))
     return psql_utf8_settings(args->connstr);
+  if (loads(args->connstr, "sqlite"))
+    return uvodbc__sqlite_connstr(args->connstr);
   return NULL;
 }
 
@@ -126,6 +128,31 @@ static int psql_client_utf8(SQLHDBC dbc, uvodbc__diags_t* diags) {
   return SQL_SUCCEEDED(rc) ? 0 : UVODBC_ESQL;
 }
 
+/* Takes over `k` (NULL: out of memory). */
+static int register_kill(SQLHDBC dbc, uvodbc__kill_t* k,
+                         uvodbc__diags_t* diags) {
+  if (k == NULL || uvodbc__kill_register(dbc, k) != 0) {
+    uvodbc__kill_unref(k);
+    uvodbc__diags_add(diags, "HY001", 0, "out of memory", "SQLDriverConnect");
+    return UVODBC_ESQL;
+  }
+  return 0;
+}
+
+/* SQLite's SQLCancel is unsafe too: a cancel interrupts the sqlite3*
+ * captured at connect (NULL: a cancel does nothing), and lock waits are
+ * ours (lib/odbc-sqlite.c). */
+static int sqlite_kill_target(SQLHDBC dbc, void* db, const char* connstr,
+                              uvodbc__diags_t* diags) {
+  uvodbc__sqlite_t* s = NULL;
+  if (db != NULL && (s = uvodbc__sqlite_new(db, connstr)) == NULL)
+    return register_kill(dbc, NULL, diags); /* out of memory */
+  if (register_kill(dbc, uvodbc__kill_new_sqlite(s), diags) != 0)
+    return UVODBC_ESQL;
+  if (s != NULL) uvodbc__sqlite_wait_locks(s);
+  return 0;
+}
+
 /* MariaDB's SQLCancel is unsafe (docs/drivers.md): a cancel sends KILL
  * QUERY with the session's id instead (lib/odbc-cancel.c).  Reads the id
  * and registers the kill target of `dbc`. */
@@ -134,7 +161,6 @@ static int mariadb_kill_target(SQLHDBC dbc, const char* connstr,
   SQLHSTMT st = SQL_NULL_HSTMT;
   SQLUBIGINT id = 0;
   SQLRETURN rc;
-  uvodbc__kill_t* k;
   if (!SQL_SUCCEEDED(SQLAllocHandle(SQL_HANDLE_STMT, dbc, &st))) {
     uvodbc__diags_collect(diags, SQL_HANDLE_DBC, dbc, "SQLAllocHandle", NULL);
     return UVODBC_ESQL;
@@ -147,20 +173,16 @@ static int mariadb_kill_target(SQLHDBC dbc, const char* connstr,
     uvodbc__diags_collect(diags, SQL_HANDLE_STMT, st, "SQLExecDirect", NULL);
   SQLFreeHandle(SQL_HANDLE_STMT, st);
   if (!SQL_SUCCEEDED(rc)) return UVODBC_ESQL;
-  k = uvodbc__kill_new(connstr, (unsigned long)id);
-  if (k == NULL || uvodbc__kill_register(dbc, k) != 0) {
-    uvodbc__kill_unref(k);
-    uvodbc__diags_add(diags, "HY001", 0, "out of memory", "SQLDriverConnect");
-    return UVODBC_ESQL;
-  }
-  return 0;
+  return register_kill(dbc, uvodbc__kill_new(connstr, (unsigned long)id),
+                       diags);
 }
 
 int uvodbc__odbc_connect(const uvodbc__connect_args_t* args, SQLHDBC* out,
                          uvodbc__driver_t* driver, uvodbc__diags_t* diags) {
   SQLHDBC dbc = SQL_NULL_HDBC;
   SQLRETURN rc;
-  int err = 0;
+  int err = 0, sqlite;
+  void* sqlite_db = NULL; /* its sqlite3*, for the cancel (odbc-sqlite.c) */
   char* rewritten;
   const char* connstr = args->connstr;
   uvodbc__connect_ticket_t* turn;
@@ -189,8 +211,11 @@ int uvodbc__odbc_connect(const uvodbc__connect_args_t* args, SQLHDBC* out,
                       (SQLPOINTER)(uintptr_t)args->login_timeout_s, 0);
   rewritten = driver_connstr(args);
   if (rewritten != NULL) connstr = rewritten;
+  sqlite = loads(args->connstr, "sqlite");
+  if (sqlite) uvodbc__sqlite_capture_begin(&sqlite_db);
   rc = SQLDriverConnect(dbc, NULL, (SQLCHAR*)connstr, SQL_NTS, NULL, 0, NULL,
                         SQL_DRIVER_NOPROMPT);
+  if (sqlite) uvodbc__sqlite_capture_end();
   if (rc == SQL_SUCCESS_WITH_INFO || !SQL_SUCCEEDED(rc))
     uvodbc__diags_collect(diags, SQL_HANDLE_DBC, dbc, "SQLDriverConnect",
                           connstr);
@@ -217,6 +242,8 @@ int uvodbc__odbc_connect(const uvodbc__connect_args_t* args, SQLHDBC* out,
     err = psql_client_utf8(dbc, diags);
   if (err == 0 && *driver == UVODBC__DRIVER_MARIADB)
     err = mariadb_kill_target(dbc, args->connstr, diags);
+  if (err == 0 && *driver == UVODBC__DRIVER_SQLITE)
+    err = sqlite_kill_target(dbc, sqlite_db, args->connstr, diags);
   if (err != 0 && dbc != SQL_NULL_HDBC) {
     uvodbc__odbc_disconnect(dbc, *driver, diags);
     dbc = SQL_NULL_HDBC;

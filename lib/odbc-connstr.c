@@ -1,6 +1,7 @@
 /* Connection strings: "KEY=value;KEY={value; with braces}" pairs, keys
  * case-insensitive, "}}" inside braces standing for "}". */
 #include <ctype.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -62,4 +63,34 @@ int uvodbc__connstr_get(const char* connstr, const char* key, char* out,
   if (v == NULL) return 0;
   uvodbc__connstr_decode(v, out, outlen);
   return 1;
+}
+
+char* uvodbc__connstr_set(const char* connstr, const char* key,
+                          const char* value) {
+  size_t klen = strlen(key), n;
+  /* A ';' before each kept pair, which "A={x}B=y" lacks: at most 2x. */
+  size_t size = 2 * strlen(connstr) + klen + strlen(value) + 2;
+  char* out = uvodbc__malloc(size);
+  const char* p = connstr;
+  if (out == NULL) return NULL;
+  /* First: the pairs after it may end in an unterminated brace. */
+  n = (size_t)snprintf(out, size, "%s=%s", key, value);
+  while (*p != '\0') {
+    const char* pair;
+    const char* k;
+    size_t kn;
+    while (isspace((unsigned char)*p) || *p == ';') p++;
+    pair = k = p;
+    p += strcspn(p, "=;");
+    kn = (size_t)(p - k);
+    while (kn > 0 && isspace((unsigned char)k[kn - 1])) kn--;
+    if (*p == '=') p = uvodbc__connstr_value_end(p + 1);
+    if (p == pair || (kn == klen && strncasecmp(k, key, klen) == 0))
+      continue; /* nothing, or the key: dropped */
+    out[n++] = ';';
+    memcpy(out + n, pair, (size_t)(p - pair));
+    n += (size_t)(p - pair);
+  }
+  out[n] = '\0';
+  return out;
 }

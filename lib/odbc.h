@@ -68,6 +68,10 @@ size_t uvodbc__connstr_decode(const char* v, char* out, size_t outlen);
  * outlen - 1 bytes); returns 1 if the key is there, else 0. */
 int uvodbc__connstr_get(const char* connstr, const char* key, char* out,
                         size_t outlen);
+/* A copy of `connstr` (free it; NULL: out of memory) starting with
+ * key=value, every other `key` pair dropped. */
+char* uvodbc__connstr_set(const char* connstr, const char* key,
+                          const char* value);
 /* 1 if any record's SQLSTATE equals `state`. */
 int uvodbc__diags_has(const uvodbc__diags_t* d, const char* state);
 
@@ -92,11 +96,17 @@ uvodbc__connect_ticket_t* uvodbc__disconnect_enter(SQLHDBC dbc);
 void uvodbc__disconnect_leave(uvodbc__connect_ticket_t* t, int freed);
 
 /* ---- odbc-cancel.c: cancelling a running statement ---- */
-/* MariaDB's kill target: the connection string (a password: never logged)
- * and the server's id of a session.  Immutable, reference-counted; one per
- * connection handle, registered at connect, forgotten at disconnect. */
+/* A kill target: how to stop a connection's running statement without
+ * the driver's SQLCancel.  MariaDB: the connection string (a password:
+ * never logged) and the server's id of the session, for KILL QUERY.
+ * SQLite: its sqlite3* and lock wait, for sqlite3_interrupt.
+ * Immutable, reference-counted; one per connection handle, registered at
+ * connect, forgotten at disconnect. */
 typedef struct uvodbc__kill_s uvodbc__kill_t;
+typedef struct uvodbc__sqlite_s uvodbc__sqlite_t; /* odbc-sqlite.c */
 uvodbc__kill_t* uvodbc__kill_new(const char* connstr, unsigned long id);
+/* Takes over `s` (NULL: no interrupt; a cancel then does nothing). */
+uvodbc__kill_t* uvodbc__kill_new_sqlite(uvodbc__sqlite_t* s);
 void uvodbc__kill_unref(uvodbc__kill_t* k);
 /* Takes over the reference. */
 int uvodbc__kill_register(SQLHDBC dbc, uvodbc__kill_t* k);
@@ -154,6 +164,26 @@ int uvodbc__odbc_disconnect(SQLHDBC dbc, uvodbc__driver_t driver,
 SQLHDBC uvodbc__odbc_kill_connect(const char* connstr);
 int uvodbc__odbc_kill_run(SQLHDBC dbc, unsigned long id);
 void uvodbc__odbc_kill_close(SQLHDBC dbc);
+
+/* ---- odbc-sqlite.c: SQLite's cancel and lock waits ---- */
+/* The string to connect with (free it; NULL: `connstr` as it is): the
+ * driver's own lock waiting off, as uvodbc__sqlite_wait_locks takes it. */
+char* uvodbc__sqlite_connstr(const char* connstr);
+/* Around the SQLite driver's SQLDriverConnect, on the connecting thread:
+ * `*slot` receives the sqlite3* the driver opens (NULL if none, or if
+ * libsqlite3 cannot be reached). */
+void uvodbc__sqlite_capture_begin(void** slot);
+void uvodbc__sqlite_capture_end(void);
+/* A connection's state: its sqlite3* and the lock timeout of `connstr`
+ * (NULL: out of memory).  wait_locks installs the busy handler, once the
+ * state is registered (it must outlive every call on the connection). */
+uvodbc__sqlite_t* uvodbc__sqlite_new(void* db, const char* connstr);
+void uvodbc__sqlite_wait_locks(uvodbc__sqlite_t* s);
+void uvodbc__sqlite_free(uvodbc__sqlite_t* s);
+/* From the cancel thread, while armed: sqlite3_interrupt, and a lock wait
+ * gives up.  Disarm (the worker, no cancel in flight) clears it. */
+void uvodbc__sqlite_interrupt(uvodbc__sqlite_t* s);
+void uvodbc__sqlite_disarm(uvodbc__sqlite_t* s);
 
 /* ---- odbc-txn.c: transactions and connection state ---- */
 int uvodbc__odbc_set_autocommit(SQLHDBC dbc, int on, uvodbc__diags_t* d);

@@ -170,6 +170,8 @@ typedef struct conn_rec {
   uint64_t opened_seq;
   uint64_t detach_seq;  /* last reset / release / close start (0: none) */
   int closing;          /* conn_close (or terminate) called */
+  int given_up;         /* a call abandoned at its deadline: the close
+                           leaves the driver's handle to the zombie */
   int txn_risk;         /* autocommit may be off: reads may meet an aborted
                            transaction (PostgreSQL 25P02) */
 } conn_rec;
@@ -635,8 +637,10 @@ static void on_conn_close(uvodbc_conn_t* h) {
       fprintf(stderr, "conn %d close: [%s] %s\n", c->id, d[i].sqlstate,
               d[i].message);
   }
-  CHECK(uvodbc_conn_close_status(h) == 0, "conn %d: the close could not free "
-        "the driver's connection", c->id);
+  CHECK(uvodbc_conn_close_status(h) == 0 ||
+            (c->given_up && uvodbc_conn_close_status(h) == UV_ETIMEDOUT),
+        "conn %d: the close could not free the driver's connection: %s",
+        c->id, uvodbc_err_name(uvodbc_conn_close_status(h)));
   c->close_cb++;
   c->state = C_CLOSED;
 }
@@ -926,10 +930,16 @@ static void check_bulk(rq* r, int status) {
  * prepared statements: what follows may fail with ENOTCONN or ECLOSED. */
 static void note_given_up(rq* r, int status) {
   conn_rec* c = r->c;
-  if (status != UV_ETIMEDOUT || c == NULL || c->gone || c->closing ||
-      c->state != C_OPEN || !uvodbc_conn_is_broken(c->h))
+  if (status != UV_ETIMEDOUT || c == NULL) return;
+  /* Closing (the handle lives until its close callback): the close, queued
+   * behind the abandoned call, ends with UV_ETIMEDOUT. */
+  if (c->closing && c->close_cb == 0 && uvodbc_conn_is_broken(c->h))
+    c->given_up = 1;
+  if (c->gone || c->closing || c->state != C_OPEN ||
+      !uvodbc_conn_is_broken(c->h))
     return;
   c->state = C_FAILED;
+  c->given_up = 1;
   c->detach_seq = ++seq;
   note("conn %d: given up at its deadline, broken", c->id);
 }

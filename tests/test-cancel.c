@@ -10,8 +10,10 @@
  * database. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "odbc.h"
@@ -309,6 +311,165 @@ START_TEST(cancel_race_end) {
 }
 END_TEST
 
+/* 300 statements of a few ms, each cancelled at a random point: before,
+ * during or after its execution (the loop thread spins 0-3 ms after the
+ * submission, then cancels).  SQLite's SQLCancel freed the running
+ * statement under its worker (TSan); its cancel is now sqlite3_interrupt
+ * alone.  The connection serves the next statement every time. */
+static void spin_us(uint64_t us) {
+  uint64_t until = uv_hrtime() + us * 1000;
+  while (uv_hrtime() < until) {
+  }
+}
+
+START_TEST(cancel_random_points) {
+  uv_loop_t loop;
+  uvodbc_conn_t* conn;
+  int i, cancelled = 0;
+  unsigned long calls0 = uvodbc__cancel_calls();
+  const char* env_seed = getenv("UVODBC_TEST_SEED");
+  unsigned int seed = env_seed != NULL ? (unsigned int)strtoul(env_seed, NULL, 10)
+                                        : (unsigned int)time(NULL);
+  char sql[64];
+  char work[4096], wide[2048] = "1 AS column_0";
+  uvodbc_param_t params[40];
+  size_t j;
+  for (j = 0; j < sizeof(params) / sizeof(params[0]); j++)
+    params[j] = uvodbc_param_text(wide, strlen(wide));
+  for (i = 1; i < 100; i++)
+    snprintf(wide + strlen(wide), sizeof(wide) - strlen(wide),
+             ", %d AS column_%d", i, i);
+  start(&loop);
+  conn = test_connect(&loop);
+  printf("cancel_random_points/%s: seed %u (UVODBC_TEST_SEED)\n", test_driver_name(), seed);
+  srand(seed);
+  for (i = 0; i < 300; i++) {
+    op_t q, next;
+    int size = rand() % 4000;
+    size_t nparams = 0;
+    if (test_driver() == TEST_SQLITE && i % 3 == 0)
+      snprintf(work, sizeof(work),
+               "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 "
+               "FROM c WHERE x < %d) SELECT group_concat(printf('%%08d', x)) "
+               "FROM c",
+               size);
+    else if (test_driver() == TEST_SQLITE && i % 3 == 1) /* metadata */
+      snprintf(work, sizeof(work), "SELECT %s", wide);
+    else if (test_driver() == TEST_SQLITE) { /* parameters */
+      nparams = sizeof(params) / sizeof(params[0]);
+      snprintf(work, sizeof(work), "SELECT ?");
+      for (j = 1; j < nparams; j++) strcat(work, ", ?");
+    } else
+      snprintf(work, sizeof(work), "%s", test_sleep_sql(size / 1e6));
+    op_init(&q);
+    ck_assert_int_eq(uvodbc_conn_query(conn, &q.req, work,
+                                       nparams > 0 ? params : NULL, nparams,
+                                       NULL, on_op),
+                     0);
+    snprintf(sql, sizeof(sql), "SELECT %d", 1000 + i);
+    query(conn, &next, sql, 0);
+    spin_us((uint64_t)(rand() % 3000));
+    uv_run(&loop, UV_RUN_NOWAIT); /* q may have ended: cancel is EINVAL */
+    if (q.calls == 0) ck_assert_int_eq(uvodbc_req_cancel(&q.req), 0);
+    TEST_RUN_UNTIL(&loop, q.calls > 0 && next.calls > 0, 10000);
+    ck_assert_msg(q.status == 0 || q.status == UV_ECANCELED, "%d: %s", i,
+                  uvodbc_err_name(q.status));
+    cancelled += q.status == UV_ECANCELED;
+    ck_assert_msg(next.status == 0, "%d: the next statement: %s", i,
+                  uvodbc_err_name(next.status));
+    ck_assert_int_eq(next.value, 1000 + i);
+  }
+  printf("cancel_random_points/%s: %d of 300 cancelled\n", test_driver_name(),
+         cancelled);
+  printf("cancel_random_points/%s: %lu cancel calls\n", test_driver_name(),
+         uvodbc__cancel_calls() - calls0);
+  ck_assert_int_gt(cancelled, 0);
+  test_close(&loop, conn);
+  TEST_RUN_UNTIL(&loop, uvodbc__cancel_threads() == 0, 5000);
+  finish(&loop);
+}
+END_TEST
+
+/* A statement waiting for another connection's lock: its timeout and
+ * uvodbc_req_cancel end the wait at once, and the connection stays whole
+ * (not given up at its deadline).  SQLite's interrupt does not end a lock
+ * wait: uvodbc waits for locks itself there (lib/odbc-sqlite.c), here with
+ * the driver's Timeout at 60 s. */
+static void txn(uv_loop_t* loop, uvodbc_conn_t* conn, int commit) {
+  op_t o;
+  op_init(&o);
+  ck_assert_int_eq(commit ? uvodbc_conn_commit(conn, &o.req, on_op)
+                          : uvodbc_conn_begin(conn, &o.req, on_op),
+                   0);
+  TEST_RUN_UNTIL(loop, o.calls > 0, 10000);
+  ck_assert_int_eq(o.status, 0);
+}
+
+START_TEST(cancel_lock_wait) {
+  uv_loop_t loop;
+  uvodbc_conn_t *holder, *waiter;
+  char* cs = NULL;
+  const char* t = TEST_TABLE("cancel_lock");
+  char update[128], sql[128];
+  int round;
+  start(&loop);
+  if (test_driver() == TEST_SQLITE)
+    cs = test_sqlite_file_connstr("cancel_lock.db", 60000);
+  holder = cs != NULL ? test_connect_to(&loop, cs) : test_connect(&loop);
+  waiter = cs != NULL ? test_connect_to(&loop, cs) : test_connect(&loop);
+  test_make_table(&loop, holder, t, "id INTEGER, v INTEGER");
+  snprintf(sql, sizeof(sql), "INSERT INTO %s (id, v) VALUES (1, 0)", t);
+  ck_assert_int_eq(test_exec(&loop, holder, sql), 1);
+  txn(&loop, holder, 0);
+  snprintf(sql, sizeof(sql), "UPDATE %s SET v = 1 WHERE id = 1", t);
+  ck_assert_int_eq(test_exec(&loop, holder, sql), 1);
+  snprintf(update, sizeof(update), "UPDATE %s SET v = 2 WHERE id = 1", t);
+  for (round = 0; round < 2; round++) {
+    op_t q;
+    uint64_t t0 = uv_hrtime(), took;
+    query(waiter, &q, update, round == 0 ? 300 : 0);
+    if (round == 1) {
+      run_for(&loop, 300);
+      ck_assert_int_eq(q.calls, 0);
+      ck_assert_int_eq(uvodbc_req_cancel(&q.req), 0);
+    }
+    TEST_RUN_UNTIL(&loop, q.calls > 0, 10000);
+    took = (q.at - t0) / 1000000;
+    ck_assert_msg(q.status == (round == 0 ? UV_ETIMEDOUT : UV_ECANCELED),
+                  "round %d: %s", round, uvodbc_err_name(q.status));
+    ck_assert_msg(!uvodbc_conn_is_broken(waiter),
+                  "round %d: given up after %u ms", round, (unsigned)took);
+    printf("cancel/%s: a lock wait ended after %u ms (%s)\n",
+           test_driver_name(), (unsigned)took,
+           round == 0 ? "timeout 300" : "cancel at 300");
+  }
+  if (cs != NULL) { /* the driver's Timeout, 400 ms, waited out once */
+    char* short_cs = test_sqlite_file_connstr("cancel_lock.db", 400);
+    uvodbc_conn_t* impatient = test_connect_to(&loop, short_cs);
+    op_t q;
+    uint64_t t0 = uv_hrtime(), took;
+    query(impatient, &q, update, 0);
+    TEST_RUN_UNTIL(&loop, q.calls > 0, 10000);
+    took = (q.at - t0) / 1000000;
+    printf("cancel/%s: Timeout=400 ran out after %u ms\n", test_driver_name(),
+           (unsigned)took);
+    ck_assert_msg(q.status == UVODBC_ESQL, "%s", uvodbc_err_name(q.status));
+    ck_assert_msg(took >= 400 && took < 400 + test_slack_ms(350),
+                  "took %u ms", (unsigned)took);
+    test_close(&loop, impatient);
+    free(short_cs);
+  }
+  txn(&loop, holder, 1);
+  ck_assert_int_eq(test_exec(&loop, waiter, update), 1);
+  ck_assert_int_eq(test_query_int(&loop, waiter, "SELECT 42"), 42);
+  test_drop_table(&loop, holder, t);
+  test_close(&loop, waiter);
+  test_close(&loop, holder);
+  free(cs);
+  finish(&loop);
+}
+END_TEST
+
 
 /* A MariaDB cancel needs a connect (KILL QUERY on its own connection), and
  * a connect waits while another one runs alone: here the first connect of
@@ -381,6 +542,8 @@ Suite* cancel_suite(void) {
   tcase_set_timeout(tc, 60);
   tcase_add_test(tc, cancel_long_query);
   tcase_add_test(tc, cancel_race_end);
+  tcase_add_test(tc, cancel_random_points);
+  tcase_add_test(tc, cancel_lock_wait);
   tcase_add_test(tc, cancel_behind_hung_connect);
   suite_add_tcase(s, tc);
   if (test_driver() == TEST_SQLITE)

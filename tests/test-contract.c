@@ -629,7 +629,7 @@ END_TEST
  * (two loops in two threads take 1.5-2x as long as one), so it cannot show
  * overlap reliably.  A statement waiting on a lock sleeps instead: a third
  * connection holds the write lock of a private file, and two writers wait
- * out their busy timeout (the driver waits it out twice: about 2 s) at the
+ * out their busy timeout (about 1 s) at the
  * same time. */
 static char* sqlite_private_db(const char* file, int timeout_ms) {
   const char* db = strstr(test_connstr(), "Database=");

@@ -360,7 +360,7 @@ START_TEST(lifecycle_worker_limit_one) {
   int i, expect = 0;
   ck_assert_int_eq(uv_loop_init(&loop), 0);
   if (test_driver() == TEST_SQLITE) {
-    connstr = test_sqlite_file_connstr("lifecycle_limit.db", 300);
+    connstr = test_sqlite_file_connstr("lifecycle_limit.db", 600);
     for (i = 0; i < 3; i++) c[i] = connect_to(&loop, connstr);
     test_exec(&loop, c[2], "DROP TABLE IF EXISTS lifecycle_limit_t");
     test_exec(&loop, c[2], "CREATE TABLE lifecycle_limit_t (a INT)");

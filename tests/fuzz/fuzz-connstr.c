@@ -1,7 +1,9 @@
-/* Connection strings: uvodbc__connstr_find / _value_end / _decode / _get and
- * uvodbc__redact_connstr over any text.  Invariants: values and their ends
- * lie inside the string, decoding never writes past `outlen` and agrees
- * with a full decode, and every redacted key is followed by "***". */
+/* Connection strings: uvodbc__connstr_find / _value_end / _decode / _get,
+ * uvodbc__connstr_set and uvodbc__redact_connstr over any text.
+ * Invariants: values and their ends lie inside the string, decoding never
+ * writes past `outlen` and agrees with a full decode, a set key reads back
+ * its new value while the other keys keep theirs, and every redacted key is
+ * followed by "***". */
 #include <strings.h>
 
 #include "fuzz.h"
@@ -58,12 +60,30 @@ static void check_redacted(const char* r) {
   }
 }
 
+/* uvodbc__connstr_set(s, "Timeout", "1"), as SQLite's connect does. */
+static void check_set(const char* s) {
+  char* out = uvodbc__connstr_set(s, "Timeout", "1");
+  char before[64], after[64];
+  size_t i;
+  FUZZ_CHECK(out != NULL);
+  FUZZ_CHECK(uvodbc__connstr_get(out, "Timeout", after, sizeof(after)) == 1);
+  FUZZ_CHECK(strcmp(after, "1") == 0);
+  for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+    int had = uvodbc__connstr_get(s, keys[i], before, sizeof(before));
+    int has = uvodbc__connstr_get(out, keys[i], after, sizeof(after));
+    FUZZ_CHECK(had == has);
+    if (had) FUZZ_CHECK(strcmp(before, after) == 0);
+  }
+  free(out);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   char* s = fuzz_cstr(data, size);
   size_t len = strlen(s), i;
   char* r;
   for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
     check_key(s, len, keys[i]);
+  check_set(s);
   for (i = 0; i <= len; i++) {
     const char* e = uvodbc__connstr_value_end(s + i);
     FUZZ_CHECK(e >= s + i && e <= s + len);

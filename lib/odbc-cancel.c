@@ -7,9 +7,9 @@
  * cancel of another statement.
  *
  * A statement is cancelled only while its worker has it "armed" (inside
- * SQLExecDirect/SQLExecute): a late SQLCancel closes a finished result.  The cancel thread marks the request "cancelling"
- * under its lock and calls the driver outside it; disarm waits while it is
- * marked.  So only the statement's own worker ever waits for a cancel, and
+ * SQLExecDirect/SQLExecute): a late SQLCancel closes a finished result.
+ * The cancel thread marks the request "cancelling" under its lock and
+ * calls the driver outside it; disarm waits while it is marked.  So only the statement's own worker ever waits for a cancel, and
  * nobody waits on a lock held across a call to a server.
  *
  * Retries: the cancel may land just before the driver call started (armed,
@@ -170,6 +170,12 @@ void uvodbc__kill_forget(SQLHDBC dbc) {
   uvodbc__free(e);
 }
 
+void uvodbc__kill_disconnecting(SQLHDBC dbc) {
+  uvodbc__kill_t* k = uvodbc__kill_of(dbc);
+  if (is_sqlite(k) && k->interrupt != NULL)
+    uvodbc__sqlite_forget(k->interrupt);
+}
+
 uvodbc__kill_t* uvodbc__kill_of(SQLHDBC dbc) {
   entry_t* e;
   uvodbc__kill_t* k = NULL;
@@ -204,6 +210,8 @@ void uvodbc__cancel_unref(uvodbc__cancel_t* c) {
 void uvodbc__cancel_arm(uvodbc__cancel_t* c, SQLHSTMT stmt,
                         uvodbc__kill_t* kill) {
   if (c == NULL) return;
+  if (is_sqlite(kill) && kill->interrupt != NULL)
+    uvodbc__sqlite_rearm(kill->interrupt);
   pthread_mutex_lock(&c->lock);
   c->stmt = stmt;
   c->kill = kill;
@@ -215,7 +223,7 @@ void uvodbc__cancel_disarm(uvodbc__cancel_t* c) {
   pthread_mutex_lock(&c->lock);
   while (c->cancelling) pthread_cond_wait(&c->cond, &c->lock);
   if (is_sqlite(c->kill) && c->kill->interrupt != NULL)
-    uvodbc__sqlite_disarm(c->kill->interrupt);
+    uvodbc__sqlite_rearm(c->kill->interrupt);
   c->stmt = NULL;
   c->kill = NULL;
   pthread_cond_broadcast(&c->cond); /* a thread waiting to retry ends */
@@ -251,7 +259,8 @@ static void* cancel_thread(void* arg) {
     uvodbc__sqlite_t* interrupt;
     if (attempt > 1) wait_armed(c, (long)FIRST_WAIT_MS << (attempt - 2));
     if (c->stmt == NULL || atomic_load(&stopping)) break;
-    atomic_fetch_add(&calls, 1);
+    if (!is_sqlite(c->kill) || c->kill->interrupt != NULL)
+      atomic_fetch_add(&calls, 1); /* an attempt, whatever its end */
     if (c->kill != NULL && !is_sqlite(c->kill) && kill_dbc == SQL_NULL_HDBC) {
       /* Connect before marking the request: the connect may wait for the
        * connect lock or a slow server, and the statement's worker must

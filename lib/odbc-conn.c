@@ -98,15 +98,17 @@ static char* psql_utf8_settings(const char* connstr) {
 }
 
 /* The connection string to pass to SQLDriverConnect: `connstr`, or a copy
- * with what the driver needs added (free it).  Called in the connect's turn:
+ * with what the driver needs added (free it; SQLite: `*sqlite_timeout_ms`
+ * set, see lib/odbc-sqlite.c).  Called in the connect's turn:
  * it reads the same ini files as the connect. */
-static char* driver_connstr(const uvodbc__connect_args_t* args) {
+static char* driver_connstr(const uvodbc__connect_args_t* args,
+                            long* sqlite_timeout_ms) {
   if (loads(args->connstr, "maodbc"))
     return mariadb_login_timeout(args->connstr, args->login_timeout_s);
   if (loads(args->connstr, "psqlodbc"))
     return psql_utf8_settings(args->connstr);
   if (loads(args->connstr, "sqlite"))
-    return uvodbc__sqlite_connstr(args->connstr);
+    return uvodbc__sqlite_connstr(args->connstr, sqlite_timeout_ms);
   return NULL;
 }
 
@@ -142,10 +144,10 @@ static int register_kill(SQLHDBC dbc, uvodbc__kill_t* k,
 /* SQLite's SQLCancel is unsafe too: a cancel interrupts the sqlite3*
  * captured at connect (NULL: a cancel does nothing), and lock waits are
  * ours (lib/odbc-sqlite.c). */
-static int sqlite_kill_target(SQLHDBC dbc, void* db, const char* connstr,
+static int sqlite_kill_target(SQLHDBC dbc, void* db, long timeout_ms,
                               uvodbc__diags_t* diags) {
   uvodbc__sqlite_t* s = NULL;
-  if (db != NULL && (s = uvodbc__sqlite_new(db, connstr)) == NULL)
+  if (db != NULL && (s = uvodbc__sqlite_new(db, timeout_ms)) == NULL)
     return register_kill(dbc, NULL, diags); /* out of memory */
   if (register_kill(dbc, uvodbc__kill_new_sqlite(s), diags) != 0)
     return UVODBC_ESQL;
@@ -181,8 +183,9 @@ int uvodbc__odbc_connect(const uvodbc__connect_args_t* args, SQLHDBC* out,
                          uvodbc__driver_t* driver, uvodbc__diags_t* diags) {
   SQLHDBC dbc = SQL_NULL_HDBC;
   SQLRETURN rc;
-  int err = 0, sqlite;
-  void* sqlite_db = NULL; /* its sqlite3*, for the cancel (odbc-sqlite.c) */
+  int err = 0;
+  long sqlite_timeout_ms = 0; /* SQLite, rewritten: lib/odbc-sqlite.c */
+  void* sqlite_db = NULL;     /* its sqlite3*, captured */
   char* rewritten;
   const char* connstr = args->connstr;
   uvodbc__connect_ticket_t* turn;
@@ -209,13 +212,22 @@ int uvodbc__odbc_connect(const uvodbc__connect_args_t* args, SQLHDBC* out,
   if (args->login_timeout_s > 0) /* unsupported is not a failure */
     SQLSetConnectAttr(dbc, SQL_ATTR_LOGIN_TIMEOUT,
                       (SQLPOINTER)(uintptr_t)args->login_timeout_s, 0);
-  rewritten = driver_connstr(args);
+  rewritten = driver_connstr(args, &sqlite_timeout_ms);
   if (rewritten != NULL) connstr = rewritten;
-  sqlite = loads(args->connstr, "sqlite");
-  if (sqlite) uvodbc__sqlite_capture_begin(&sqlite_db);
+  if (sqlite_timeout_ms > 0) uvodbc__sqlite_capture_begin(&sqlite_db);
   rc = SQLDriverConnect(dbc, NULL, (SQLCHAR*)connstr, SQL_NTS, NULL, 0, NULL,
                         SQL_DRIVER_NOPROMPT);
-  if (sqlite) uvodbc__sqlite_capture_end();
+  if (sqlite_timeout_ms > 0) {
+    uvodbc__sqlite_capture_end();
+    if (SQL_SUCCEEDED(rc) && sqlite_db == NULL) {
+      /* Nothing captured: as the user wrote it, with the driver's waits. */
+      uvodbc__sqlite_capture_failed();
+      SQLDisconnect(dbc);
+      connstr = args->connstr;
+      rc = SQLDriverConnect(dbc, NULL, (SQLCHAR*)connstr, SQL_NTS, NULL, 0,
+                            NULL, SQL_DRIVER_NOPROMPT);
+    }
+  }
   if (rc == SQL_SUCCESS_WITH_INFO || !SQL_SUCCEEDED(rc))
     uvodbc__diags_collect(diags, SQL_HANDLE_DBC, dbc, "SQLDriverConnect",
                           connstr);
@@ -243,7 +255,7 @@ int uvodbc__odbc_connect(const uvodbc__connect_args_t* args, SQLHDBC* out,
   if (err == 0 && *driver == UVODBC__DRIVER_MARIADB)
     err = mariadb_kill_target(dbc, args->connstr, diags);
   if (err == 0 && *driver == UVODBC__DRIVER_SQLITE)
-    err = sqlite_kill_target(dbc, sqlite_db, args->connstr, diags);
+    err = sqlite_kill_target(dbc, sqlite_db, sqlite_timeout_ms, diags);
   if (err != 0 && dbc != SQL_NULL_HDBC) {
     uvodbc__odbc_disconnect(dbc, *driver, diags);
     dbc = SQL_NULL_HDBC;
@@ -278,6 +290,7 @@ int uvodbc__odbc_disconnect(SQLHDBC dbc, uvodbc__driver_t driver,
   /* An open transaction makes SQLDisconnect fail (25000) on some drivers,
    * SQLite among them; roll back whatever is open first. */
   SQLEndTran(SQL_HANDLE_DBC, dbc, SQL_ROLLBACK);
+  if (driver == UVODBC__DRIVER_SQLITE) uvodbc__kill_disconnecting(dbc);
   turn = uvodbc__disconnect_enter(dbc);
   rc = SQLDisconnect(dbc);
   if (!SQL_SUCCEEDED(rc) && driver == UVODBC__DRIVER_SQLITE) {

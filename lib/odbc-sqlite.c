@@ -10,9 +10,13 @@
  *
  * So the connect captures it: a process-wide SQLite auto-extension, whose
  * entry point SQLite calls with every database connection it opens, records
- * the handle opened on the connecting worker's thread while that thread is
- * inside the SQLite driver's SQLDriverConnect.  libsqlite3 is opened by its
- * soname (the library the driver links), once a SQLite connection is made.
+ * the first handle opened on the connecting worker's thread while that
+ * thread is inside the SQLite driver's SQLDriverConnect.  libsqlite3 is
+ * opened by its soname (the library the driver links), once a SQLite
+ * connection is made.  A connect that captures nothing (the process has
+ * another SQLite, or reset the auto-extensions) is made again as the user
+ * wrote it, and no later one is rewritten: its cancel then does nothing
+ * (the deadline holds), its lock waits are the driver's.
  *
  * An interrupt does not end a wait for another connection's lock: SQLite's
  * busy handler runs in a loop that checks none, and the driver retries a
@@ -21,9 +25,14 @@
  * connection string, in place of the user's: one retry after 10 ms; 0
  * would mean 1000 s) and the lock wait is ours: a busy handler with the
  * user's Timeout (the string's, else the DSN's, else the driver's default
- * 100 s) that gives up when cancelled.  The connect itself runs before it
- * is installed: a connect that must wait for a lock (a JournalMode= change)
- * fails at once. */
+ * 100 s, read as the driver reads it) that gives up when cancelled.  The
+ * connect itself runs before it is installed: a JournalMode= change that
+ * meets a lock at connect is dropped (the driver ignores its failure).
+ *
+ * Side effects: registering the extension initializes the process's
+ * libsqlite3 (a later sqlite3_config() of the application's own fails), and
+ * a PRAGMA busy_timeout on a uvodbc connection replaces the handler (its
+ * lock waits then ignore cancel). */
 #include <dlfcn.h>
 #include <odbcinst.h>
 #include <pthread.h>
@@ -36,9 +45,8 @@
 #include "odbc.h"
 
 #define SQLITE_LIB "libsqlite3.so.0"
-#define DRIVER_DEFAULT_TIMEOUT_MS 100000 /* sqliteodbc's, when none is set */
-#define BUSY_SLEEP_MS 10                 /* as the driver's own handler */
-#define RETRY_WINDOW_MS 100 /* the driver's retry comes within its 10 ms */
+#define BUSY_SLEEP_MS 10 /* as the driver's own handler */
+#define RETRY_WINDOW_MS 1000 /* the driver's retry comes 10 ms after */
 
 typedef struct sqlite3 sqlite3;
 typedef int (*entry_point_fn)(sqlite3* db, char** err, const void* api);
@@ -46,56 +54,75 @@ typedef int (*busy_fn)(void* arg, int count);
 
 struct uvodbc__sqlite_s {
   sqlite3* db;
-  long timeout_ms;       /* the user's lock timeout */
-  uint64_t wait_started; /* ms; these two are the worker's alone */
-  uint64_t ran_out_at;   /* a wait ran out then (0: none pending) */
-  atomic_int cancelled;  /* set while armed, cleared at disarm */
+  long timeout_ms; /* the user's lock timeout */
+  /* The worker's alone (the thread running the connection's call): */
+  uint64_t wait_started; /* ms */
+  uint64_t ran_out_at;   /* a wait ran out then (0: no retry pending) */
+  atomic_int cancelled;  /* set while armed, cleared at arm and disarm */
 };
 
 static void (*interrupt_fn)(sqlite3* db);
 static int (*busy_handler_fn)(sqlite3* db, busy_fn fn, void* arg);
 static pthread_once_t once = PTHREAD_ONCE_INIT;
+static atomic_int capture_failed; /* a connect captured nothing: give up */
 static __thread sqlite3** capture_slot; /* set during a capturing connect */
 
 static int on_open(sqlite3* db, char** err, const void* api) {
   (void)err;
   (void)api;
-  if (capture_slot != NULL) *capture_slot = db;
+  /* The first: the driver's own; a LoadExt= extension may open more. */
+  if (capture_slot != NULL && *capture_slot == NULL) *capture_slot = db;
   return 0; /* SQLITE_OK */
 }
 
 static void install(void) {
   int (*auto_extension)(void (*)(void));
+  void* open_global;
+  void* open_ours;
   void* lib = dlopen(SQLITE_LIB, RTLD_NOW | RTLD_LOCAL);
   if (lib == NULL) return;
   *(void**)&auto_extension = dlsym(lib, "sqlite3_auto_extension");
   *(void**)&interrupt_fn = dlsym(lib, "sqlite3_interrupt");
   *(void**)&busy_handler_fn = dlsym(lib, "sqlite3_busy_handler");
+  /* A SQLite of the program's own, exported, is the one the driver binds
+   * to: this one would never see its connections. */
+  open_global = dlsym(RTLD_DEFAULT, "sqlite3_open_v2");
+  open_ours = dlsym(lib, "sqlite3_open_v2");
   if (auto_extension == NULL || interrupt_fn == NULL ||
       busy_handler_fn == NULL ||
+      (open_global != NULL && open_global != open_ours) ||
       auto_extension((void (*)(void))(entry_point_fn)on_open) != 0)
     interrupt_fn = NULL;
-  /* The library stays loaded: SQLite keeps the entry point. */
+  /* The library stays loaded: SQLite keeps the entry point (and libuvodbc
+   * is linked -z nodelete for the same reason). */
 }
 
 static int usable(void) {
   pthread_once(&once, install);
-  return interrupt_fn != NULL;
+  return interrupt_fn != NULL && !atomic_load(&capture_failed);
 }
 
+/* The lock timeout the driver would take from `connstr` (sqliteodbc
+ * 0.9998: drvdriverconnect, then dbopen). */
 static long lock_timeout_ms(const char* connstr) {
-  char v[32], dsn[256];
-  if (!uvodbc__connstr_get(connstr, "Timeout", v, sizeof(v))) {
-    if (!uvodbc__connstr_get(connstr, "DSN", dsn, sizeof(dsn))) return -1;
-    if (SQLGetPrivateProfileString(dsn, "Timeout", "", v, sizeof(v),
-                                   "odbc.ini") <= 0)
-      return -1;
+  char v[32] = "", dsn[256];
+  char* end;
+  long ms = 100000;
+  uvodbc__connstr_get(connstr, "Timeout", v, sizeof(v));
+  if (v[0] == '\0' && uvodbc__connstr_get(connstr, "DSN", dsn, sizeof(dsn)))
+    SQLGetPrivateProfileString(dsn, "Timeout", "100000", v, sizeof(v),
+                               "odbc.ini");
+  if (v[0] != '\0') {
+    long parsed = strtol(v, &end, 0);
+    if (*end == '\0') ms = parsed;
   }
-  return strtol(v, NULL, 10);
+  return ms < 1 || ms > 1000000 ? 1000000 : ms;
 }
 
-char* uvodbc__sqlite_connstr(const char* connstr) {
-  return usable() ? uvodbc__connstr_set(connstr, "Timeout", "1") : NULL;
+char* uvodbc__sqlite_connstr(const char* connstr, long* timeout_ms) {
+  if (!usable()) return NULL;
+  *timeout_ms = lock_timeout_ms(connstr);
+  return uvodbc__connstr_set(connstr, "Timeout", "1");
 }
 
 void uvodbc__sqlite_capture_begin(void** slot) {
@@ -105,6 +132,10 @@ void uvodbc__sqlite_capture_begin(void** slot) {
 
 void uvodbc__sqlite_capture_end(void) {
   capture_slot = NULL;
+}
+
+void uvodbc__sqlite_capture_failed(void) {
+  atomic_store(&capture_failed, 1);
 }
 
 static uint64_t now_ms(void) {
@@ -120,12 +151,11 @@ static int on_busy(void* arg, int count) {
   uvodbc__sqlite_t* s = arg;
   struct timespec nap = {0, BUSY_SLEEP_MS * 1000000L};
   uint64_t now = now_ms();
-  if (atomic_load(&s->cancelled) || s->timeout_ms <= 0) return 0;
+  if (atomic_load(&s->cancelled)) return 0;
   if (count == 0) {
-    if (s->ran_out_at != 0 && now - s->ran_out_at < RETRY_WINDOW_MS) {
-      s->ran_out_at = 0;
-      return 0;
-    }
+    int retry = s->ran_out_at != 0 && now - s->ran_out_at < RETRY_WINDOW_MS;
+    s->ran_out_at = 0;
+    if (retry) return 0;
     s->wait_started = now;
   }
   if (now - s->wait_started > (uint64_t)s->timeout_ms) {
@@ -136,18 +166,23 @@ static int on_busy(void* arg, int count) {
   return 1;
 }
 
-uvodbc__sqlite_t* uvodbc__sqlite_new(void* db, const char* connstr) {
+uvodbc__sqlite_t* uvodbc__sqlite_new(void* db, long timeout_ms) {
   uvodbc__sqlite_t* s = uvodbc__calloc(1, sizeof(*s));
-  long timeout = lock_timeout_ms(connstr);
   if (s == NULL) return NULL;
   s->db = db;
-  s->timeout_ms = timeout < 0 ? DRIVER_DEFAULT_TIMEOUT_MS : timeout;
+  s->timeout_ms = timeout_ms;
   atomic_init(&s->cancelled, 0);
   return s;
 }
 
 void uvodbc__sqlite_wait_locks(uvodbc__sqlite_t* s) {
   busy_handler_fn(s->db, on_busy, s);
+}
+
+void uvodbc__sqlite_forget(uvodbc__sqlite_t* s) {
+  /* Before SQLDisconnect: a driver manager that pools connections keeps
+   * the sqlite3 open, and `s` goes with the kill target. */
+  busy_handler_fn(s->db, NULL, NULL);
 }
 
 void uvodbc__sqlite_free(uvodbc__sqlite_t* s) {
@@ -159,6 +194,7 @@ void uvodbc__sqlite_interrupt(uvodbc__sqlite_t* s) {
   interrupt_fn(s->db);
 }
 
-void uvodbc__sqlite_disarm(uvodbc__sqlite_t* s) {
+void uvodbc__sqlite_rearm(uvodbc__sqlite_t* s) {
   atomic_store(&s->cancelled, 0);
+  s->ran_out_at = 0;
 }

@@ -111,6 +111,8 @@ void uvodbc__kill_unref(uvodbc__kill_t* k);
 /* Takes over the reference. */
 int uvodbc__kill_register(SQLHDBC dbc, uvodbc__kill_t* k);
 void uvodbc__kill_forget(SQLHDBC dbc);
+/* Before SQLDisconnect: SQLite's busy handler removed (odbc-sqlite.c). */
+void uvodbc__kill_disconnecting(SQLHDBC dbc);
 /* Borrowed: valid while `dbc` stays connected.  NULL: use SQLCancel. */
 uvodbc__kill_t* uvodbc__kill_of(SQLHDBC dbc);
 
@@ -132,7 +134,8 @@ int uvodbc__cancel_request(uvodbc__cancel_t* c);
 int uvodbc__cancel_requested(uvodbc__cancel_t* c);
 /* Waits for the cancel threads to end (shutdown: nothing is armed). */
 void uvodbc__cancel_thread_stop(void);
-/* For tests: cancel calls made (SQLCancel or KILL), threads alive. */
+/* For tests: cancel attempts (SQLCancel, KILL, sqlite3_interrupt), threads
+ * alive. */
 unsigned long uvodbc__cancel_calls(void);
 unsigned int uvodbc__cancel_threads(void);
 
@@ -166,24 +169,29 @@ int uvodbc__odbc_kill_run(SQLHDBC dbc, unsigned long id);
 void uvodbc__odbc_kill_close(SQLHDBC dbc);
 
 /* ---- odbc-sqlite.c: SQLite's cancel and lock waits ---- */
-/* The string to connect with (free it; NULL: `connstr` as it is): the
- * driver's own lock waiting off, as uvodbc__sqlite_wait_locks takes it. */
-char* uvodbc__sqlite_connstr(const char* connstr);
+/* The string to connect with (free it; NULL: `connstr` as it is, no
+ * capture): the driver's own lock waiting cut, `*timeout_ms` set to the
+ * user's for uvodbc__sqlite_new.  In the connect's turn (it reads the DSN). */
+char* uvodbc__sqlite_connstr(const char* connstr, long* timeout_ms);
 /* Around the SQLite driver's SQLDriverConnect, on the connecting thread:
  * `*slot` receives the sqlite3* the driver opens (NULL if none, or if
- * libsqlite3 cannot be reached). */
+ * libsqlite3 cannot be reached).  capture_failed: a rewritten connect
+ * captured nothing; no later connect is rewritten. */
 void uvodbc__sqlite_capture_begin(void** slot);
 void uvodbc__sqlite_capture_end(void);
-/* A connection's state: its sqlite3* and the lock timeout of `connstr`
- * (NULL: out of memory).  wait_locks installs the busy handler, once the
- * state is registered (it must outlive every call on the connection). */
-uvodbc__sqlite_t* uvodbc__sqlite_new(void* db, const char* connstr);
+void uvodbc__sqlite_capture_failed(void);
+/* A connection's state (NULL: out of memory).  wait_locks installs the
+ * busy handler once the state is registered (it must outlive every call on
+ * the connection); forget removes it, before SQLDisconnect. */
+uvodbc__sqlite_t* uvodbc__sqlite_new(void* db, long timeout_ms);
 void uvodbc__sqlite_wait_locks(uvodbc__sqlite_t* s);
+void uvodbc__sqlite_forget(uvodbc__sqlite_t* s);
 void uvodbc__sqlite_free(uvodbc__sqlite_t* s);
 /* From the cancel thread, while armed: sqlite3_interrupt, and a lock wait
- * gives up.  Disarm (the worker, no cancel in flight) clears it. */
+ * gives up.  rearm (the worker, at arm and disarm: no cancel in flight)
+ * clears it. */
 void uvodbc__sqlite_interrupt(uvodbc__sqlite_t* s);
-void uvodbc__sqlite_disarm(uvodbc__sqlite_t* s);
+void uvodbc__sqlite_rearm(uvodbc__sqlite_t* s);
 
 /* ---- odbc-txn.c: transactions and connection state ---- */
 int uvodbc__odbc_set_autocommit(SQLHDBC dbc, int on, uvodbc__diags_t* d);

@@ -9,6 +9,7 @@
  * teardown.  Their second connection is SQLite on a private in-memory
  * database. */
 #include <arpa/inet.h>
+#include <dlfcn.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -334,11 +335,11 @@ START_TEST(cancel_random_points) {
   char work[4096], wide[2048] = "1 AS column_0";
   uvodbc_param_t params[40];
   size_t j;
-  for (j = 0; j < sizeof(params) / sizeof(params[0]); j++)
-    params[j] = uvodbc_param_text(wide, strlen(wide));
   for (i = 1; i < 100; i++)
     snprintf(wide + strlen(wide), sizeof(wide) - strlen(wide),
              ", %d AS column_%d", i, i);
+  for (j = 0; j < sizeof(params) / sizeof(params[0]); j++)
+    params[j] = uvodbc_param_text(wide, strlen(wide));
   start(&loop);
   conn = test_connect(&loop);
   printf("cancel_random_points/%s: seed %u (UVODBC_TEST_SEED)\n", test_driver_name(), seed);
@@ -384,6 +385,8 @@ START_TEST(cancel_random_points) {
   printf("cancel_random_points/%s: %lu cancel calls\n", test_driver_name(),
          uvodbc__cancel_calls() - calls0);
   ck_assert_int_gt(cancelled, 0);
+  /* Some cancels met a running statement (not all were before its start). */
+  ck_assert_uint_gt(uvodbc__cancel_calls() - calls0, 0);
   test_close(&loop, conn);
   TEST_RUN_UNTIL(&loop, uvodbc__cancel_threads() == 0, 5000);
   finish(&loop);
@@ -439,6 +442,9 @@ START_TEST(cancel_lock_wait) {
                   "round %d: %s", round, uvodbc_err_name(q.status));
     ck_assert_msg(!uvodbc_conn_is_broken(waiter),
                   "round %d: given up after %u ms", round, (unsigned)took);
+    /* At once: given up at the deadline, it would be 300 + 1000 ms. */
+    ck_assert_msg(took < 300 + test_slack_ms(700), "round %d: %u ms", round,
+                  (unsigned)took);
     printf("cancel/%s: a lock wait ended after %u ms (%s)\n",
            test_driver_name(), (unsigned)took,
            round == 0 ? "timeout 300" : "cancel at 300");
@@ -466,6 +472,57 @@ START_TEST(cancel_lock_wait) {
   test_close(&loop, waiter);
   test_close(&loop, holder);
   free(cs);
+  finish(&loop);
+}
+END_TEST
+
+/* SQLite, when the connect cannot capture the driver's sqlite3* (here: the
+ * process reset SQLite's auto-extensions): the connect is made again as
+ * written and works, later connects are not rewritten, and a cancel calls
+ * nothing (SQLCancel is never called).  Forked: the give-up is for the
+ * process. */
+START_TEST(cancel_sqlite_uncaptured) {
+  uv_loop_t loop;
+  uvodbc_conn_t *first, *second;
+  void* lib;
+  void (*reset)(void);
+  unsigned long calls0;
+  op_t q;
+  int i;
+  start(&loop);
+  first = test_connect(&loop); /* registers the extension */
+  lib = dlopen("libsqlite3.so.0", RTLD_NOW | RTLD_NOLOAD);
+  ck_assert_ptr_nonnull(lib);
+  *(void**)&reset = dlsym(lib, "sqlite3_reset_auto_extension");
+  ck_assert_ptr_nonnull(reset);
+  reset();
+  for (i = 0; i < 2; i++) { /* the fallback, then no rewrite at all */
+    second = test_connect(&loop);
+    ck_assert_int_eq(test_query_int(&loop, second, "SELECT 42"), 42);
+    calls0 = uvodbc__cancel_calls();
+    query(second, &q,
+          "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c "
+          "WHERE x < 400000) SELECT max(x) FROM c",
+          0);
+    run_for(&loop, 10);
+    if (q.calls == 0) ck_assert_int_eq(uvodbc_req_cancel(&q.req), 0);
+    TEST_RUN_UNTIL(&loop, q.calls > 0, 50000);
+    /* It ran to its end: reported cancelled if asked before. */
+    ck_assert_msg(q.status == 0 || q.status == UV_ECANCELED, "%s",
+                  uvodbc_err_name(q.status));
+    ck_assert_uint_eq(uvodbc__cancel_calls(), calls0);
+    test_close(&loop, second);
+  }
+  /* The first connection, captured before, still cancels. */
+  calls0 = uvodbc__cancel_calls();
+  query(first, &q, sqlite_slow_sql, 0);
+  run_for(&loop, 100);
+  ck_assert_int_eq(uvodbc_req_cancel(&q.req), 0);
+  TEST_RUN_UNTIL(&loop, q.calls > 0, 10000);
+  ck_assert_int_eq(q.status, UV_ECANCELED);
+  ck_assert_uint_gt(uvodbc__cancel_calls(), calls0);
+  test_close(&loop, first);
+  dlclose(lib);
   finish(&loop);
 }
 END_TEST
@@ -544,6 +601,13 @@ Suite* cancel_suite(void) {
   tcase_add_test(tc, cancel_race_end);
   tcase_add_test(tc, cancel_random_points);
   tcase_add_test(tc, cancel_lock_wait);
+  if (test_driver() != TEST_SQLITE)
+    test_skip("cancel_sqlite_uncaptured", "SQLite only");
+  else if (getenv("CK_FORK") != NULL && strcmp(getenv("CK_FORK"), "no") == 0)
+    test_skip("cancel_sqlite_uncaptured",
+              "it gives up the capture for the process (needs CK_FORK)");
+  else
+    tcase_add_test(tc, cancel_sqlite_uncaptured);
   tcase_add_test(tc, cancel_behind_hung_connect);
   suite_add_tcase(s, tc);
   if (test_driver() == TEST_SQLITE)

@@ -47,7 +47,16 @@
  * is never called either: a SQLite connection's kill target holds its
  * sqlite3*, captured at connect, and the thread calls sqlite3_interrupt()
  * and ends its lock wait (lib/odbc-sqlite.c).  Without one (not captured)
- * nothing is called: the statement runs to its end or its deadline. */
+ * nothing is called: the statement runs to its end or its deadline.
+ *
+ * Every other driver's SQLCancel is called directly, on the driver's own
+ * statement handle (SQL_DRIVER_HSTMT), not through unixODBC: 2.3.11's
+ * SQLCancel clears the statement's diagnostic list without a lock while
+ * the executing worker's SQLExecDirect adds to it (TSan, chaos pg: its
+ * free against the worker's malloc).  psqlODBC's own SQLCancel is made to
+ * be called from another thread (it sends libpq's cancel request).
+ * Without the driver's entry point (dlopen by SQL_DRIVER_NAME failed), the
+ * driver manager's SQLCancel is called. */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
@@ -63,6 +72,7 @@ struct uvodbc__kill_s {
   atomic_int refs;
   int sqlite;                /* a SQLite connection's target            */
   uvodbc__sqlite_t* interrupt; /* SQLite: NULL when not captured        */
+  uvodbc__driver_cancel_fn driver_cancel; /* else: the driver's own       */
   unsigned long id; /* MariaDB: CONNECTION_ID() of the session */
   char connstr[];   /* MariaDB: holds a password, never logged; SQLite: "" */
 };
@@ -71,6 +81,7 @@ struct uvodbc__cancel_s {
   pthread_mutex_t lock;
   pthread_cond_t cond; /* cancelling ended, or disarmed */
   SQLHSTMT stmt;       /* armed when not NULL */
+  SQLHSTMT driver_stmt; /* the driver's own handle of stmt, or NULL */
   uvodbc__kill_t* kill; /* while armed: KILL QUERY instead of SQLCancel */
   int cancelling;       /* a thread is in SQLCancel / KILL for stmt */
   int serving;          /* a thread owns this request */
@@ -108,6 +119,7 @@ uvodbc__kill_t* uvodbc__kill_new(const char* connstr, unsigned long id) {
   atomic_init(&k->refs, 1);
   k->sqlite = 0;
   k->interrupt = NULL;
+  k->driver_cancel = NULL;
   k->id = id;
   memcpy(k->connstr, connstr, len);
   return k;
@@ -122,6 +134,24 @@ uvodbc__kill_t* uvodbc__kill_new_sqlite(uvodbc__sqlite_t* s) {
   k->sqlite = 1;
   k->interrupt = s;
   return k;
+}
+
+uvodbc__kill_t* uvodbc__kill_new_driver(uvodbc__driver_cancel_fn fn) {
+  uvodbc__kill_t* k = uvodbc__kill_new("", 0);
+  if (k != NULL) k->driver_cancel = fn;
+  return k;
+}
+
+static int is_driver(const uvodbc__kill_t* k) {
+  return k != NULL && k->driver_cancel != NULL;
+}
+
+static int is_mariadb(const uvodbc__kill_t* k) {
+  return k != NULL && !k->sqlite && k->driver_cancel == NULL;
+}
+
+int uvodbc__kill_wants_driver_stmt(const uvodbc__kill_t* k) {
+  return is_driver(k);
 }
 
 static int is_sqlite(const uvodbc__kill_t* k) {
@@ -208,12 +238,13 @@ void uvodbc__cancel_unref(uvodbc__cancel_t* c) {
 }
 
 void uvodbc__cancel_arm(uvodbc__cancel_t* c, SQLHSTMT stmt,
-                        uvodbc__kill_t* kill) {
+                        SQLHSTMT driver_stmt, uvodbc__kill_t* kill) {
   if (c == NULL) return;
   if (is_sqlite(kill) && kill->interrupt != NULL)
     uvodbc__sqlite_rearm(kill->interrupt);
   pthread_mutex_lock(&c->lock);
   c->stmt = stmt;
+  c->driver_stmt = driver_stmt;
   c->kill = kill;
   pthread_mutex_unlock(&c->lock);
 }
@@ -257,11 +288,13 @@ static void* cancel_thread(void* arg) {
   for (attempt = 1; attempt <= MAX_ATTEMPTS && ok; attempt++) {
     SQLHSTMT stmt;
     uvodbc__sqlite_t* interrupt;
+    SQLHSTMT driver_stmt;
+    uvodbc__driver_cancel_fn driver_cancel;
     if (attempt > 1) wait_armed(c, (long)FIRST_WAIT_MS << (attempt - 2));
     if (c->stmt == NULL || atomic_load(&stopping)) break;
     if (!is_sqlite(c->kill) || c->kill->interrupt != NULL)
       atomic_fetch_add(&calls, 1); /* an attempt, whatever its end */
-    if (c->kill != NULL && !is_sqlite(c->kill) && kill_dbc == SQL_NULL_HDBC) {
+    if (is_mariadb(c->kill) && kill_dbc == SQL_NULL_HDBC) {
       /* Connect before marking the request: the connect may wait for the
        * connect lock or a slow server, and the statement's worker must
        * never wait for that.  One connection serves every attempt. */
@@ -274,6 +307,8 @@ static void* cancel_thread(void* arg) {
     }
     c->cancelling = 1;
     stmt = c->stmt;
+    driver_stmt = is_driver(c->kill) ? c->driver_stmt : SQL_NULL_HSTMT;
+    driver_cancel = is_driver(c->kill) ? c->kill->driver_cancel : NULL;
     interrupt = is_sqlite(c->kill) ? c->kill->interrupt : NULL;
     ok = !is_sqlite(c->kill) || interrupt != NULL;
     pthread_mutex_unlock(&c->lock);
@@ -281,6 +316,8 @@ static void* cancel_thread(void* arg) {
       ok = uvodbc__odbc_kill_run(kill_dbc, kill->id) == 0;
     else if (interrupt != NULL)
       uvodbc__sqlite_interrupt(interrupt);
+    else if (ok && driver_stmt != SQL_NULL_HSTMT)
+      ok = SQL_SUCCEEDED(driver_cancel(driver_stmt));
     else if (ok)
       ok = SQL_SUCCEEDED(SQLCancel(stmt));
     pthread_mutex_lock(&c->lock);

@@ -6,6 +6,7 @@
  * runs them alone only when they may do one of those; every path ends the
  * turn. */
 #include <ctype.h>
+#include <dlfcn.h>
 #include <odbcinst.h>
 #include <stdio.h>
 #include <string.h>
@@ -155,6 +156,23 @@ static int sqlite_kill_target(SQLHDBC dbc, void* db, long timeout_ms,
   return 0;
 }
 
+/* Any other driver: its own SQLCancel, called on its own statement handle
+ * (lib/odbc-cancel.c).  Its entry point is looked up in the library the
+ * driver manager loaded (named by SQL_DRIVER_NAME, its soname); none
+ * found: no target, the driver manager's SQLCancel is used. */
+static int driver_kill_target(SQLHDBC dbc, uvodbc__diags_t* diags) {
+  char name[256] = "";
+  void* lib;
+  uvodbc__driver_cancel_fn fn = NULL;
+  SQLGetInfo(dbc, SQL_DRIVER_NAME, name, sizeof(name), NULL);
+  lib = name[0] != '\0' ? dlopen(name, RTLD_NOW | RTLD_NOLOAD) : NULL;
+  if (lib == NULL) return 0;
+  *(void**)&fn = dlsym(lib, "SQLCancel");
+  dlclose(lib); /* the driver manager keeps it loaded while connected */
+  if (fn == NULL) return 0;
+  return register_kill(dbc, uvodbc__kill_new_driver(fn), diags);
+}
+
 /* MariaDB's SQLCancel is unsafe (docs/drivers.md): a cancel sends KILL
  * QUERY with the session's id instead (lib/odbc-cancel.c).  Reads the id
  * and registers the kill target of `dbc`. */
@@ -256,6 +274,9 @@ int uvodbc__odbc_connect(const uvodbc__connect_args_t* args, SQLHDBC* out,
     err = mariadb_kill_target(dbc, args->connstr, diags);
   if (err == 0 && *driver == UVODBC__DRIVER_SQLITE)
     err = sqlite_kill_target(dbc, sqlite_db, sqlite_timeout_ms, diags);
+  if (err == 0 && (*driver == UVODBC__DRIVER_PSQL ||
+                   *driver == UVODBC__DRIVER_OTHER))
+    err = driver_kill_target(dbc, diags);
   if (err != 0 && dbc != SQL_NULL_HDBC) {
     uvodbc__odbc_disconnect(dbc, *driver, diags);
     dbc = SQL_NULL_HDBC;

@@ -44,6 +44,11 @@ int uvodbc__stmt_init(uvodbc__stmt_t* s, SQLHDBC dbc, uvodbc__diags_t* d) {
     return UVODBC_ESQL;
   }
   s->kill = uvodbc__kill_of(dbc);
+  if (uvodbc__kill_wants_driver_stmt(s->kill)) {
+    SQLHSTMT h = s->h; /* in: ours; out: the driver's */
+    if (SQL_SUCCEEDED(SQLGetInfo(dbc, SQL_DRIVER_HSTMT, &h, sizeof(h), NULL)))
+      s->driver_h = h;
+  }
   return 0;
 }
 
@@ -414,7 +419,7 @@ static int execute(uvodbc__stmt_t* s, const char* sql,
   }
   if (n > 0) err = uvodbc__params_bind(s->h, s->driver, params, d);
   if (err == 0) {
-    uvodbc__cancel_arm(cancel, s->h, s->kill);
+    uvodbc__cancel_arm(cancel, s->h, s->driver_h, s->kill);
     if (uvodbc__cancel_requested(cancel))
       rc = SQL_ERROR;
     else if (sql != NULL)

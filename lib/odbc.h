@@ -107,6 +107,12 @@ typedef struct uvodbc__sqlite_s uvodbc__sqlite_t; /* odbc-sqlite.c */
 uvodbc__kill_t* uvodbc__kill_new(const char* connstr, unsigned long id);
 /* Takes over `s` (NULL: no interrupt; a cancel then does nothing). */
 uvodbc__kill_t* uvodbc__kill_new_sqlite(uvodbc__sqlite_t* s);
+/* Other drivers: their own SQLCancel, on their own statement handle (the
+ * driver manager's is unsafe from another thread: lib/odbc-cancel.c). */
+typedef SQLRETURN (*uvodbc__driver_cancel_fn)(SQLHSTMT driver_stmt);
+uvodbc__kill_t* uvodbc__kill_new_driver(uvodbc__driver_cancel_fn fn);
+/* 1 if statements of this target need their driver handle at arm. */
+int uvodbc__kill_wants_driver_stmt(const uvodbc__kill_t* k);
 void uvodbc__kill_unref(uvodbc__kill_t* k);
 /* Takes over the reference. */
 int uvodbc__kill_register(SQLHDBC dbc, uvodbc__kill_t* k);
@@ -124,9 +130,10 @@ uvodbc__kill_t* uvodbc__kill_of(SQLHDBC dbc);
 typedef struct uvodbc__cancel_s uvodbc__cancel_t;
 uvodbc__cancel_t* uvodbc__cancel_new(void);
 void uvodbc__cancel_unref(uvodbc__cancel_t* c);
-/* `kill`: the statement's uvodbc__stmt_t.kill (may be NULL). */
+/* `driver_stmt` and `kill`: the statement's uvodbc__stmt_t fields (may be
+ * NULL). */
 void uvodbc__cancel_arm(uvodbc__cancel_t* c, SQLHSTMT stmt,
-                        uvodbc__kill_t* kill);
+                        SQLHSTMT driver_stmt, uvodbc__kill_t* kill);
 void uvodbc__cancel_disarm(uvodbc__cancel_t* c);
 /* Marks the operation cancelled and, if it is armed, starts a thread that
  * cancels it (retrying, bounded, while it stays armed).  Never blocks. */
@@ -318,7 +325,8 @@ typedef struct uvodbc__fetch_opts_s {
 typedef struct uvodbc__stmt_s {
   SQLHSTMT h;
   SQLHDBC dbc;           /* its connection                                 */
-  uvodbc__kill_t* kill;  /* MariaDB: how to cancel it (uvodbc__kill_of)   */
+  uvodbc__kill_t* kill;  /* how to cancel it (uvodbc__kill_of), or NULL  */
+  SQLHSTMT driver_h;     /* the driver's own handle, when kill wants it   */
   uvodbc__driver_t driver;
   uvodbc__fetch_opts_t opts;
   int prepared;          /* SQLPrepare done: uvodbc__stmt_execute runs it  */

@@ -54,7 +54,9 @@
  * SQLCancel clears the statement's diagnostic list without a lock while
  * the executing worker's SQLExecDirect adds to it (TSan, chaos pg: its
  * free against the worker's malloc).  psqlODBC's own SQLCancel is made to
- * be called from another thread (it sends libpq's cancel request).
+ * be called from another thread (it sends libpq's cancel request; it still
+ * reads its connection without a lock, so a connection dying at that very
+ * moment remains a driver race).
  * Without the driver's entry point (dlopen by SQL_DRIVER_NAME failed), the
  * driver manager's SQLCancel is called. */
 #include <pthread.h>
@@ -256,6 +258,7 @@ void uvodbc__cancel_disarm(uvodbc__cancel_t* c) {
   if (is_sqlite(c->kill) && c->kill->interrupt != NULL)
     uvodbc__sqlite_rearm(c->kill->interrupt);
   c->stmt = NULL;
+  c->driver_stmt = SQL_NULL_HSTMT;
   c->kill = NULL;
   pthread_cond_broadcast(&c->cond); /* a thread waiting to retry ends */
   pthread_mutex_unlock(&c->lock);

@@ -165,7 +165,7 @@ static int driver_kill_target(SQLHDBC dbc, uvodbc__diags_t* diags) {
   void* lib;
   uvodbc__driver_cancel_fn fn = NULL;
   SQLGetInfo(dbc, SQL_DRIVER_NAME, name, sizeof(name), NULL);
-  lib = name[0] != '\0' ? dlopen(name, RTLD_NOW | RTLD_NOLOAD) : NULL;
+  lib = name[0] != '\0' ? dlopen(name, RTLD_LAZY | RTLD_NOLOAD) : NULL;
   if (lib == NULL) return 0;
   *(void**)&fn = dlsym(lib, "SQLCancel");
   dlclose(lib); /* the driver manager keeps it loaded while connected */
@@ -274,8 +274,12 @@ int uvodbc__odbc_connect(const uvodbc__connect_args_t* args, SQLHDBC* out,
     err = mariadb_kill_target(dbc, args->connstr, diags);
   if (err == 0 && *driver == UVODBC__DRIVER_SQLITE)
     err = sqlite_kill_target(dbc, sqlite_db, sqlite_timeout_ms, diags);
+  /* Under Threading=3 (allow_serialized) the driver is not to be called
+   * from two threads at once: its SQLCancel goes through the driver
+   * manager, which serializes it. */
   if (err == 0 && (*driver == UVODBC__DRIVER_PSQL ||
-                   *driver == UVODBC__DRIVER_OTHER))
+                   *driver == UVODBC__DRIVER_OTHER) &&
+      !serialized_dm(dbc))
     err = driver_kill_target(dbc, diags);
   if (err != 0 && dbc != SQL_NULL_HDBC) {
     uvodbc__odbc_disconnect(dbc, *driver, diags);

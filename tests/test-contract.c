@@ -1019,7 +1019,16 @@ static void cancel_blocked(int in_pool) {
   run_until(&loop, &log, nbusy + 1);
   for (i = 0; i < nbusy; i++)
     ck_assert_int_eq(log.status[event_at(&log, i)], UV_ECANCELED);
-  ck_assert_double_lt((uv_hrtime() - start) / 1e9, 2.0 * test_slack());
+  printf("contract_cancel_blocked(%d)/%s: all cancelled after %.2f s\n",
+         in_pool, test_driver_name(), (uv_hrtime() - start) / 1e9);
+  /* Before the statements' 5 s.  MariaDB 10.11 sometimes stalls the reply
+   * to concurrent KILL QUERYs of SLEEP() sessions (measured: 2 of 6 runs,
+   * every KILL answered only by the kill connection's 2 s read timeout,
+   * the sessions killed meanwhile), and the worker waits for its KILL to
+   * return (lib/odbc-cancel.c). */
+  ck_assert_double_lt((uv_hrtime() - start) / 1e9,
+                      (test_driver() == TEST_MARIADB ? 4.0 : 2.0) *
+                          test_slack());
   /* Every connection works afterwards, the cancelled one included. */
   for (i = 0; i <= nbusy; i++) {
     ck_assert_int_eq(test_query_int(&loop, c[i], "SELECT 4"), 4);

@@ -9,8 +9,9 @@
  * A statement is cancelled only while its worker has it "armed" (inside
  * SQLExecDirect/SQLExecute): a late SQLCancel closes a finished result.
  * The cancel thread marks the request "cancelling" under its lock and
- * calls the driver outside it; disarm waits while it is marked.  So only the statement's own worker ever waits for a cancel, and
- * nobody waits on a lock held across a call to a server.
+ * calls the driver outside it; disarm waits while it is marked.  So only
+ * the statement's own worker ever waits for a cancel, and nobody waits on
+ * a lock held across a call to a server.
  *
  * Retries: the cancel may land just before the driver call started (armed,
  * not yet executing), where it does nothing.  While the statement stays
@@ -84,8 +85,8 @@ struct uvodbc__cancel_s {
   pthread_cond_t cond; /* cancelling ended, or disarmed */
   SQLHSTMT stmt;       /* armed when not NULL */
   SQLHSTMT driver_stmt; /* the driver's own handle of stmt, or NULL */
-  uvodbc__kill_t* kill; /* while armed: KILL QUERY instead of SQLCancel */
-  int cancelling;       /* a thread is in SQLCancel / KILL for stmt */
+  uvodbc__kill_t* kill; /* while armed: how to cancel (NULL: SQLCancel) */
+  int cancelling;       /* a thread is cancelling stmt (see kill)    */
   int serving;          /* a thread owns this request */
   atomic_int requested;
   atomic_int refs;

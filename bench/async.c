@@ -163,6 +163,7 @@ typedef struct fetch_s {
   uvodbc_cursor_t* cursor;
   size_t batch_rows;
   core_sums_t* sums;
+  int read;
   uvodbc_req_t req;
   int closed;
 } fetch_t;
@@ -211,31 +212,56 @@ static void on_cursor_closed(uvodbc_cursor_t* cursor) {
   f->closed = 1;
 }
 
-static void on_fetch(uvodbc_req_t* req, int status) {
-  fetch_t* f = req->data;
+/* One batch of either way of reading: 1 when there are more. */
+static int take_batch(fetch_t* f, uvodbc_req_t* req, int status,
+                      const char* what) {
   int err;
   if (status == UV_EOF) {
     err = uvodbc_cursor_close(f->cursor, on_cursor_closed);
     if (err != 0) fail(NULL, err, "uvodbc_cursor_close");
-    return;
+    return 0;
   }
-  if (status != 0) fail(req, status, "cursor_fetch");
+  if (status != 0) fail(req, status, what);
   consume(req, req->batch, f->sums);
   core_batch_work();
+  return 1;
+}
+
+static void on_fetch(uvodbc_req_t* req, int status) {
+  fetch_t* f = req->data;
+  int err;
+  if (!take_batch(f, req, status, "cursor_fetch")) return;
   err = uvodbc_cursor_fetch(f->cursor, req, f->batch_rows, on_fetch);
   if (err != 0) fail(NULL, err, "uvodbc_cursor_fetch");
 }
 
+/* The read's callback: the next batch is already being fetched. */
+static void on_read(uvodbc_req_t* req, int status) {
+  take_batch(req->data, req, status, "cursor_read");
+}
+
 static void on_fetch_exec(uvodbc_req_t* req, int status) {
   fetch_t* f = req->data;
+  const uvodbc_batch_t* first;
+  int err;
   if (status != 0) fail(req, status, "exec(fetch)");
   if (req->cursor == NULL) bench_die("uvodbc: the fetch query has no rows");
   f->cursor = req->cursor;
   uvodbc_cursor_set_data(f->cursor, f);
-  on_fetch(req, 0); /* the first batch came with the exec */
+  if (!f->read) {
+    on_fetch(req, 0); /* the first batch came with the exec */
+    return;
+  }
+  /* The second batch is fetched while the first one is read (the
+   * request is the read's now: keep the batch). */
+  first = req->batch;
+  err = uvodbc_cursor_read_start(f->cursor, req, f->batch_rows, on_read);
+  if (err != 0) fail(NULL, err, "uvodbc_cursor_read_start");
+  consume(req, first, f->sums);
+  core_batch_work();
 }
 
-void async_fetch(async_t* a, size_t batch_rows, int read_ahead,
+void async_fetch(async_t* a, size_t batch_rows, int read,
                  core_sums_t* sums) {
   fetch_t f = {0};
   uvodbc_exec_options_t opts;
@@ -243,11 +269,11 @@ void async_fetch(async_t* a, size_t batch_rows, int read_ahead,
   f.a = a;
   f.batch_rows = batch_rows;
   f.sums = sums;
+  f.read = read;
   f.req.data = &f;
   memset(sums, 0, sizeof(*sums));
   uvodbc_exec_options_init(&opts);
   opts.batch_rows = batch_rows;
-  opts.read_ahead = read_ahead;
   err = uvodbc_conn_exec(a->conn, &f.req, CORE_FETCH_SQL, NULL, 0, &opts,
                          on_fetch_exec);
   if (err != 0) fail(NULL, err, "uvodbc_conn_exec");

@@ -245,11 +245,9 @@ static void measure_select1(const options_t* o, bench_driver_t d,
   free(piped);
 }
 
-/* Batches the read_ahead row reads ahead. */
-#define BENCH_READ_AHEAD 4
-
-/* Blocking block fetch vs uvodbc, plain and with read_ahead, interleaved
- * run by run against the same baseline. */
+/* Blocking block fetch vs uvodbc, with uvodbc_cursor_fetch and with
+ * uvodbc_cursor_read_start, interleaved run by run against the same
+ * baseline. */
 static void measure_fetch(const options_t* o, bench_driver_t d,
                           const char* what, baseline_t* b, async_t* a) {
   const char* name = bench_driver_name(d);
@@ -266,7 +264,7 @@ static void measure_fetch(const options_t* o, bench_driver_t d,
   baseline_fetch(b, o->batch, &bs);
   async_fetch(a, o->batch, 0, &us);
   check_sums(name, &bs, &us, o->rows);
-  async_fetch(a, o->batch, BENCH_READ_AHEAD, &us);
+  async_fetch(a, o->batch, 1, &us);
   check_sums(name, &bs, &us, o->rows);
   for (i = 0; i < o->runs; i++) {
     t = bench_now();
@@ -277,7 +275,7 @@ static void measure_fetch(const options_t* o, bench_driver_t d,
     uvo[i] = bench_now() - t;
     check_sums(name, &bs, &us, o->rows);
     t = bench_now();
-    async_fetch(a, o->batch, BENCH_READ_AHEAD, &us);
+    async_fetch(a, o->batch, 1, &us);
     ahead[i] = bench_now() - t;
     check_sums(name, &bs, &us, o->rows);
   }
@@ -292,8 +290,7 @@ static void measure_fetch(const options_t* o, bench_driver_t d,
   row.ops = (double)o->rows;
   row.rate = "row/s";
   bench_print_row(&row);
-  snprintf(what_ahead, sizeof(what_ahead), "%s, read_ahead %d", what,
-           BENCH_READ_AHEAD);
+  snprintf(what_ahead, sizeof(what_ahead), "%s, read_start", what);
   row.what = what_ahead;
   row.uvo = ahead;
   bench_print_row(&row);

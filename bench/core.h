@@ -86,8 +86,9 @@ void async_select1_pipelined(async_t* a, size_t k);
 extern double core_work_us;
 void core_batch_work(void);
 
-/* read_ahead: uvodbc_exec_options_t.read_ahead (batches). */
-void async_fetch(async_t* a, size_t batch_rows, int read_ahead,
+/* read: the batches after the first with uvodbc_cursor_read_start()
+ * instead of uvodbc_cursor_fetch(). */
+void async_fetch(async_t* a, size_t batch_rows, int read,
                  core_sums_t* sums);
 
 #endif /* UVODBC_BENCH_CORE_H */

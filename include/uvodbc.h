@@ -15,7 +15,8 @@
  * docs/threading.md, "Several loops".
  *
  * Delivery contract: a call that returns an error never calls its callback;
- * a call that returns 0 calls it exactly once, on the loop thread, never from
+ * a call that returns 0 calls it exactly once (uvodbc_cursor_read_start():
+ * once per batch until the read ends), on the loop thread, never from
  * inside the starting call.
  *
  * Errors: 0 or a negative code.  libuv codes where the meaning matches
@@ -109,7 +110,8 @@ typedef enum {
   UVODBC_REQ_INFO,
   UVODBC_REQ_BULK,
   UVODBC_REQ_CALL,
-  UVODBC_REQ_ACQUIRE
+  UVODBC_REQ_ACQUIRE,
+  UVODBC_REQ_READ
 } uvodbc_req_type_t;
 
 typedef void (*uvodbc_req_cb)(uvodbc_req_t* req, int status);
@@ -134,9 +136,10 @@ struct uvodbc_req_s {
                                NEXT_RESULT: the cursor                      */
   int64_t rows_affected;    /* EXEC / NEXT_RESULT without a result set; -1
                                where the driver does not tell               */
-  const uvodbc_batch_t* batch; /* EXEC, FETCH, NEXT_RESULT: the first / next
-                               rows, valid until the cursor's next fetch or
-                               close, or the connection's close or reset.
+  const uvodbc_batch_t* batch; /* EXEC, FETCH, NEXT_RESULT, READ: the first
+                               / next rows, valid until the cursor's next
+                               callback, fetch, next_result or close, or
+                               the connection's close or reset.
                                QUERY: every row, valid until
                                uvodbc_req_cleanup().                        */
   uvodbc_prepared_t* prepared; /* PREPARE: the new handle, owned by the
@@ -163,9 +166,12 @@ UVODBC_EXTERN void uvodbc_req_cleanup(uvodbc_req_t* req);
  * later loop iteration.  Running: the statement is cancelled with SQLCancel
  * from a dedicated thread (never the loop, never the worker pool); the
  * request completes with UV_ECANCELED if the cancel took effect, or with its
- * normal result if it had already finished.  Returns 0, UV_EINVAL (no such
- * pending request) or UV_EBUSY (the operation cannot be interrupted now:
- * connect, or a fetch in progress; it stays pending).  A statement that
+ * normal result if it had already finished.  A fetch or a read (its fetch
+ * in flight) is cancelled the same way; a cancelled fetch may leave the
+ * cursor unreadable (the driver closed it): close it.  Returns 0, UV_EINVAL
+ * (no such pending request, or its callback is already on its way) or
+ * UV_EBUSY (the operation cannot be interrupted now: connect; it stays
+ * pending).  A statement that
  * waits in the hop of an earlier one (docs/threading.md, "Chains") does not
  * start; its UV_ECANCELED comes in order when that hop ends.  One that
  * already ran in such a hop returns UV_EINVAL: its callback is pending. */
@@ -354,11 +360,11 @@ UVODBC_EXTERN int uvodbc_conn_reset(uvodbc_conn_t* conn, uvodbc_req_t* req,
 /* ------------------------------------------------------------------------ */
 /* Statements */
 
-#define UVODBC_READ_AHEAD_MAX 16
-
 typedef struct uvodbc_exec_options_s {
-  /* Timeout in ms (0: the connection's query_timeout_ms).  As that one, it
-   * holds when the driver never returns: uvodbc_conn_options_t. */
+  /* Timeout in ms (0: the connection's query_timeout_ms), of the execution
+   * and, for a cursor, of each later fetch (a streaming driver runs the
+   * query while it fetches: docs/reading.md).  As that one, it holds when
+   * the driver never returns: uvodbc_conn_options_t. */
   unsigned int timeout_ms;
   /* Rows per batch, i.e. per thread hop.  0: as many as fit in about 2 MiB
    * of buffers, 1024 to 16384 (1024 when a long column is read in chunks).
@@ -379,16 +385,6 @@ typedef struct uvodbc_exec_options_s {
    * are read with chunked SQLGetData, one row per SQLFetch (0: 8192; at
    * most 8 MiB). */
   size_t long_column_bytes;
-  /* Cursors: batches to fetch ahead, on a worker, while the application
-   * handles the ones it has (0: none; at most UVODBC_READ_AHEAD_MAX).  One
-   * hop reads that many batches, and the fetches they answer need no hop.
-   * Batches read ahead have batch_rows rows, so a fetch's max_rows must be
-   * 0 or at least batch_rows (with batch_rows 0, only 0).  A read-ahead
-   * starts only when nothing else is queued on the connection; work queued
-   * while it runs waits for it.  Rows read ahead are dropped by
-   * uvodbc_cursor_next_result() and uvodbc_cursor_close().  Memory: two
-   * more sets of batch buffers per batch read ahead. */
-  int read_ahead;
 } uvodbc_exec_options_t;
 
 UVODBC_EXTERN void uvodbc_exec_options_init(uvodbc_exec_options_t* opts);
@@ -556,24 +552,69 @@ UVODBC_EXTERN int uvodbc_conn_call(uvodbc_conn_t* conn, uvodbc_req_t* req,
 /* ------------------------------------------------------------------------ */
 /* Cursor */
 
+/* A cursor is read in one of two ways (docs/reading.md):
+ *   - pull: uvodbc_cursor_fetch(), one batch per call, one thread hop each;
+ *   - push: uvodbc_cursor_read_start(), in the spirit of uv_read_start():
+ *     the callback runs once per batch until UV_EOF or an error, and the
+ *     next batch is fetched on a worker while the callback handles the
+ *     current one.
+ * Memory: a cursor holds the buffers of one batch (its batch_rows rows,
+ * within the 8 MiB bound above; about 2 MiB by default) and, once read
+ * with read_start, a second set for the batch in flight: at most
+ * 2 x batch buffers + the driver's own buffer.  The driver's buffer is the
+ * whole result unless the driver streams; uvodbc makes PostgreSQL and
+ * SQLite stream by default (docs/drivers.md, "Streaming"). */
+
 /* Reads the next batch of up to max_rows rows (0: the exec option) in one
- * thread hop, or none when the exec option read_ahead already read it.
- * The batch stays within the exec option batch_rows' bounds: when a long
- * column is read in chunks, at most what fits the 8 MiB bound whatever
- * max_rows is (SIZE_MAX included); otherwise at most batch_rows rows, the
- * buffers bound to the statement.
- * Returns: 0, UV_EINVAL (also max_rows below batch_rows with read_ahead),
- * UVODBC_ECLOSED, UV_EBUSY (another operation of this cursor is pending).
+ * thread hop.  The batch stays within the exec option batch_rows' bounds:
+ * when a long column is read in chunks, at most what fits the 8 MiB bound
+ * whatever max_rows is (SIZE_MAX included); otherwise at most batch_rows
+ * rows, the buffers bound to the statement.  After uvodbc_cursor_read_stop()
+ * a batch the read had already fetched (or was fetching) comes first, whole
+ * (up to read_start's max_rows rows), without a hop.
+ * Returns: 0, UV_EINVAL, UVODBC_ECLOSED, UV_EBUSY (another operation of
+ * this cursor is pending, or it is reading).
  * Callback: once.  Status 0 with req->batch holding >= 1 row; UV_EOF when
  * the result set is exhausted (req->batch NULL); UVODBC_ESQL, UV_ECANCELED,
- * UVODBC_ETRUNC.
+ * UV_ETIMEDOUT (the exec option timeout_ms, per fetch), UVODBC_ETRUNC.
  * Ownership: the previous batch of this cursor is invalid from this call
  * on. */
 UVODBC_EXTERN int uvodbc_cursor_fetch(uvodbc_cursor_t* cursor,
                                       uvodbc_req_t* req, size_t max_rows,
                                       uvodbc_req_cb cb);
 
+/* Reads the rest of the current result set, batch by batch, into `cb`:
+ * status 0 with req->batch (>= 1 row, up to max_rows rows; 0: the exec
+ * option batch_rows), again and again, then UV_EOF; or an error status
+ * (as uvodbc_cursor_fetch's), after which the read is over.  One fetch is
+ * in flight at a time: the next batch is fetched while `cb` handles the
+ * current one, so req->batch is valid until the next callback (not only
+ * until `cb` returns).
+ * Returns 0, UV_EINVAL (NULL cursor, req or cb), UVODBC_ECLOSED,
+ * UV_EALREADY (already reading), UV_EBUSY (a fetch or next_result of the
+ * cursor is pending), UV_ENOMEM.
+ * `req` is the read's until it ends: the callback with UV_EOF or an error,
+ * or the return of uvodbc_cursor_read_stop() or uvodbc_cursor_close().
+ * uvodbc_req_cancel(req) cancels the fetch in flight: the read ends with
+ * UV_ECANCELED.  Each fetch has the exec option timeout_ms (UV_ETIMEDOUT).
+ * While reading, uvodbc_cursor_fetch() and _next_result() return UV_EBUSY.
+ * Ownership: the previous batch (the exec's or a fetch's) stays valid until
+ * the first callback. */
+UVODBC_EXTERN int uvodbc_cursor_read_start(uvodbc_cursor_t* cursor,
+                                           uvodbc_req_t* req,
+                                           size_t max_rows,
+                                           uvodbc_req_cb cb);
+
+/* Stops calling the read's callback (backpressure), also from inside it.
+ * No fetch starts until uvodbc_cursor_read_start() or
+ * uvodbc_cursor_fetch() is called again; the fetch already in flight
+ * completes and its batch waits for that call, so no row is lost.  The
+ * batch of the last callback stays valid until the next one.  Returns 0
+ * (also when not reading) or UV_EINVAL (NULL). */
+UVODBC_EXTERN int uvodbc_cursor_read_stop(uvodbc_cursor_t* cursor);
+
 /* Moves to the next result set (SQLMoreResults) and reads its first batch.
+ * A batch fetched by a stopped read of the old result set is dropped.
  * Callback: status 0 with new columns and req->batch, or with
  * req->rows_affected for a statement without rows (req->batch NULL then);
  * UV_EOF when there are no more results. */
@@ -588,7 +629,8 @@ UVODBC_EXTERN const uvodbc_column_t* uvodbc_cursor_column(
     const uvodbc_cursor_t* cursor, size_t col);
 
 /* Closes the cursor: frees its statement on a worker, in order behind the
- * connection's other work.  Returns 0 or UV_EINVAL (NULL, already closing).
+ * connection's other work.  A read stops first: no read callback follows.
+ * Returns 0 or UV_EINVAL (NULL, already closing).
  * Callback: once; the handle is freed when it returns.  May be NULL. */
 UVODBC_EXTERN int uvodbc_cursor_close(uvodbc_cursor_t* cursor,
                                       uvodbc_cursor_close_cb cb);

@@ -36,7 +36,7 @@ static void unlink_cursor(uvodbc_cursor_t* c) {
 
 static void finish(void* handle) {
   uvodbc_cursor_t* c = handle;
-  uvodbc__ahead_drop(c);
+  uvodbc__read_drop(c);
   if (c->close_cb != NULL) c->close_cb(c);
   uvodbc__free(c);
 }
@@ -44,7 +44,7 @@ static void finish(void* handle) {
 /* A closed, detached cursor goes once none of its ops is pending. */
 static void finish_orphan(uvodbc_cursor_t* c) {
   if (c->closing != UVODBC__CLOSE_ORPHAN || c->conn != NULL || c->busy ||
-      c->ahead != NULL)
+      c->read_op != NULL)
     return;
   c->closing = UVODBC__CLOSE_FINISHING;
   if (uvodbc__defer_close(c->loop, c, finish) != 0)
@@ -57,7 +57,27 @@ void uvodbc__cursor_detach(uvodbc_cursor_t* c) {
   c->borrowed = NULL;
   c->conn = NULL;
   c->stmt = NULL;
+  uvodbc__read_drop(c); /* its rows went with the statement */
   finish_orphan(c);
+}
+
+/* Each fetch has the statement's timeout: a streaming driver runs the
+ * query in its fetches. */
+uvodbc_op_t* uvodbc__fetch_op_new(uvodbc_cursor_t* c, uvodbc_req_t* req,
+                                  uvodbc_req_cb cb) {
+  unsigned int ms = c->opts.timeout_ms ? c->opts.timeout_ms
+                                       : c->conn->options.query_timeout_ms;
+  uvodbc_op_t* op = uvodbc__op_new(c->conn, OP_FETCH, &uvodbc__cursor_vt,
+                                   req, cb);
+  if (op == NULL) return NULL;
+  op->cursor = c;
+  op->cancel = uvodbc__cancel_new();
+  if (op->cancel == NULL || uvodbc__op_set_timeout(op, ms) != 0) {
+    if (req != NULL) req->op = NULL;
+    uvodbc__op_free(op);
+    return NULL;
+  }
+  return op;
 }
 
 static int cursor_op(uvodbc_cursor_t* cursor, uvodbc_req_t* req,
@@ -68,15 +88,11 @@ static int cursor_op(uvodbc_cursor_t* cursor, uvodbc_req_t* req,
   if (cursor == NULL || req == NULL) return UV_EINVAL;
   conn = cursor->conn;
   if (cursor->closing || conn == NULL || conn->closing) return UVODBC_ECLOSED;
-  if (cursor->busy) return UV_EBUSY;
-  /* Batches read ahead have batch_rows rows: a smaller max_rows could not
-   * be honoured. */
-  if (kind == OP_FETCH && cursor->opts.read_ahead > 0 && max_rows != 0 &&
-      (cursor->opts.batch_rows == 0 || max_rows < cursor->opts.batch_rows))
-    return UV_EINVAL;
-  if (kind == OP_FETCH && uvodbc__ahead_answers(cursor))
-    return uvodbc__ahead_fetch(cursor, req, cb);
-  op = uvodbc__op_new(conn, kind, &uvodbc__cursor_vt, req, cb);
+  if (cursor->busy || cursor->reading) return UV_EBUSY;
+  if (kind == OP_FETCH && uvodbc__read_take(cursor, req, cb)) return 0;
+  op = kind == OP_FETCH
+           ? uvodbc__fetch_op_new(cursor, req, cb)
+           : uvodbc__op_new(conn, kind, &uvodbc__cursor_vt, req, cb);
   if (op == NULL) return UV_ENOMEM;
   op->cursor = cursor;
   op->max_rows = max_rows > 0 ? max_rows : cursor->opts.batch_rows;
@@ -100,6 +116,7 @@ int uvodbc_cursor_close(uvodbc_cursor_t* cursor, uvodbc_cursor_close_cb cb) {
   uvodbc_op_t* op;
   if (cursor == NULL || cursor->closing) return UV_EINVAL;
   cursor->close_cb = cb;
+  uvodbc_cursor_read_stop(cursor);
   /* Detached, or about to be by the connection's close. */
   if (cursor->conn == NULL || cursor->conn->closing) {
     cursor->closing = UVODBC__CLOSE_ORPHAN;
@@ -128,9 +145,7 @@ static void cursor_prepare(uvodbc_op_t* op) {
     if (op->stmt == NULL || (op->flag && op->conn->broken))
       uvodbc__op_complete_early(op, 0);
   } else if (op->stmt == NULL) {
-    uvodbc__op_complete_early(op, op->ahead == UVODBC__AHEAD_READ
-                                      ? UV_ECANCELED
-                                      : UVODBC_ECLOSED);
+    uvodbc__op_complete_early(op, UVODBC_ECLOSED);
   } else if (op->kind == OP_FETCH && op->stmt->eof) {
     uvodbc__op_complete_early(op, UV_EOF); /* nothing left: no hop */
   }
@@ -140,10 +155,12 @@ static void cursor_work(uvodbc_op_t* op) {
   uvodbc__stmt_t* s = op->stmt;
   switch (op->kind) {
     case OP_FETCH:
-      op->status = op->ahead == UVODBC__AHEAD_READ
-                       ? uvodbc__stmt_fetch_ahead(s, op->ahead_first,
-                                                  op->nrows, &op->diags)
-                       : uvodbc__stmt_fetch(s, op->max_rows, NULL, &op->diags);
+      op->status = op->read ? uvodbc__stmt_fetch_spare(s, op->max_rows,
+                                                       op->cancel, &op->diags)
+                            : uvodbc__stmt_fetch(s, op->max_rows, op->cancel,
+                                                 &op->diags);
+      /* Cancelled or timed out: decided by our own flag (as exec_work). */
+      if (uvodbc__cancel_requested(op->cancel)) op->status = UV_ECANCELED;
       break;
     case OP_NEXT_RESULT:
       op->status = uvodbc__stmt_next_result(s, &op->diags);
@@ -166,7 +183,6 @@ static void cursor_work(uvodbc_op_t* op) {
 
 static void cursor_done(uvodbc_op_t* op) {
   uvodbc_cursor_t* c = op->cursor;
-  uvodbc_req_t* req = op->req;
   op->stmt = NULL;
   if (op->kind == OP_CURSOR_CLOSE) {
     if (c->borrowed != NULL) c->borrowed->busy = 0;
@@ -175,26 +191,36 @@ static void cursor_done(uvodbc_op_t* op) {
     finish(c);
     return;
   }
-  if (op->kind == OP_FETCH && op->ahead != 0 && uvodbc__ahead_done(c, op)) {
+  if (op->read && uvodbc__read_done(c, op)) {
     finish_orphan(c);
     return;
   }
   c->busy = 0;
-  /* Rows read ahead of the old result (also by a read-ahead that ended
-   * after next_result was called) go unread. */
-  if (op->kind == OP_NEXT_RESULT) uvodbc__ahead_drop(c);
-  if (op->status == 0 && c->stmt == NULL) op->status = UVODBC_ECLOSED;
-  if (op->kind == OP_FETCH && op->status == 0 && c->stmt->batch.nrows == 0)
-    op->status = UV_EOF;
-  if (op->status == 0) {
-    if (c->stmt->has_result)
-      req->batch = &c->stmt->batch;
-    else
-      req->rows_affected = c->stmt->rows_affected;
-  }
-  if (op->kind == OP_FETCH && op->status == 0) uvodbc__ahead_start(c);
+  /* Rows a stopped read fetched of the old result go unread. */
+  if (op->kind == OP_NEXT_RESULT) uvodbc__read_drop(c);
+  uvodbc__cursor_result(c, op);
   uvodbc__op_deliver(op);
   finish_orphan(c); /* closed while this op was pending */
+}
+
+void uvodbc__cursor_result(uvodbc_cursor_t* c, uvodbc_op_t* op) {
+  uvodbc_req_t* req = op->req;
+  uvodbc__stmt_t* s = c->stmt;
+  if (op->status == 0 && s == NULL) op->status = UVODBC_ECLOSED;
+  if (op->kind == OP_FETCH && op->status == 0) {
+    const uvodbc_batch_t* rows = op->read ? &s->spare : &s->batch;
+    if (rows->nrows == 0)
+      op->status = UV_EOF;
+    else if (op->read) /* the batch it replaces was the application's
+                          until this callback */
+      uvodbc__stmt_swap(s);
+  }
+  if (op->status == 0 && req != NULL) {
+    if (s->has_result)
+      req->batch = &s->batch;
+    else
+      req->rows_affected = s->rows_affected;
+  }
 }
 
 const uvodbc__op_vtable_t uvodbc__cursor_vt = {

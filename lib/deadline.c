@@ -58,8 +58,12 @@ static void release_handle_state(uvodbc_op_t* op) {
     case OP_FETCH:
     case OP_NEXT_RESULT:
       c->busy = 0;
-      if (c->ahead == op) c->ahead = NULL;
-      uvodbc__ahead_drop(c);
+      if (c->read_op == op) { /* its callback ends the read */
+        c->read_op = NULL;
+        c->reading = 0;
+        c->read_req = NULL;
+      }
+      uvodbc__read_drop(c);
       break;
     case OP_CURSOR_CLOSE: /* detached below, then closes as an orphan */
       c->closing = UVODBC__CLOSE_ORPHAN;

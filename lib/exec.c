@@ -26,7 +26,8 @@ static void on_timeout(uv_timer_t* timer) {
   }
 }
 
-static int start_timer(uvodbc_op_t* op, unsigned int ms) {
+int uvodbc__op_set_timeout(uvodbc_op_t* op, unsigned int ms) {
+  if (ms == 0) return 0;
   op->timer = uvodbc__malloc(sizeof(*op->timer));
   if (op->timer == NULL) return UV_ENOMEM;
   uv_timer_init(op->conn->loop, op->timer);
@@ -64,7 +65,7 @@ uvodbc_op_t* uvodbc__exec_op_new(uvodbc_conn_t* conn,
              ? UV_ENOMEM
              : 0;
   if (*err == 0) *err = uvodbc__params_copy(&op->params, params, nparams);
-  if (*err == 0 && timeout > 0) *err = start_timer(op, timeout);
+  if (*err == 0) *err = uvodbc__op_set_timeout(op, timeout);
   if (*err != 0) {
     req->op = NULL;
     uvodbc__op_free(op);
@@ -316,7 +317,6 @@ static void exec_done(uvodbc_op_t* op) {
       c->borrowed = op->prepared; /* stays busy until the cursor closes */
       req->cursor = c;
       req->batch = &s->batch;
-      uvodbc__ahead_start(c);
       uvodbc__op_deliver(op);
       return;
     }

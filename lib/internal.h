@@ -132,7 +132,7 @@ struct uvodbc_op_s {
   uvodbc_catalog_t catalog_kind;
   uvodbc_info_t* info;          /* INFO                                 */
   size_t ncols;                 /* BULK: values per row                 */
-  size_t nrows;                 /* BULK; FETCH: batches to read ahead   */
+  size_t nrows;                 /* BULK                                 */
   uvodbc_param_column_t* columns; /* BULK from columns (values borrowed) */
   uint8_t* row_status;          /* BULK                                 */
   uint64_t rows_ok;
@@ -141,8 +141,8 @@ struct uvodbc_op_s {
   uvodbc_batch_t** results;     /* CALL: every result set               */
   size_t nresults;
   size_t max_rows;           /* FETCH                                  */
-  int ahead;                 /* FETCH: AHEAD_READ or AHEAD_TAKE        */
-  size_t ahead_first;        /* AHEAD_READ: its first stmt->ahead[] slot */
+  int read;                  /* FETCH of a read (read_start): it fills
+                                stmt->spare (cursor-read.c)             */
   SQLHDBC dbc;               /* CONNECT result, CONN_CLOSE input       */
   uvodbc__driver_t driver;
   uvodbc__stmt_t** doomed;   /* CONN_CLOSE: statements to free         */
@@ -156,17 +156,15 @@ struct uvodbc_op_s {
   uvodbc__zombie_t* zombie;  /* abandoned (deadline.c), which owns it now */
 };
 
-/* op->ahead: a fetch that fills stmt->ahead while the application reads
- * stmt->batch, or one that hands over what such a fetch read. */
-enum { UVODBC__AHEAD_READ = 1, UVODBC__AHEAD_TAKE = 2 };
-
 uvodbc_op_t* uvodbc__op_new(uvodbc_conn_t* conn, uvodbc__op_kind_t kind,
                             const uvodbc__op_vtable_t* vt, uvodbc_req_t* req,
                             uvodbc_req_cb cb);
 /* Makes `req` (may be NULL) the request of `op`, as uvodbc__op_new() does:
- * a read-ahead fetch gets its request only when the application asks. */
+ * a read's fetch changes hands when reading stops or restarts. */
 void uvodbc__op_attach(uvodbc_op_t* op, uvodbc_req_t* req, uvodbc_req_cb cb);
-/* Hands the result to the request, calls the callback, frees the op. */
+/* Hands the result to the request, calls the callback, frees the op.
+ * req->op is cleared unless it already names another op (a read's next
+ * fetch). */
 void uvodbc__op_deliver(uvodbc_op_t* op);
 void uvodbc__op_free(uvodbc_op_t* op);
 /* Worker side: 1 if op->dbc is open; else fails the op with
@@ -217,6 +215,10 @@ uvodbc_op_t* uvodbc__exec_op_new(uvodbc_conn_t* conn,
                                  const uvodbc_exec_options_t* opts,
                                  uvodbc_req_cb cb, int* err);
 void uvodbc__exec_submit(uvodbc_op_t* op);
+/* Starts op's timeout of `ms` (0: none): a queued op completes with
+ * UV_ETIMEDOUT, a running one is cancelled and given up after the grace
+ * (deadline.c). */
+int uvodbc__op_set_timeout(uvodbc_op_t* op, unsigned int ms);
 /* uvodbc_conn_exec / _query (`kind`) with parameters the caller already
  * copied: *params moves into the op (the pool's one-call helpers copy
  * once).  On an error nothing moved and *params stays the caller's. */
@@ -280,14 +282,6 @@ typedef enum {
   UVODBC__CLOSE_FINISHING /* its close callback is on its way            */
 } uvodbc__closing_t;
 
-/* read-ahead.c: batches read ahead, in two banks of stmt->ahead[] slots:
- * the application is served from one while a worker fills the other. */
-typedef struct uvodbc__ahead_bank_s {
-  size_t n, at;          /* batches read; the next one to hand over      */
-  int status;            /* reported after them (0: nothing)             */
-  uvodbc__diags_t diags; /* delivered with the last of them              */
-} uvodbc__ahead_bank_t;
-
 struct uvodbc_cursor_s {
   void* data;
   uv_loop_t* loop;
@@ -295,11 +289,17 @@ struct uvodbc_cursor_s {
   uvodbc_cursor_close_cb close_cb;
   uvodbc__stmt_t* stmt;
   uvodbc_exec_options_t opts;
-  int busy;            /* an operation of this cursor is pending      */
-  uvodbc_op_t* ahead;  /* the read-ahead fetch in flight, if any      */
-  int filling;         /* the bank it fills                           */
-  int serving;         /* the bank fetches are answered from          */
-  uvodbc__ahead_bank_t bank[2];
+  int busy;            /* a fetch or next_result of the caller's is
+                          pending                                     */
+  int reading;         /* read_start'ed, not stopped nor ended        */
+  uvodbc_req_t* read_req; /* while reading                            */
+  uvodbc_req_cb read_cb;
+  size_t read_rows;    /* read_start's max_rows                       */
+  uvodbc_op_t* read_op; /* a read's fetch not done yet (queued, running
+                          or ready), whoever its request is           */
+  uvodbc_op_t* held;   /* a read's fetch done while reading was stopped:
+                          its rows wait in stmt->spare for the next
+                          read_start or fetch                         */
   uvodbc_prepared_t* borrowed; /* the prepared statement owning stmt   */
   uvodbc__closing_t closing;
   uvodbc_cursor_t* prev;
@@ -336,19 +336,22 @@ int uvodbc__defer_close(uv_loop_t* loop, void* handle,
 uvodbc_cursor_t* uvodbc__cursor_new(uvodbc_conn_t* conn,
                                     uvodbc__stmt_t* stmt,
                                     const uvodbc_exec_options_t* opts);
-/* read-ahead.c.  With opts.read_ahead: starts reading batches ahead when a
- * bank is free and the connection has nothing else queued. */
-void uvodbc__ahead_start(uvodbc_cursor_t* cursor);
-/* 1 when the next fetch is answered from batches read (or being read)
- * ahead, by uvodbc__ahead_fetch(). */
-int uvodbc__ahead_answers(const uvodbc_cursor_t* cursor);
-int uvodbc__ahead_fetch(uvodbc_cursor_t* cursor, uvodbc_req_t* req,
-                        uvodbc_req_cb cb);
-/* cursor_done() of a read-ahead op (op->ahead != 0).  Returns 1 when it had
- * no request (freed; its batches wait), 0 when `op` is to be delivered. */
-int uvodbc__ahead_done(uvodbc_cursor_t* cursor, uvodbc_op_t* op);
-/* Forgets every batch read ahead (next_result, close). */
-void uvodbc__ahead_drop(uvodbc_cursor_t* cursor);
+/* cursor.c: a FETCH op of the cursor, with its timeout (NULL: out of
+ * memory). */
+uvodbc_op_t* uvodbc__fetch_op_new(uvodbc_cursor_t* cursor, uvodbc_req_t* req,
+                                  uvodbc_req_cb cb);
+/* Puts the result of a finished FETCH / NEXT_RESULT op into its request
+ * (a read's rows become the cursor's batch) and settles its status. */
+void uvodbc__cursor_result(uvodbc_cursor_t* cursor, uvodbc_op_t* op);
+/* cursor-read.c.  A pull fetch takes the read's fetch still pending or
+ * held, if any: returns 1 (it answers `req`), else 0. */
+int uvodbc__read_take(uvodbc_cursor_t* cursor, uvodbc_req_t* req,
+                      uvodbc_req_cb cb);
+/* cursor_done() of a read's fetch.  Returns 1 when it is settled (held,
+ * freed or delivered to the read), 0 when a pull fetch took it. */
+int uvodbc__read_done(uvodbc_cursor_t* cursor, uvodbc_op_t* op);
+/* Forgets a held read (next_result, detach, the cursor's end). */
+void uvodbc__read_drop(uvodbc_cursor_t* cursor);
 /* The connection closes: the cursor keeps its memory, loses its statement. */
 void uvodbc__cursor_detach(uvodbc_cursor_t* cursor);
 

@@ -62,6 +62,7 @@
  * driver manager's SQLCancel is called. */
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -76,8 +77,9 @@ struct uvodbc__kill_s {
   int sqlite;                /* a SQLite connection's target            */
   uvodbc__sqlite_t* interrupt; /* SQLite: NULL when not captured        */
   uvodbc__driver_cancel_fn driver_cancel; /* else: the driver's own       */
-  unsigned long id; /* MariaDB: CONNECTION_ID() of the session */
-  char connstr[];   /* MariaDB: holds a password, never logged; SQLite: "" */
+  int pg;           /* psqlODBC: a fetch is cancelled by pg_cancel_backend */
+  unsigned long id; /* MariaDB: CONNECTION_ID(); pg: pg_backend_pid()   */
+  char connstr[];   /* MariaDB, pg: holds a password, never logged; else "" */
 };
 
 struct uvodbc__cancel_s {
@@ -86,6 +88,7 @@ struct uvodbc__cancel_s {
   SQLHSTMT stmt;       /* armed when not NULL */
   SQLHSTMT driver_stmt; /* the driver's own handle of stmt, or NULL */
   uvodbc__kill_t* kill; /* while armed: how to cancel (NULL: SQLCancel) */
+  int fetching;         /* armed around SQLFetch                   */
   int cancelling;       /* a thread is cancelling stmt (see kill)    */
   int serving;          /* a thread owns this request */
   atomic_int requested;
@@ -123,6 +126,7 @@ uvodbc__kill_t* uvodbc__kill_new(const char* connstr, unsigned long id) {
   k->sqlite = 0;
   k->interrupt = NULL;
   k->driver_cancel = NULL;
+  k->pg = 0;
   k->id = id;
   memcpy(k->connstr, connstr, len);
   return k;
@@ -145,12 +149,27 @@ uvodbc__kill_t* uvodbc__kill_new_driver(uvodbc__driver_cancel_fn fn) {
   return k;
 }
 
+uvodbc__kill_t* uvodbc__kill_new_psql(uvodbc__driver_cancel_fn fn,
+                                      const char* connstr, unsigned long pid) {
+  uvodbc__kill_t* k = uvodbc__kill_new(connstr, pid);
+  if (k != NULL) {
+    k->driver_cancel = fn;
+    k->pg = 1;
+  }
+  return k;
+}
+
 static int is_driver(const uvodbc__kill_t* k) {
   return k != NULL && k->driver_cancel != NULL;
 }
 
 static int is_mariadb(const uvodbc__kill_t* k) {
   return k != NULL && !k->sqlite && k->driver_cancel == NULL;
+}
+
+/* Cancelled from a connection of its own (under c->lock). */
+static int by_session(const uvodbc__cancel_t* c) {
+  return is_mariadb(c->kill) || (c->fetching && c->kill != NULL && c->kill->pg);
 }
 
 int uvodbc__kill_wants_driver_stmt(const uvodbc__kill_t* k) {
@@ -240,8 +259,8 @@ void uvodbc__cancel_unref(uvodbc__cancel_t* c) {
   }
 }
 
-void uvodbc__cancel_arm(uvodbc__cancel_t* c, SQLHSTMT stmt,
-                        SQLHSTMT driver_stmt, uvodbc__kill_t* kill) {
+static void arm(uvodbc__cancel_t* c, SQLHSTMT stmt, SQLHSTMT driver_stmt,
+                uvodbc__kill_t* kill, int fetching) {
   if (c == NULL) return;
   if (is_sqlite(kill) && kill->interrupt != NULL)
     uvodbc__sqlite_rearm(kill->interrupt);
@@ -249,7 +268,18 @@ void uvodbc__cancel_arm(uvodbc__cancel_t* c, SQLHSTMT stmt,
   c->stmt = stmt;
   c->driver_stmt = driver_stmt;
   c->kill = kill;
+  c->fetching = fetching;
   pthread_mutex_unlock(&c->lock);
+}
+
+void uvodbc__cancel_arm(uvodbc__cancel_t* c, SQLHSTMT stmt,
+                        SQLHSTMT driver_stmt, uvodbc__kill_t* kill) {
+  arm(c, stmt, driver_stmt, kill, 0);
+}
+
+void uvodbc__cancel_arm_fetch(uvodbc__cancel_t* c, SQLHSTMT stmt,
+                              SQLHSTMT driver_stmt, uvodbc__kill_t* kill) {
+  arm(c, stmt, driver_stmt, kill, 1);
 }
 
 void uvodbc__cancel_disarm(uvodbc__cancel_t* c) {
@@ -294,17 +324,19 @@ static void* cancel_thread(void* arg) {
     uvodbc__sqlite_t* interrupt;
     SQLHSTMT driver_stmt;
     uvodbc__driver_cancel_fn driver_cancel;
+    int session;
     if (attempt > 1) wait_armed(c, (long)FIRST_WAIT_MS << (attempt - 2));
     if (c->stmt == NULL || atomic_load(&stopping)) break;
     if (!is_sqlite(c->kill) || c->kill->interrupt != NULL)
       atomic_fetch_add(&calls, 1); /* an attempt, whatever its end */
-    if (is_mariadb(c->kill) && kill_dbc == SQL_NULL_HDBC) {
+    session = by_session(c);
+    if (session && kill_dbc == SQL_NULL_HDBC) {
       /* Connect before marking the request: the connect may wait for the
        * connect lock or a slow server, and the statement's worker must
        * never wait for that.  One connection serves every attempt. */
       if (kill == NULL) kill = kill_ref(c->kill);
       pthread_mutex_unlock(&c->lock);
-      kill_dbc = uvodbc__odbc_kill_connect(kill->connstr);
+      kill_dbc = uvodbc__odbc_kill_connect(kill->connstr, !kill->pg);
       pthread_mutex_lock(&c->lock);
       if (kill_dbc == SQL_NULL_HDBC) break; /* unreachable: no retry */
       if (c->stmt == NULL || atomic_load(&stopping)) break;
@@ -316,9 +348,13 @@ static void* cancel_thread(void* arg) {
     interrupt = is_sqlite(c->kill) ? c->kill->interrupt : NULL;
     ok = !is_sqlite(c->kill) || interrupt != NULL;
     pthread_mutex_unlock(&c->lock);
-    if (kill_dbc != SQL_NULL_HDBC)
-      ok = uvodbc__odbc_kill_run(kill_dbc, kill->id) == 0;
-    else if (interrupt != NULL)
+    if (session) {
+      char sql[64];
+      snprintf(sql, sizeof(sql),
+               kill->pg ? "SELECT pg_cancel_backend(%lu)" : "KILL QUERY %lu",
+               kill->id);
+      ok = uvodbc__odbc_kill_run(kill_dbc, sql) == 0;
+    } else if (interrupt != NULL)
       uvodbc__sqlite_interrupt(interrupt);
     else if (ok && driver_stmt != SQL_NULL_HSTMT)
       ok = SQL_SUCCEEDED(driver_cancel(driver_stmt));

@@ -156,11 +156,34 @@ static int sqlite_kill_target(SQLHDBC dbc, void* db, long timeout_ms,
   return 0;
 }
 
+/* One unsigned integer from `sql` (a one-row, one-column query). */
+static int query_id(SQLHDBC dbc, const char* sql, SQLUBIGINT* id,
+                    uvodbc__diags_t* diags) {
+  SQLHSTMT st = SQL_NULL_HSTMT;
+  SQLRETURN rc;
+  if (!SQL_SUCCEEDED(SQLAllocHandle(SQL_HANDLE_STMT, dbc, &st))) {
+    uvodbc__diags_collect(diags, SQL_HANDLE_DBC, dbc, "SQLAllocHandle", NULL);
+    return UVODBC_ESQL;
+  }
+  rc = SQLExecDirect(st, (SQLCHAR*)sql, SQL_NTS);
+  if (SQL_SUCCEEDED(rc)) rc = SQLFetch(st);
+  if (SQL_SUCCEEDED(rc))
+    rc = SQLGetData(st, 1, SQL_C_UBIGINT, id, sizeof(*id), NULL);
+  if (!SQL_SUCCEEDED(rc))
+    uvodbc__diags_collect(diags, SQL_HANDLE_STMT, st, "SQLExecDirect", NULL);
+  SQLFreeHandle(SQL_HANDLE_STMT, st);
+  return SQL_SUCCEEDED(rc) ? 0 : UVODBC_ESQL;
+}
+
 /* Any other driver: its own SQLCancel, called on its own statement handle
  * (lib/odbc-cancel.c).  Its entry point is looked up in the library the
  * driver manager loaded (named by SQL_DRIVER_NAME, its soname); none
- * found: no target, the driver manager's SQLCancel is used. */
-static int driver_kill_target(SQLHDBC dbc, uvodbc__diags_t* diags) {
+ * found: no target, the driver manager's SQLCancel is used.  psqlODBC's
+ * does nothing to a fetch from a server cursor: its target also holds the
+ * backend's pid, for pg_cancel_backend. */
+static int driver_kill_target(SQLHDBC dbc, const char* connstr, int psql,
+                              uvodbc__diags_t* diags) {
+  SQLUBIGINT pid = 0;
   char name[256] = "";
   void* lib;
   uvodbc__driver_cancel_fn fn = NULL;
@@ -170,6 +193,13 @@ static int driver_kill_target(SQLHDBC dbc, uvodbc__diags_t* diags) {
   *(void**)&fn = dlsym(lib, "SQLCancel");
   dlclose(lib); /* the driver manager keeps it loaded while connected */
   if (fn == NULL) return 0;
+  if (psql) {
+    int err = query_id(dbc, "SELECT pg_backend_pid()", &pid, diags);
+    if (err != 0) return err;
+    return register_kill(dbc, uvodbc__kill_new_psql(fn, connstr,
+                                                    (unsigned long)pid),
+                         diags);
+  }
   return register_kill(dbc, uvodbc__kill_new_driver(fn), diags);
 }
 
@@ -178,21 +208,9 @@ static int driver_kill_target(SQLHDBC dbc, uvodbc__diags_t* diags) {
  * and registers the kill target of `dbc`. */
 static int mariadb_kill_target(SQLHDBC dbc, const char* connstr,
                                uvodbc__diags_t* diags) {
-  SQLHSTMT st = SQL_NULL_HSTMT;
   SQLUBIGINT id = 0;
-  SQLRETURN rc;
-  if (!SQL_SUCCEEDED(SQLAllocHandle(SQL_HANDLE_STMT, dbc, &st))) {
-    uvodbc__diags_collect(diags, SQL_HANDLE_DBC, dbc, "SQLAllocHandle", NULL);
-    return UVODBC_ESQL;
-  }
-  rc = SQLExecDirect(st, (SQLCHAR*)"SELECT CONNECTION_ID()", SQL_NTS);
-  if (SQL_SUCCEEDED(rc)) rc = SQLFetch(st);
-  if (SQL_SUCCEEDED(rc))
-    rc = SQLGetData(st, 1, SQL_C_UBIGINT, &id, sizeof(id), NULL);
-  if (!SQL_SUCCEEDED(rc))
-    uvodbc__diags_collect(diags, SQL_HANDLE_STMT, st, "SQLExecDirect", NULL);
-  SQLFreeHandle(SQL_HANDLE_STMT, st);
-  if (!SQL_SUCCEEDED(rc)) return UVODBC_ESQL;
+  int err = query_id(dbc, "SELECT CONNECTION_ID()", &id, diags);
+  if (err != 0) return err;
   return register_kill(dbc, uvodbc__kill_new(connstr, (unsigned long)id),
                        diags);
 }
@@ -280,7 +298,8 @@ int uvodbc__odbc_connect(const uvodbc__connect_args_t* args, SQLHDBC* out,
   if (err == 0 && (*driver == UVODBC__DRIVER_PSQL ||
                    *driver == UVODBC__DRIVER_OTHER) &&
       !serialized_dm(dbc))
-    err = driver_kill_target(dbc, diags);
+    err = driver_kill_target(dbc, args->connstr,
+                             *driver == UVODBC__DRIVER_PSQL, diags);
   if (err != 0 && dbc != SQL_NULL_HDBC) {
     uvodbc__odbc_disconnect(dbc, *driver, diags);
     dbc = SQL_NULL_HDBC;
@@ -353,8 +372,9 @@ static int is_dropped_key(const char* k, size_t n) {
   return 0;
 }
 
-/* `connstr` without those keys, with our timeouts added. */
-static char* kill_connstr(const char* connstr) {
+/* `connstr` without those keys, with our timeouts added (MariaDB's keys:
+ * psqlODBC honours the login timeout attribute, set by the caller). */
+static char* kill_connstr(const char* connstr, int mariadb) {
   size_t cap = strlen(connstr) + 96;
   char* out = uvodbc__malloc(cap);
   size_t len = 0;
@@ -377,15 +397,18 @@ static char* kill_connstr(const char* connstr) {
     }
     p = end;
   }
-  snprintf(out + len, cap - len, "CONN_TIMEOUT=%d;READ_TIMEOUT=%d;"
-           "WRITE_TIMEOUT=%d", KILL_TIMEOUT_S, KILL_TIMEOUT_S, KILL_TIMEOUT_S);
+  out[len] = '\0';
+  if (mariadb)
+    snprintf(out + len, cap - len, "CONN_TIMEOUT=%d;READ_TIMEOUT=%d;"
+             "WRITE_TIMEOUT=%d", KILL_TIMEOUT_S, KILL_TIMEOUT_S,
+             KILL_TIMEOUT_S);
   return out;
 }
 
-SQLHDBC uvodbc__odbc_kill_connect(const char* connstr) {
+SQLHDBC uvodbc__odbc_kill_connect(const char* connstr, int mariadb) {
   SQLHDBC dbc = SQL_NULL_HDBC;
   uvodbc__connect_ticket_t* turn;
-  char* cs = kill_connstr(connstr);
+  char* cs = kill_connstr(connstr, mariadb);
   if (cs == NULL) return SQL_NULL_HDBC;
   /* The ticket is the cancelled connection's own string: that connection is
    * open (its driver set up), so this connect overlaps with others; only
@@ -407,11 +430,9 @@ SQLHDBC uvodbc__odbc_kill_connect(const char* connstr) {
   return dbc;
 }
 
-int uvodbc__odbc_kill_run(SQLHDBC dbc, unsigned long id) {
+int uvodbc__odbc_kill_run(SQLHDBC dbc, const char* sql) {
   SQLHSTMT st = SQL_NULL_HSTMT;
   SQLRETURN rc;
-  char sql[64];
-  snprintf(sql, sizeof(sql), "KILL QUERY %lu", id);
   rc = SQLAllocHandle(SQL_HANDLE_STMT, dbc, &st);
   if (SQL_SUCCEEDED(rc)) {
     rc = SQLExecDirect(st, (SQLCHAR*)sql, SQL_NTS);

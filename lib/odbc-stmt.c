@@ -174,11 +174,7 @@ static void free_result(uvodbc__stmt_t* s) {
   }
   uvodbc__batch_free(&s->batch);
   uvodbc__batch_free(&s->carry);
-  for (; s->ahead_len > 0; s->ahead_len--)
-    uvodbc__batch_free(&s->ahead[s->ahead_len - 1]);
-  uvodbc__free(s->ahead);
-  s->ahead = NULL;
-  s->nahead = 0;
+  uvodbc__batch_free(&s->spare);
   uvodbc__free(s->cols);
   uvodbc__free(s->names);
   uvodbc__free(s->layout);
@@ -234,7 +230,7 @@ static void apply_defaults(uvodbc__stmt_t* s) {
 }
 
 /* Block mode: binds the columns to the buffers of `b`.  Bindings may
- * change between fetches, which is how s->batch and s->ahead[] take turns. */
+ * change between fetches, which is how s->batch and s->spare take turns. */
 static int bind_columns(uvodbc__stmt_t* s, uvodbc_batch_t* b,
                         uvodbc__diags_t* d) {
   size_t i;
@@ -509,8 +505,23 @@ static int check_truncation(uvodbc__stmt_t* s, const uvodbc_batch_t* batch,
   return 0;
 }
 
+/* SQLFetch armed for a cancel: a streaming driver runs the query here
+ * (psqlODBC's FETCH from a server cursor, SQLite's step).  MariaDB's
+ * driver fetches from the result it holds: nothing to cancel, and its
+ * cancel would cost a connection. */
+static SQLRETURN fetch_armed(uvodbc__stmt_t* s, uvodbc__cancel_t* cancel) {
+  SQLRETURN rc;
+  if (cancel == NULL || s->driver == UVODBC__DRIVER_MARIADB)
+    return SQLFetch(s->h);
+  uvodbc__cancel_arm_fetch(cancel, s->h, s->driver_h, s->kill);
+  rc = uvodbc__cancel_requested(cancel) ? SQL_ERROR : SQLFetch(s->h);
+  uvodbc__cancel_disarm(cancel);
+  return rc;
+}
+
 static int fetch_block(uvodbc__stmt_t* s, uvodbc_batch_t* batch,
-                       size_t max_rows, uvodbc__diags_t* d) {
+                       size_t max_rows, uvodbc__cancel_t* cancel,
+                       uvodbc__diags_t* d) {
   SQLRETURN rc;
   size_t want = max_rows > 0 && max_rows < batch->cap ? max_rows : batch->cap;
   SQLULEN current = 0;
@@ -523,7 +534,8 @@ static int fetch_block(uvodbc__stmt_t* s, uvodbc_batch_t* batch,
                                     (SQLPOINTER)(uintptr_t)want, 0)))
     return sql_error(s, "SQLSetStmtAttr", d);
   s->rows_fetched = 0; /* MariaDB leaves it untouched on SQL_NO_DATA */
-  rc = SQLFetch(s->h);
+  rc = fetch_armed(s, cancel);
+  if (uvodbc__cancel_requested(cancel)) return UVODBC__ECANCELED;
   if (rc == SQL_NO_DATA) {
     batch->nrows = 0;
     s->eof = 1;
@@ -606,7 +618,11 @@ static int fetch_rows(uvodbc__stmt_t* s, uvodbc_batch_t* batch,
       err = UVODBC__ECANCELED;
       break;
     }
-    rc = SQLFetch(s->h);
+    rc = fetch_armed(s, cancel);
+    if (uvodbc__cancel_requested(cancel)) {
+      err = UVODBC__ECANCELED;
+      break;
+    }
     if (rc == SQL_NO_DATA) {
       s->eof = 1;
       break;
@@ -648,7 +664,7 @@ static int fetch_into(uvodbc__stmt_t* s, uvodbc_batch_t* batch,
   batch->nrows = 0;
   if (!s->has_result || s->eof) return UVODBC__EOF;
   return s->row_mode ? fetch_rows(s, batch, max_rows, cancel, d)
-                     : fetch_block(s, batch, max_rows, d);
+                     : fetch_block(s, batch, max_rows, cancel, d);
 }
 
 int uvodbc__stmt_fetch(uvodbc__stmt_t* s, size_t max_rows,
@@ -656,41 +672,21 @@ int uvodbc__stmt_fetch(uvodbc__stmt_t* s, size_t max_rows,
   return fetch_into(s, &s->batch, max_rows, cancel, d);
 }
 
-static int ahead_reserve(uvodbc__stmt_t* s, size_t count) {
-  uvodbc_batch_t* more;
-  if (count <= s->ahead_len) return 0;
-  more = uvodbc__reallocarray(s->ahead, count, sizeof(*more));
-  if (more == NULL) return UVODBC__ENOMEM;
-  s->ahead = more;
-  for (; s->ahead_len < count; s->ahead_len++) {
-    uvodbc_batch_t* b = &s->ahead[s->ahead_len];
-    if (uvodbc__batch_alloc(b, s->cols, s->layout, s->ncols, s->batch.cap)) {
-      uvodbc__batch_free(b);
-      return UVODBC__ENOMEM;
-    }
+int uvodbc__stmt_fetch_spare(uvodbc__stmt_t* s, size_t max_rows,
+                             uvodbc__cancel_t* cancel, uvodbc__diags_t* d) {
+  if (s->spare.bufs == NULL && s->has_result &&
+      uvodbc__batch_alloc(&s->spare, s->cols, s->layout, s->ncols,
+                          s->batch.cap) != 0) {
+    uvodbc__batch_free(&s->spare);
+    return UVODBC__ENOMEM;
   }
-  return 0;
+  return fetch_into(s, &s->spare, max_rows, cancel, d);
 }
 
-int uvodbc__stmt_fetch_ahead(uvodbc__stmt_t* s, size_t first, size_t count,
-                             uvodbc__diags_t* d) {
-  /* Both banks at once, the first time: the loop thread swaps batches of
-   * one bank while a later read-ahead fills the other, so the array must
-   * never move under it. */
-  int err = ahead_reserve(s, 2 * count);
-  s->nahead = 0;
-  while (err == 0 && s->nahead < count && !s->eof) {
-    uvodbc_batch_t* b = &s->ahead[first + s->nahead];
-    err = fetch_into(s, b, 0, NULL, d);
-    if (err == 0 && b->nrows > 0) s->nahead++;
-  }
-  return err == UVODBC__EOF ? 0 : err;
-}
-
-void uvodbc__stmt_take_ahead(uvodbc__stmt_t* s, size_t i) {
+void uvodbc__stmt_swap(uvodbc__stmt_t* s) {
   uvodbc_batch_t t = s->batch;
-  s->batch = s->ahead[i];
-  s->ahead[i] = t;
+  s->batch = s->spare;
+  s->spare = t;
 }
 
 int uvodbc__stmt_fetch_all(uvodbc__stmt_t* s, size_t max_rows,

@@ -111,6 +111,12 @@ uvodbc__kill_t* uvodbc__kill_new_sqlite(uvodbc__sqlite_t* s);
  * driver manager's is unsafe from another thread: lib/odbc-cancel.c). */
 typedef SQLRETURN (*uvodbc__driver_cancel_fn)(SQLHSTMT driver_stmt);
 uvodbc__kill_t* uvodbc__kill_new_driver(uvodbc__driver_cancel_fn fn);
+/* psqlODBC: its own SQLCancel while a statement executes; while it fetches
+ * (a server cursor's FETCH: UseDeclareFetch) that SQLCancel does nothing,
+ * so pg_cancel_backend(pid) from a connection of its own, made with
+ * `connstr` (a password: never logged), as MariaDB's KILL QUERY. */
+uvodbc__kill_t* uvodbc__kill_new_psql(uvodbc__driver_cancel_fn fn,
+                                      const char* connstr, unsigned long pid);
 /* 1 if statements of this target need their driver handle at arm. */
 int uvodbc__kill_wants_driver_stmt(const uvodbc__kill_t* k);
 void uvodbc__kill_unref(uvodbc__kill_t* k);
@@ -134,6 +140,10 @@ void uvodbc__cancel_unref(uvodbc__cancel_t* c);
  * NULL). */
 void uvodbc__cancel_arm(uvodbc__cancel_t* c, SQLHSTMT stmt,
                         SQLHSTMT driver_stmt, uvodbc__kill_t* kill);
+/* The same around SQLFetch (a streaming driver's fetch may wait for the
+ * server: psqlODBC then needs its session cancel). */
+void uvodbc__cancel_arm_fetch(uvodbc__cancel_t* c, SQLHSTMT stmt,
+                              SQLHSTMT driver_stmt, uvodbc__kill_t* kill);
 void uvodbc__cancel_disarm(uvodbc__cancel_t* c);
 /* Marks the operation cancelled and, if it is armed, starts a thread that
  * cancels it (retrying, bounded, while it stays armed).  Never blocks. */
@@ -171,8 +181,9 @@ int uvodbc__odbc_disconnect(SQLHDBC dbc, uvodbc__driver_t driver,
 /* MariaDB's cancel: a connection of its own to the server of `connstr`
  * (short connect, read and write timeouts; SQL_NULL_HDBC when it fails),
  * KILL QUERY <id> on it (0 or UVODBC_ESQL), and its close. */
-SQLHDBC uvodbc__odbc_kill_connect(const char* connstr);
-int uvodbc__odbc_kill_run(SQLHDBC dbc, unsigned long id);
+SQLHDBC uvodbc__odbc_kill_connect(const char* connstr, int mariadb);
+/* Runs `sql` (KILL QUERY, pg_cancel_backend) on the kill connection. */
+int uvodbc__odbc_kill_run(SQLHDBC dbc, const char* sql);
 void uvodbc__odbc_kill_close(SQLHDBC dbc);
 
 /* ---- odbc-sqlite.c: SQLite's cancel and lock waits ---- */
@@ -344,10 +355,9 @@ typedef struct uvodbc__stmt_s {
   uvodbc_batch_t batch;  /* the rowset handed to the application           */
   uvodbc_batch_t carry;  /* row mode: a row fetched past the byte bound of
                             the last batch, the first of the next one      */
-  uvodbc_batch_t* ahead; /* rowsets read ahead while the application reads
-                            `batch`; ahead_len of them allocated           */
-  size_t ahead_len;
-  size_t nahead;         /* filled by the last uvodbc__stmt_fetch_ahead()  */
+  uvodbc_batch_t spare;  /* a read's next rowset, fetched while the
+                            application reads `batch` (allocated by the
+                            first uvodbc__stmt_fetch_spare)                */
   const uvodbc__colbuf_t* bound_to; /* block mode: the buffers bound now,
                                        NULL when nothing is bound        */
   SQLULEN rows_fetched;  /* stable address bound to ROWS_FETCHED_PTR       */
@@ -365,18 +375,17 @@ int uvodbc__stmt_execute(uvodbc__stmt_t* s, uvodbc__params_t* params,
 int uvodbc__stmt_exec(uvodbc__stmt_t* s, const char* sql,
                       uvodbc__params_t* params, uvodbc__cancel_t* cancel,
                       uvodbc__diags_t* d);
-/* Fetches up to `max_rows` rows into the statement's batch. */
+/* Fetches up to `max_rows` rows into the statement's batch; arms
+ * `cancel` (may be NULL) around the driver calls. */
 int uvodbc__stmt_fetch(uvodbc__stmt_t* s, size_t max_rows,
                        uvodbc__cancel_t* cancel, uvodbc__diags_t* d);
-/* Fetches up to `count` rowsets into s->ahead[first..], leaving s->batch
- * alone (the loop thread may be reading it).  `first` is 0 or `count`: two
- * banks of `count`, both allocated by the first call.  s->nahead: the rowsets with
- * rows, in order; the return value is the status of the fetch after them
- * (0 at the end of the result or after `count`). */
-int uvodbc__stmt_fetch_ahead(uvodbc__stmt_t* s, size_t first, size_t count,
-                             uvodbc__diags_t* d);
-/* Makes s->ahead[i] the application's batch, and its old buffers s->ahead[i]. */
-void uvodbc__stmt_take_ahead(uvodbc__stmt_t* s, size_t i);
+/* The same into s->spare, leaving s->batch alone (the loop thread may be
+ * reading it). */
+int uvodbc__stmt_fetch_spare(uvodbc__stmt_t* s, size_t max_rows,
+                             uvodbc__cancel_t* cancel, uvodbc__diags_t* d);
+/* Makes the spare rowset the application's batch, and the old batch's
+ * buffers the spare. */
+void uvodbc__stmt_swap(uvodbc__stmt_t* s);
 /* Fetches everything into `out` (allocated here), within the limits. */
 int uvodbc__stmt_fetch_all(uvodbc__stmt_t* s, size_t max_rows,
                            size_t max_bytes, uvodbc__cancel_t* cancel,

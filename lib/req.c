@@ -90,7 +90,7 @@ void uvodbc__op_deliver(uvodbc_op_t* op) {
   memset(&op->diags, 0, sizeof(op->diags));
   if (req != NULL) {
     req->status = status;
-    req->op = NULL;
+    if (req->op == op) req->op = NULL;
     req->ndiag = diags.n;
     req->diag = diags.recs;
     if (op->kind == OP_QUERY && status == 0) {

@@ -12,7 +12,7 @@
  * --seconds 600.
  *
  * --no turns off an operation (the names in ops[] below) or a behaviour,
- * to get past a known defect and keep hunting: read_ahead, timeout,
+ * to get past a known defect and keep hunting: timeout,
  * cancel, close_in_cb, release_in_cb, pool_terminate, release_terminated
  * (uvodbc_pool_release() between terminate and its callback),
  * open_at_release (cursors and prepared statements left open at release).
@@ -187,7 +187,6 @@ typedef struct cur_rec {
   int verify;            /* rows still checkable */
   int64_t next, hi;      /* expected id of the next row, last id */
   size_t batch_rows;
-  int read_ahead;
   int multi;             /* the "SELECT 1; SELECT 2" form */
   int result_no;
   struct prep_rec* prep; /* borrowed statement, or NULL */
@@ -263,7 +262,6 @@ typedef struct rq {
   action_t action;
   int result_cursor;  /* exec-like: a cursor is expected on success */
   int multi;
-  int read_ahead;
   size_t batch_rows;
   int status;
   void* owned[4];     /* bulk columns: arrays that live until the callback */
@@ -587,7 +585,6 @@ static cur_rec* new_cursor(rq* r, uvodbc_cursor_t* h) {
   k->c = r->c;
   k->created_seq = r->seq;
   k->batch_rows = r->batch_rows;
-  k->read_ahead = r->read_ahead;
   k->multi = r->multi;
   k->prep = r->prep;
   if (r->prep) r->prep->cursor_open = 1;
@@ -1180,13 +1177,9 @@ static uvodbc_exec_options_t exec_opts(const uint64_t* w, rq* r,
   uvodbc_exec_options_t o;
   uvodbc_exec_options_init(&o);
   o.batch_rows = batch[(w[0] >> 8) % 7];
-  if (cursor && !disabled("read_ahead") && (w[0] >> 12) % 3 == 0)
-    o.read_ahead = 1 + (int)((w[0] >> 16) % 4);
-  if (o.read_ahead && o.batch_rows == 0) o.batch_rows = 16;
   if ((w[0] >> 20) % 10 == 0 && !disabled("timeout"))
     o.timeout_ms = 1 + (unsigned)((w[0] >> 24) % 2000);
   r->batch_rows = o.batch_rows;
-  r->read_ahead = o.read_ahead;
   r->timeout = o.timeout_ms != 0;
   return o;
 }
@@ -1374,10 +1367,10 @@ static void op_exec(const uint64_t* w) {
                            on_req);
   }
   started(r, err);
-  note("exec conn %d [%lld..%lld]%s batch %zu ahead %d timeout %u act %d "
+  note("exec conn %d [%lld..%lld]%s batch %zu timeout %u act %d "
        "#%llu",
        c->id, (long long)r->lo, (long long)r->hi, r->multi ? " multi" : "",
-       o.batch_rows, o.read_ahead, o.timeout_ms, r->action,
+       o.batch_rows, o.timeout_ms, r->action,
        (unsigned long long)r->seq);
   expect_sync(r, err, "conn_exec");
 }
@@ -1461,7 +1454,6 @@ static void op_fetch(const uint64_t* w) {
               : (w[3] % 5 == 1) ? A_CLOSE_CURSOR
                                 : A_NONE;
   if (w[2] & 1) max_rows = 1 + (size_t)(w[2] >> 4) % 50;
-  if (k->read_ahead && max_rows && max_rows < k->batch_rows) max_rows = 0;
   r->max_rows = (int)max_rows;
   starting(r);
   err = started(r, uvodbc_cursor_fetch(k->h, &r->req, max_rows, on_req));
@@ -2241,7 +2233,7 @@ static void usage(const char* argv0) {
           "usage: %s --driver sqlite|pg|mariadb [--seed N] [--ops N] "
           "[--seconds S] [--no op,op,...] [--only op,op,...] [--threads N] "
           "[--trace] [--keep-going]\n"
-          "ops: read_ahead timeout cancel close_in_cb release_in_cb "
+          "ops: timeout cancel close_in_cb release_in_cb "
           "pool_terminate and:",
           argv0);
   for (size_t i = 0; i < NOPS; i++) fprintf(stderr, " %s", ops[i].name);

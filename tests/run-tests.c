@@ -48,7 +48,7 @@ int main(int argc, char** argv) {
       lifecycle_suite, conn_suite,  contract_suite, exec_suite,
       cursor_suite,    types_suite, utf8_suite,     errors_suite,
       pool_suite,      prepared_suite, txn_suite,   bulk_suite,
-      call_suite,      catalog_suite, read_ahead_suite, chain_suite,
+      call_suite,      catalog_suite, read_suite,      chain_suite,
       ownership_suite, faults_suite, deadline_suite, driver_values_suite,
       redact_suite,    loops_suite,  convoy_suite, cancel_suite};
   SRunner* runner = NULL;

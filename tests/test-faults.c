@@ -240,6 +240,7 @@ typedef struct {
   op_t op;
   uvodbc_cursor_t* cursor;
   int64_t next; /* the next expected value */
+  int batches;  /* a read's batches */
 } reader_t;
 
 static void on_read(uvodbc_req_t* req, int status) {
@@ -286,43 +287,56 @@ static void fetch(uv_loop_t* loop, reader_t* r, size_t max_rows,
  * server, which must fail it with a disconnect.  MariaDB's driver holds the
  * whole result on the client: the rest of it reads correctly, to its end,
  * or fails with a disconnect; the next round trip fails with one. */
-START_TEST(faults_kill_mid_fetch) {
-  uv_loop_t loop;
+#define MID_TOTAL 5000
+
+/* A cursor over MID_TOTAL rows with its first 100 read: PostgreSQL through
+ * a server cursor, 100 rows per FETCH, each row sleeping 5 ms on the
+ * server; MariaDB from table `t`.  Returns the connection. */
+static uvodbc_conn_t* open_half_read(uv_loop_t* loop, reader_t* r,
+                                     const char* t) {
   uvodbc_conn_t* conn;
   uvodbc_exec_options_t eo;
-  reader_t r;
-  const char* t = TEST_TABLE("faults_kill_mid_fetch");
-  const int total = 5000;
   char connstr[2048], sql[256];
   int pg = test_driver() == TEST_PG;
-  ck_assert_int_eq(uv_loop_init(&loop), 0);
-  ticker_start(&loop);
+  ck_assert_int_eq(uv_loop_init(loop), 0);
+  ticker_start(loop);
   snprintf(connstr, sizeof(connstr), "%s%s", test_connstr(),
            pg ? ";UseDeclareFetch=1;Fetch=100" : "");
-  conn = connect_to(&loop, connstr);
+  conn = connect_to(loop, connstr);
   if (pg) {
     snprintf(sql, sizeof(sql),
              "SELECT g FROM generate_series(1, %d) g "
              "WHERE pg_sleep(0.005) IS NOT NULL",
-             total);
+             MID_TOTAL);
   } else {
-    test_make_table(&loop, conn, t, "id INTEGER PRIMARY KEY, v INTEGER, "
-                                    "s VARCHAR(20)");
-    test_fill_numbers(&loop, conn, t, total);
+    test_make_table(loop, conn, t, "id INTEGER PRIMARY KEY, v INTEGER, "
+                                   "s VARCHAR(20)");
+    test_fill_numbers(loop, conn, t, MID_TOTAL);
     snprintf(sql, sizeof(sql), "SELECT id FROM %s ORDER BY id", t);
   }
   uvodbc_exec_options_init(&eo);
   eo.batch_rows = 100;
-  memset(&r, 0, sizeof(r));
-  r.next = 1;
-  op_init(&r.op);
-  r.op.req.data = &r;
+  memset(r, 0, sizeof(*r));
+  r->next = 1;
+  op_init(&r->op);
+  r->op.req.data = r;
   ck_assert_int_eq(
-      uvodbc_conn_exec(conn, &r.op.req, sql, NULL, 0, &eo, on_read), 0);
-  TEST_RUN_UNTIL(&loop, r.op.calls > 0, 20000);
-  ck_assert_int_eq(r.op.status, 0);
-  ck_assert_ptr_nonnull(r.cursor);
-  ck_assert_int_eq(r.next, 101);
+      uvodbc_conn_exec(conn, &r->op.req, sql, NULL, 0, &eo, on_read), 0);
+  TEST_RUN_UNTIL(loop, r->op.calls > 0, 20000);
+  ck_assert_int_eq(r->op.status, 0);
+  ck_assert_ptr_nonnull(r->cursor);
+  ck_assert_int_eq(r->next, 101);
+  return conn;
+}
+
+START_TEST(faults_kill_mid_fetch) {
+  uv_loop_t loop;
+  uvodbc_conn_t* conn;
+  reader_t r;
+  const char* t = TEST_TABLE("faults_kill_mid_fetch");
+  const int total = MID_TOTAL;
+  int pg = test_driver() == TEST_PG;
+  conn = open_half_read(&loop, &r, t);
 
   if (pg) {
     /* The driver's cache is empty: this fetch is a FETCH on the server,
@@ -361,6 +375,66 @@ START_TEST(faults_kill_mid_fetch) {
   expect_server_back(&loop);
   finish(&loop);
   ck_assert_int_eq(r.op.calls, 1); /* and no second one since */
+}
+END_TEST
+
+/* A read ends with each batch's callback counted in op.calls: the
+ * reader's on_read keeps every status; the read is over at the first
+ * status that is not 0. */
+static void on_read_batch(uvodbc_req_t* req, int status) {
+  reader_t* r = req->data;
+  int calls = r->op.calls;
+  on_read(req, status);
+  r->op.calls = status == 0 ? 0 : calls + 1; /* only the end counts */
+  if (status == 0) r->batches++;
+}
+
+/* The same half-read cursor, read with uvodbc_cursor_read_start(): the
+ * kill comes while the read's fetch waits for the server.  PostgreSQL:
+ * the read ends with a disconnect, never with a short UV_EOF.  MariaDB
+ * (the whole result on the client): every row and UV_EOF, or a
+ * disconnect; then the next round trip reports one. */
+START_TEST(faults_kill_mid_read) {
+  uv_loop_t loop;
+  uvodbc_conn_t* conn;
+  reader_t r;
+  const char* t = TEST_TABLE("faults_kill_mid_read");
+  const int total = MID_TOTAL;
+  int pg = test_driver() == TEST_PG;
+  conn = open_half_read(&loop, &r, t);
+  op_init(&r.op);
+  r.op.req.data = &r;
+  ck_assert_int_eq(
+      uvodbc_cursor_read_start(r.cursor, &r.op.req, 0, on_read_batch), 0);
+  run_for(&loop, 150);
+  server("kill");
+  TEST_RUN_UNTIL(&loop, r.op.calls > 0, 15000);
+  ck_assert_int_eq(r.op.calls, 1);
+  if (r.op.status == UV_EOF) {
+    op_t q;
+    ck_assert_msg(!pg, "PostgreSQL: UV_EOF at row %lld of %d",
+                  (long long)r.next - 1, total);
+    ck_assert_int_eq(r.next, total + 1); /* every row, in order */
+    op_init(&q);
+    ck_assert_int_eq(
+        uvodbc_conn_query(conn, &q.req, "SELECT 1", NULL, 0, NULL, on_op), 0);
+    TEST_RUN_UNTIL(&loop, q.calls > 0, 10000);
+    expect_disconnect(&q, "query after the last row");
+  } else {
+    expect_disconnect(&r.op, "read");
+    if (pg) ck_assert_int_lt(r.next, total + 1);
+  }
+  ck_assert(uvodbc_conn_is_broken(conn));
+  close_cursor(&loop, r.cursor);
+  test_close(&loop, conn);
+  server("restart");
+  if (!pg) {
+    conn = connect_to(&loop, test_connstr());
+    test_drop_table(&loop, conn, t);
+    test_close(&loop, conn);
+  }
+  ticker_stop();
+  test_loop_close(&loop);
 }
 END_TEST
 
@@ -854,7 +928,7 @@ END_TEST
 Suite* faults_suite(void) {
   static const char* const names[] = {
       "faults_kill_query",    "faults_kill_idle_ping",
-      "faults_kill_mid_fetch",
+      "faults_kill_mid_fetch", "faults_kill_mid_read",
       "faults_kill_mid_bulk", "faults_kill_connects",
       "faults_kill_pool",     "faults_dead_conn_next_statement",
       "faults_dead_conn_chain", "faults_connect_server_down",
@@ -881,6 +955,7 @@ Suite* faults_suite(void) {
   tcase_add_test(tc, faults_kill_query);
   tcase_add_test(tc, faults_kill_idle_ping);
   tcase_add_test(tc, faults_kill_mid_fetch);
+  tcase_add_test(tc, faults_kill_mid_read);
   tcase_add_test(tc, faults_kill_mid_bulk);
   tcase_add_test(tc, faults_kill_connects);
   tcase_add_test(tc, faults_kill_pool);

@@ -240,12 +240,21 @@ START_TEST(own_reset_then_prepared_exec) {
 END_TEST
 
 /* Defect 2, through the pool with no misuse: release in the exec callback
- * (the pool resets the connection), then close the read-ahead cursor. */
+ * (the pool resets the connection) with a read's fetch queued, then close
+ * the cursor. */
 static uvodbc_pool_t* the_pool;
+static uvodbc_req_t the_read;
+
+static void on_read_after_release(uvodbc_req_t* req, int status) {
+  record("read", status);
+}
 
 static void on_pool_exec(uvodbc_req_t* req, int status) {
   record("exec", status);
   ck_assert_int_eq(status, 0);
+  ck_assert_int_eq(uvodbc_cursor_read_start(req->cursor, &the_read, 0,
+                                            on_read_after_release),
+                   0);
   ck_assert_int_eq(uvodbc_pool_release(the_pool, req->conn), 0);
   ck_assert_int_eq(uvodbc_cursor_close(req->cursor, on_cursor_closed), 0);
 }
@@ -255,7 +264,6 @@ static void on_acquired(uvodbc_req_t* req, int status) {
   record("acquire", status);
   ck_assert_int_eq(status, 0);
   uvodbc_exec_options_init(&opts);
-  opts.read_ahead = 2;
   opts.batch_rows = 5;
   ck_assert_int_eq(uvodbc_conn_exec(req->conn, req,
                                     "SELECT id, v, s FROM "
@@ -298,6 +306,8 @@ START_TEST(own_pool_release_then_cursor_close) {
     ck_assert_int_eq(test_get_i64(q.batch, 0, 0), 5);
     uvodbc_req_cleanup(&q);
     ck_assert_int_eq(count_of("cursor_closed"), 1);
+    /* The close stopped the read: its fetch ran (or not), unreported. */
+    ck_assert_int_eq(count_of("read"), 0);
   }
   ck_assert_int_eq(uvodbc_pool_close(the_pool, on_pool_closed), 0);
   run_until(&loop, "pool_closed");
@@ -311,35 +321,48 @@ static void on_fetch_checked(uvodbc_req_t* req, int status) {
   if (status == 0) test_check_numbers(req->batch, next_id);
 }
 
-/* Defect 3: a fetch answered from batches read ahead, then a close in the
- * same loop iteration: the close freed the statement before the fetch's
- * completion swapped its batch in (wrong rows, or a use-after-free). */
-START_TEST(own_ahead_fetch_rows_then_close) {
+static void on_read_then_stop(uvodbc_req_t* req, int status) {
+  int64_t* next_id = req->data;
+  record("read", status);
+  ck_assert_int_eq(status, 0);
+  test_check_numbers(req->batch, next_id);
+  ck_assert_int_eq(uvodbc_cursor_read_stop(req->cursor), 0);
+}
+
+/* Defect 3 (once of read-ahead, now of a stopped read): a fetch answered
+ * by the batch a stopped read fetched, then a close in the same loop
+ * iteration: the close must not free the statement before the fetch's
+ * completion swapped that batch in (wrong rows, or a use-after-free). */
+START_TEST(own_held_fetch_rows_then_close) {
   uv_loop_t loop;
-  uvodbc_req_t exec, fetch;
+  uvodbc_req_t exec, read, fetch;
   uvodbc_conn_t* conn;
   uvodbc_cursor_t* c;
   uvodbc_exec_options_t opts;
   int64_t next_id = 1;
   uv_loop_init(&loop);
   conn = test_connect(&loop);
-  make_numbers(&loop, conn, TEST_TABLE("own_ahead_rows"), 25);
+  make_numbers(&loop, conn, TEST_TABLE("own_held_rows"), 25);
   uvodbc_exec_options_init(&opts);
-  /* 25 rows: the first batch comes with the exec, the read-ahead reads the
-   * other two and the end, and nothing more runs on the connection. */
-  opts.read_ahead = 3;
+  /* 25 rows: 1-10 come with the exec, 11-20 with the read's callback,
+   * which stops it while 21-25 are being fetched. */
   opts.batch_rows = 10;
-  c = open_cursor(&loop, conn, &exec, TEST_TABLE("own_ahead_rows"), &opts);
+  c = open_cursor(&loop, conn, &exec, TEST_TABLE("own_held_rows"), &opts);
   test_check_numbers(exec.batch, &next_id);
-  uv_sleep(200); /* the read-ahead runs meanwhile */
+  read.data = &next_id;
+  ck_assert_int_eq(uvodbc_cursor_read_start(c, &read, 0, on_read_then_stop),
+                   0);
+  run_until(&loop, "read");
+  uv_sleep(200); /* the fetch of 21-25 ends meanwhile */
   uv_run(&loop, UV_RUN_NOWAIT);
+  ck_assert_int_eq(count_of("read"), 1);
   fetch.data = &next_id;
   ck_assert_int_eq(uvodbc_cursor_fetch(c, &fetch, 0, on_fetch_checked), 0);
   ck_assert_int_eq(uvodbc_cursor_close(c, on_cursor_closed), 0);
   uv_sleep(100); /* a close already on a worker would be done by now */
   run_until(&loop, "cursor_closed");
   ck_assert_int_eq(status_of("fetch"), 0);
-  ck_assert_int_eq(next_id, 21);
+  ck_assert_int_eq(next_id, 26);
   close_conn(&loop, conn);
   test_loop_close(&loop);
 }
@@ -586,7 +609,7 @@ Suite* ownership_suite(void) {
   tcase_add_test(tc, own_reset_then_prepared_close);
   tcase_add_test(tc, own_reset_then_prepared_exec);
   tcase_add_test(tc, own_pool_release_then_cursor_close);
-  tcase_add_test(tc, own_ahead_fetch_rows_then_close);
+  tcase_add_test(tc, own_held_fetch_rows_then_close);
   tcase_add_test(tc, own_close_cancels_in_order);
   tcase_add_test(tc, own_deferred_drain_snapshot);
   tcase_add_test(tc, own_spare_stmt_cancel_waiting);

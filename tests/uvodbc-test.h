@@ -142,7 +142,7 @@ Suite* bulk_suite(void);
 Suite* call_suite(void);
 Suite* catalog_suite(void);
 Suite* loops_suite(void);
-Suite* read_ahead_suite(void);
+Suite* read_suite(void);
 Suite* chain_suite(void);
 Suite* ownership_suite(void);
 Suite* faults_suite(void);

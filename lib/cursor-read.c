@@ -1,0 +1,155 @@
+/* Reading a cursor: uvodbc_cursor_read_start() / _read_stop().
+ *
+ * A read keeps one fetch in flight: when a batch arrives, the fetch of the
+ * next one is queued before the callback runs, into the statement's spare
+ * buffers (stmt->spare), so the worker fills one set of buffers while the
+ * application reads the other.  A batch becomes the application's (a swap,
+ * uvodbc__stmt_swap) only when its callback runs, so the batch of the
+ * previous callback is never written while it may still be read: it is
+ * given back by the next callback.
+ *
+ * Stopping does not stop the fetch in flight (c->read_op): it loses its
+ * request and, when done, is held (c->held) with its rows in stmt->spare.
+ * The next read_start, or a pull fetch, takes it and delivers it from the
+ * ready list, so no row is lost.  A read's fetch is an ordinary FETCH op
+ * (op->read set): timeouts, cancels, closes and deadlines treat it as one. */
+#include "internal.h"
+
+/* A fetch of the read, not yet queued (NULL: out of memory). */
+static uvodbc_op_t* read_fetch_new(uvodbc_cursor_t* c) {
+  uvodbc_op_t* op = uvodbc__fetch_op_new(c, NULL, NULL);
+  if (op == NULL) return NULL;
+  op->read = 1;
+  op->max_rows = c->read_rows;
+  return op;
+}
+
+/* Queues `op` with the read's request; on a closing connection it
+ * completes as the close's cancel would complete it. */
+static void queue_fetch(uvodbc_cursor_t* c, uvodbc_op_t* op) {
+  /* Not uvodbc__op_attach: the request still holds the batch of the
+   * callback about to run. */
+  op->req = c->read_req;
+  op->cb = c->read_cb;
+  c->read_req->op = op;
+  c->read_op = op;
+  if (c->conn->closing)
+    uvodbc__strand_defer(c->conn, op, UV_ECANCELED);
+  else
+    uvodbc__strand_push(c->conn, op);
+}
+
+/* Gives the held fetch (its rows, or the status it ended with) to `req`,
+ * on a later loop iteration. */
+static void redeliver(uvodbc_cursor_t* c, uvodbc_req_t* req,
+                      uvodbc_req_cb cb) {
+  uvodbc_op_t* op = c->held;
+  c->held = NULL;
+  c->read_op = op;
+  uvodbc__op_attach(op, req, cb);
+  req->cursor = c;
+  if (req == c->read_req) req->type = UVODBC_REQ_READ;
+  uvodbc__strand_defer(c->conn, op, op->status);
+}
+
+int uvodbc_cursor_read_start(uvodbc_cursor_t* c, uvodbc_req_t* req,
+                             size_t max_rows, uvodbc_req_cb cb) {
+  if (c == NULL || req == NULL || cb == NULL) return UV_EINVAL;
+  if (c->closing || c->conn == NULL || c->conn->closing)
+    return UVODBC_ECLOSED;
+  if (c->reading) return UV_EALREADY;
+  if (c->busy) return UV_EBUSY;
+  c->read_req = req;
+  c->read_cb = cb;
+  c->read_rows = max_rows > 0 ? max_rows : c->opts.batch_rows;
+  if (c->held != NULL) {
+    redeliver(c, req, cb);
+  } else if (c->read_op != NULL) { /* stopped while it ran: take it back */
+    uvodbc__op_attach(c->read_op, req, cb);
+    req->type = UVODBC_REQ_READ;
+    req->cursor = c;
+  } else {
+    uvodbc_op_t* op = read_fetch_new(c);
+    if (op == NULL) return UV_ENOMEM;
+    uvodbc__op_attach(op, req, cb);
+    req->type = UVODBC_REQ_READ;
+    req->cursor = c;
+    queue_fetch(c, op);
+  }
+  c->reading = 1;
+  return 0;
+}
+
+int uvodbc_cursor_read_stop(uvodbc_cursor_t* c) {
+  if (c == NULL) return UV_EINVAL;
+  if (!c->reading) return 0;
+  c->reading = 0;
+  if (c->read_op != NULL && c->read_op->req == c->read_req)
+    uvodbc__op_attach(c->read_op, NULL, NULL);
+  c->read_req->op = NULL; /* the caller's again */
+  c->read_req = NULL;
+  c->read_cb = NULL;
+  return 0;
+}
+
+int uvodbc__read_take(uvodbc_cursor_t* c, uvodbc_req_t* req,
+                      uvodbc_req_cb cb) {
+  if (c->held != NULL) {
+    redeliver(c, req, cb);
+  } else if (c->read_op != NULL) {
+    uvodbc__op_attach(c->read_op, req, cb);
+    req->cursor = c;
+  } else {
+    return 0;
+  }
+  c->busy = 1;
+  return 1;
+}
+
+static void hold(uvodbc_cursor_t* c, uvodbc_op_t* op) {
+  if (c->stmt == NULL || c->conn == NULL || c->closing) { /* nobody will
+                                                              ask for it */
+    uvodbc__op_free(op);
+    return;
+  }
+  if (op->timer != NULL) uv_timer_stop(op->timer);
+  op->state = OP_FINISHED;
+  c->held = op;
+}
+
+int uvodbc__read_done(uvodbc_cursor_t* c, uvodbc_op_t* op) {
+  uvodbc_req_t* req = op->req;
+  uvodbc_op_t* next;
+  if (c->read_op == op) c->read_op = NULL;
+  if (!c->reading) {
+    if (req != NULL) return 0; /* a pull fetch took it */
+    hold(c, op);
+    return 1;
+  }
+  if (op->status == 0 && c->stmt == NULL) op->status = UVODBC_ECLOSED;
+  /* The next batch is fetched while the callback reads this one. */
+  next = op->status == 0 ? read_fetch_new(c) : NULL;
+  if (op->status == 0 && next == NULL) { /* out of memory: try again */
+    c->read_op = op;
+    uvodbc__strand_defer(c->conn, op, op->status);
+    return 1;
+  }
+  req->batch = NULL; /* the last callback's */
+  uvodbc__cursor_result(c, op);
+  if (op->status == 0) {
+    queue_fetch(c, next);
+  } else { /* the read ends with this callback */
+    if (next != NULL) uvodbc__op_free(next);
+    c->reading = 0;
+    c->read_req = NULL;
+    c->read_cb = NULL;
+  }
+  uvodbc__op_deliver(op);
+  return 1;
+}
+
+void uvodbc__read_drop(uvodbc_cursor_t* c) {
+  if (c->held == NULL) return;
+  uvodbc__op_free(c->held);
+  c->held = NULL;
+}

@@ -167,8 +167,10 @@ UVODBC_EXTERN void uvodbc_req_cleanup(uvodbc_req_t* req);
  * from a dedicated thread (never the loop, never the worker pool); the
  * request completes with UV_ECANCELED if the cancel took effect, or with its
  * normal result if it had already finished.  A fetch or a read (its fetch
- * in flight) is cancelled the same way; a cancelled fetch may leave the
- * cursor unreadable (the driver closed it): close it.  Returns 0, UV_EINVAL
+ * in flight) is cancelled the same way; a fetch cancelled (or timed out)
+ * while it ran has dropped the rows it took from the driver, so every later
+ * fetch or read of that cursor fails the same way (HY008): close it.
+ * Returns 0, UV_EINVAL
  * (no such pending request, or its callback is already on its way) or
  * UV_EBUSY (the operation cannot be interrupted now: connect; it stays
  * pending).  A statement that
@@ -598,8 +600,9 @@ UVODBC_EXTERN int uvodbc_cursor_fetch(uvodbc_cursor_t* cursor,
  * uvodbc_req_cancel(req) cancels the fetch in flight: the read ends with
  * UV_ECANCELED.  Each fetch has the exec option timeout_ms (UV_ETIMEDOUT).
  * While reading, uvodbc_cursor_fetch() and _next_result() return UV_EBUSY.
- * Ownership: the previous batch (the exec's or a fetch's) stays valid until
- * the first callback. */
+ * Ownership: the previous batch (the exec's, a fetch's or the last read
+ * callback's) stays valid until the first callback, and read_start leaves
+ * req->batch as it was (it clears every other field but `data`). */
 UVODBC_EXTERN int uvodbc_cursor_read_start(uvodbc_cursor_t* cursor,
                                            uvodbc_req_t* req,
                                            size_t max_rows,

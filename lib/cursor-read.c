@@ -39,44 +39,41 @@ static void queue_fetch(uvodbc_cursor_t* c, uvodbc_op_t* op) {
     uvodbc__strand_push(c->conn, op);
 }
 
-/* Gives the held fetch (its rows, or the status it ended with) to `req`,
- * on a later loop iteration. */
-static void redeliver(uvodbc_cursor_t* c, uvodbc_req_t* req,
-                      uvodbc_req_cb cb) {
-  uvodbc_op_t* op = c->held;
-  c->held = NULL;
-  c->read_op = op;
+/* Gives the read's fetch `op`, pending or held, to `req`: a held one
+ * (its rows, or the status it ended with) on a later loop iteration. */
+static void hand_to(uvodbc_cursor_t* c, uvodbc_op_t* op, uvodbc_req_t* req,
+                    uvodbc_req_cb cb) {
   uvodbc__op_attach(op, req, cb);
   req->cursor = c;
-  if (req == c->read_req) req->type = UVODBC_REQ_READ;
-  uvodbc__strand_defer(c->conn, op, op->status);
+  if (op == c->held) {
+    c->held = NULL;
+    c->read_op = op;
+    uvodbc__strand_defer(c->conn, op, op->status);
+  }
 }
 
 int uvodbc_cursor_read_start(uvodbc_cursor_t* c, uvodbc_req_t* req,
                              size_t max_rows, uvodbc_req_cb cb) {
+  const uvodbc_batch_t* last;
+  uvodbc_op_t* op;
   if (c == NULL || req == NULL || cb == NULL) return UV_EINVAL;
   if (c->closing || c->conn == NULL || c->conn->closing)
     return UVODBC_ECLOSED;
   if (c->reading) return UV_EALREADY;
   if (c->busy) return UV_EBUSY;
+  c->read_rows = max_rows > 0 ? max_rows : c->opts.batch_rows;
+  op = c->held != NULL ? c->held : c->read_op;
+  if (op == NULL && (op = read_fetch_new(c)) == NULL) return UV_ENOMEM;
   c->read_req = req;
   c->read_cb = cb;
-  c->read_rows = max_rows > 0 ? max_rows : c->opts.batch_rows;
-  if (c->held != NULL) {
-    redeliver(c, req, cb);
-  } else if (c->read_op != NULL) { /* stopped while it ran: take it back */
-    uvodbc__op_attach(c->read_op, req, cb);
-    req->type = UVODBC_REQ_READ;
-    req->cursor = c;
-  } else {
-    uvodbc_op_t* op = read_fetch_new(c);
-    if (op == NULL) return UV_ENOMEM;
-    uvodbc__op_attach(op, req, cb);
-    req->type = UVODBC_REQ_READ;
-    req->cursor = c;
-    queue_fetch(c, op);
-  }
   c->reading = 1;
+  /* The last batch stays the caller's until the next callback, also in
+   * req->batch, which starting an operation would clear. */
+  last = req->batch;
+  hand_to(c, op, req, cb);
+  req->type = UVODBC_REQ_READ;
+  req->batch = last;
+  if (op != c->read_op) queue_fetch(c, op); /* a new one */
   return 0;
 }
 
@@ -94,14 +91,9 @@ int uvodbc_cursor_read_stop(uvodbc_cursor_t* c) {
 
 int uvodbc__read_take(uvodbc_cursor_t* c, uvodbc_req_t* req,
                       uvodbc_req_cb cb) {
-  if (c->held != NULL) {
-    redeliver(c, req, cb);
-  } else if (c->read_op != NULL) {
-    uvodbc__op_attach(c->read_op, req, cb);
-    req->cursor = c;
-  } else {
-    return 0;
-  }
+  uvodbc_op_t* op = c->held != NULL ? c->held : c->read_op;
+  if (op == NULL) return 0;
+  hand_to(c, op, req, cb);
   c->busy = 1;
   return 1;
 }

@@ -146,6 +146,12 @@ static void cursor_prepare(uvodbc_op_t* op) {
       uvodbc__op_complete_early(op, 0);
   } else if (op->stmt == NULL) {
     uvodbc__op_complete_early(op, UVODBC_ECLOSED);
+  } else if (op->kind == OP_FETCH && c->lost != 0) {
+    uvodbc__diags_add(&op->diags, "HY008", 0,
+                      "an earlier fetch of this cursor was cancelled or "
+                      "timed out and its rows are gone: close the cursor",
+                      "SQLFetch");
+    uvodbc__op_complete_early(op, c->lost);
   } else if (op->kind == OP_FETCH && op->stmt->eof) {
     uvodbc__op_complete_early(op, UV_EOF); /* nothing left: no hop */
   }
@@ -159,8 +165,12 @@ static void cursor_work(uvodbc_op_t* op) {
                                                        op->cancel, &op->diags)
                             : uvodbc__stmt_fetch(s, op->max_rows, op->cancel,
                                                  &op->diags);
-      /* Cancelled or timed out: decided by our own flag (as exec_work). */
-      if (uvodbc__cancel_requested(op->cancel)) op->status = UV_ECANCELED;
+      /* Cancelled or timed out: decided by our own flag (as exec_work).
+       * What it fetched is dropped, so the cursor cannot go on. */
+      if (uvodbc__cancel_requested(op->cancel)) {
+        op->status = UV_ECANCELED;
+        op->lost_rows = 1;
+      }
       break;
     case OP_NEXT_RESULT:
       op->status = uvodbc__stmt_next_result(s, &op->diags);
@@ -206,6 +216,8 @@ static void cursor_done(uvodbc_op_t* op) {
 void uvodbc__cursor_result(uvodbc_cursor_t* c, uvodbc_op_t* op) {
   uvodbc_req_t* req = op->req;
   uvodbc__stmt_t* s = c->stmt;
+  if (op->lost_rows)
+    c->lost = op->timed_out ? UV_ETIMEDOUT : UV_ECANCELED;
   if (op->status == 0 && s == NULL) op->status = UVODBC_ECLOSED;
   if (op->kind == OP_FETCH && op->status == 0) {
     const uvodbc_batch_t* rows = op->read ? &s->spare : &s->batch;

@@ -143,6 +143,8 @@ struct uvodbc_op_s {
   size_t max_rows;           /* FETCH                                  */
   int read;                  /* FETCH of a read (read_start): it fills
                                 stmt->spare (cursor-read.c)             */
+  int lost_rows;             /* FETCH: cancelled after it ran: the rows
+                                it took from the driver are gone       */
   SQLHDBC dbc;               /* CONNECT result, CONN_CLOSE input       */
   uvodbc__driver_t driver;
   uvodbc__stmt_t** doomed;   /* CONN_CLOSE: statements to free         */
@@ -300,6 +302,8 @@ struct uvodbc_cursor_s {
   uvodbc_op_t* held;   /* a read's fetch done while reading was stopped:
                           its rows wait in stmt->spare for the next
                           read_start or fetch                         */
+  int lost;            /* a fetch lost rows (cancelled or timed out after
+                          it ran): later fetches fail with this status  */
   uvodbc_prepared_t* borrowed; /* the prepared statement owning stmt   */
   uvodbc__closing_t closing;
   uvodbc_cursor_t* prev;

@@ -95,8 +95,12 @@ static void on_read(uvodbc_req_t* req, int status) {
     ck_assert_int_eq(uvodbc_cursor_read_stop(r->cursor), 0); /* twice */
     if (!r->stay_stopped) uv_timer_start(&r->restart, on_restart, 3, 0);
   } else if (r->stop_start_each) {
+    const uvodbc_batch_t* b = req->batch;
+    int64_t at = r->next_id - (int64_t)uvodbc_batch_nrows(b);
     ck_assert_int_eq(uvodbc_cursor_read_stop(r->cursor), 0);
     start_read(r);
+    ck_assert_ptr_eq(req->batch, b); /* still ours, until the next one */
+    test_check_numbers(b, &at);
   }
 }
 
@@ -119,22 +123,24 @@ static void on_exec(uvodbc_req_t* req, int status) {
   r->rows += (int64_t)uvodbc_batch_nrows(req->batch);
 }
 
-/* Execs SELECT id, v, s FROM t ORDER BY id in batches of BATCH rows and
- * runs the loop until the cursor is open with its first batch read. */
-static void open_numbers(reader_t* r, uvodbc_conn_t* conn, const char* t,
-                         const uvodbc_exec_options_t* given) {
-  uvodbc_exec_options_t opts;
+/* Execs SELECT id, v, s FROM t ORDER BY id with `opts` and runs the loop
+ * until the cursor is open with its first batch read. */
+static void open_numbers_sized(reader_t* r, uvodbc_conn_t* conn,
+                               const char* t,
+                               const uvodbc_exec_options_t* opts) {
   char sql[256];
-  if (given != NULL) {
-    opts = *given;
-  } else {
-    uvodbc_exec_options_init(&opts);
-  }
-  opts.batch_rows = BATCH;
   snprintf(sql, sizeof(sql), "SELECT id, v, s FROM %s ORDER BY id", t);
   ck_assert_int_eq(
-      uvodbc_conn_exec(conn, &r->req, sql, NULL, 0, &opts, on_exec), 0);
+      uvodbc_conn_exec(conn, &r->req, sql, NULL, 0, opts, on_exec), 0);
   while (r->cursor == NULL) uv_run(r->loop, UV_RUN_ONCE);
+}
+
+/* The same in batches of BATCH rows. */
+static void open_numbers(reader_t* r, uvodbc_conn_t* conn, const char* t) {
+  uvodbc_exec_options_t opts;
+  uvodbc_exec_options_init(&opts);
+  opts.batch_rows = BATCH;
+  open_numbers_sized(r, conn, t, &opts);
 }
 
 static void close_reader(reader_t* r) {
@@ -174,7 +180,7 @@ static void read_all(const char* t, int rows, const char* s_type, int mode) {
   reader_init(&r, &loop);
   r.stop_each = mode == 1;
   r.stop_start_each = mode == 2;
-  open_numbers(&r, conn, t, NULL);
+  open_numbers(&r, conn, t);
   start_read(&r);
   TEST_RUN_UNTIL(&loop, r.ends > 0, 30000);
   ck_assert_msg(r.status == UV_EOF, "read ended with %s [%s]",
@@ -244,6 +250,24 @@ static int fetch_sync(uv_loop_t* loop, reader_t* r, uvodbc_req_t* f,
   return s[1];
 }
 
+/* One pull fetch: its status; its first SQLSTATE in r->state. */
+static void on_fetch_state(uvodbc_req_t* req, int status) {
+  reader_t* r = req->data;
+  r->status = status;
+  memset(r->state, 0, sizeof(r->state));
+  if (req->ndiag > 0) memcpy(r->state, req->diag[0].sqlstate, 5);
+  r->ends++;
+}
+
+static int fetch_status(uv_loop_t* loop, reader_t* r, uvodbc_req_t* f) {
+  r->ends = 0;
+  f->data = r;
+  ck_assert_int_eq(uvodbc_cursor_fetch(r->cursor, f, 0, on_fetch_state), 0);
+  TEST_RUN_UNTIL(loop, r->ends > 0, 10000);
+  r->ends = 0;
+  return r->status;
+}
+
 /* A pull fetch after a stop gets the batch the read had fetched, whole,
  * whatever its max_rows; the two ways then alternate without a lost row.
  * Misuse is refused. */
@@ -257,7 +281,7 @@ START_TEST(read_then_fetch) {
   reader_init(&r, &loop);
   r.stop_each = 1;
   r.stay_stopped = 1;
-  open_numbers(&r, conn, t, NULL);
+  open_numbers(&r, conn, t);
   ck_assert_int_eq(uvodbc_cursor_read_start(NULL, &r.req, 0, on_read),
                    UV_EINVAL);
   ck_assert_int_eq(uvodbc_cursor_read_start(r.cursor, NULL, 0, on_read),
@@ -306,7 +330,7 @@ START_TEST(read_close_while_reading) {
     reader_t r;
     reader_init(&r, &loop);
     r.close_at = round == 0 ? 2 : 0;
-    open_numbers(&r, conn, t, NULL);
+    open_numbers(&r, conn, t);
     start_read(&r);
     if (round == 1) { /* from outside, the first fetch queued or running */
       ck_assert_int_eq(uvodbc_cursor_close(r.cursor, on_closed), 0);
@@ -342,7 +366,7 @@ START_TEST(read_conn_close_while_reading) {
   reader_t r;
   int closed = 0;
   reader_init(&r, &loop);
-  open_numbers(&r, conn, t, NULL);
+  open_numbers(&r, conn, t);
   start_read(&r);
   uvodbc_conn_set_data(conn, &closed);
   ck_assert_int_eq(uvodbc_conn_close(conn, on_conn_closed), 0);
@@ -413,6 +437,12 @@ START_TEST(read_cancel_waiting_fetch) {
                 uvodbc_err_name(r.status));
   ck_assert_uint_lt(test_ms_since(t0), test_slack_ms(2000));
   ck_assert_int_eq(r.batches, 0);
+  /* The rows that fetch took are gone: the cursor says so from now on. */
+  r.ends = 0;
+  start_read(&r);
+  TEST_RUN_UNTIL(&loop, r.ends > 0, 3000);
+  ck_assert_int_eq(r.status, UV_ECANCELED);
+  ck_assert_str_eq(r.state, "HY008");
   finish_slow(&r, conn);
 }
 END_TEST
@@ -492,6 +522,62 @@ START_TEST(read_cancel_random_points) {
 }
 END_TEST
 
+/* Pull fetches cancelled 0-2 ms after they start, while their worker
+ * reads rows (row mode: one SQLFetch per row).  A fetch cancelled after it
+ * ran drops what it read: from then on every fetch must fail (HY008),
+ * never go on after the dropped rows; one cancelled before it ran loses
+ * nothing.  So the ids stay contiguous to the end or to that failure. */
+START_TEST(read_cancelled_fetch_no_gap) {
+  uv_loop_t loop;
+  const char* t = TEST_TABLE("read_no_gap");
+  const int rows = 9000;
+  uvodbc_conn_t* conn =
+      make_numbers(&loop, t, rows, test_pick("TEXT", "TEXT", "LONGTEXT"));
+  uvodbc_exec_options_t opts;
+  reader_t r;
+  uvodbc_req_t f;
+  int trial, cancelled = 0, lost = 0;
+  reader_init(&r, &loop);
+  uvodbc_exec_options_init(&opts);
+  opts.batch_rows = 500;
+  open_numbers_sized(&r, conn, t, &opts);
+  for (trial = 0; lost == 0; trial++) {
+    int s[2] = {0, 0};
+    f.data = s;
+    ck_assert_int_eq(uvodbc_cursor_fetch(r.cursor, &f, 500, on_sync), 0);
+    uv_sleep((unsigned)trial % 3);
+    uvodbc_req_cancel(&f);
+    TEST_RUN_UNTIL(&loop, s[0] == 1, 10000);
+    if (s[1] == UV_EOF) break;
+    if (s[1] == 0) {
+      test_check_numbers(f.batch, &r.next_id);
+      continue;
+    }
+    ck_assert_msg(s[1] == UV_ECANCELED, "fetch: %s", uvodbc_err_name(s[1]));
+    cancelled++;
+    if (fetch_status(&loop, &r, &f) == 0) {
+      test_check_numbers(f.batch, &r.next_id); /* nothing was lost */
+      continue;
+    }
+    ck_assert_int_eq(r.status, UV_ECANCELED);
+    ck_assert_str_eq(r.state, "HY008");
+    lost = 1;
+  }
+  printf("read/%s: %d fetches, %d cancelled, %s\n", test_driver_name(),
+         trial, cancelled, lost ? "one lost rows" : "none lost rows");
+  if (lost) {
+    start_read(&r); /* reading fails the same way */
+    TEST_RUN_UNTIL(&loop, r.ends > 0, 3000);
+    ck_assert_int_eq(r.status, UV_ECANCELED);
+    ck_assert_str_eq(r.state, "HY008");
+  } else {
+    ck_assert_int_eq(r.next_id, rows + 1);
+  }
+  close_reader(&r);
+  finish(&loop, conn, t);
+}
+END_TEST
+
 /* A statement that fails at row 3 * BATCH + 1 of 10 * BATCH: the error
  * comes with the exec (a driver that reads the whole result first) or
  * ends the read, after the rows before it, never as a short UV_EOF. */
@@ -552,6 +638,7 @@ Suite* read_suite(void) {
   tcase_add_test(tc, read_close_while_reading);
   tcase_add_test(tc, read_conn_close_while_reading);
   tcase_add_test(tc, read_error_mid_stream);
+  tcase_add_test(tc, read_cancelled_fetch_no_gap);
   if (test_driver() == TEST_PG) {
     tcase_add_test(tc, read_cancel_waiting_fetch);
     tcase_add_test(tc, read_timeout_per_fetch);

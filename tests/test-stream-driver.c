@@ -1,14 +1,16 @@
-/* Drivers stream cursors by default (lib/odbc-conn.c, lib/odbc-sqlite.c;
- * docs/drivers.md, "Streaming"): a cursor over a practically endless
- * result delivers its first batch at once and closes at once, and what
- * streaming changes for the user behaves: another statement or a
- * transaction on the connection while a cursor is open, an error in the
- * middle of a result, a cancel of a first batch the server is still
- * computing.  A user's own choice (UseDeclareFetch=, StepAPI=) is kept.
+/* psqlODBC streams cursors by default (lib/odbc-conn.c; docs/drivers.md,
+ * "Streaming"): a cursor over a practically endless result delivers its
+ * first batch at once and closes at once, and what streaming changes for
+ * the user behaves: another statement or a transaction on the connection
+ * while a cursor is open, an error in the middle of a result, a cancel of a
+ * first batch the server is still computing.  A user's UseDeclareFetch= is
+ * kept.  SQLite and MariaDB buffer: the tests that need streaming are
+ * counted skips there, the others check the same behaviours.
  *
  * The suite's connection strings set UseDeclareFetch=0 (tests/servers.sh);
  * these tests connect without it, as a user who sets nothing would. */
 #include <stdlib.h>
+#include <strings.h>
 
 #include "uvodbc-test.h"
 
@@ -18,7 +20,8 @@
 
 /* ---- helpers ---- */
 
-/* test_connstr() without the streaming keys: the driver's default. */
+/* test_connstr() without the streaming keys: the driver's default.  (Its
+ * values hold no ';'.) */
 static const char* default_connstr(void) {
   static char out[2048];
   const char* p = test_connstr();

@@ -87,15 +87,69 @@ static char* mariadb_login_timeout(const char* connstr, unsigned int s) {
  * (or A6), or with a DSN (whose
  * odbc.ini entry may have one), is left alone and connects one at a time
  * (lib/odbc-connect-lock.c). */
-static char* psql_utf8_settings(const char* connstr) {
-  if (uvodbc__connstr_find(connstr, "ConnSettings") != NULL ||
-      uvodbc__connstr_find(connstr, "A6") != NULL ||
-      uvodbc__connstr_find(connstr, "DSN") != NULL ||
-      uvodbc__connstr_find(connstr, "FILEDSN") != NULL)
-    return NULL;
-  /* Braced and ended by ';': its parser (check_client_encoding) reads one
-   * byte past a value that ends with the encoding name (valgrind). */
-  return append(connstr, "ConnSettings={set client_encoding to UTF8;}");
+static int psql_wants_utf8_settings(const char* connstr) {
+  return uvodbc__connstr_find(connstr, "ConnSettings") == NULL &&
+         uvodbc__connstr_find(connstr, "A6") == NULL &&
+         uvodbc__connstr_find(connstr, "DSN") == NULL &&
+         uvodbc__connstr_find(connstr, "FILEDSN") == NULL;
+}
+
+/* 1 if the user set psqlODBC's `key` for this connect: in the string (or
+ * as `abbr`), in its DSN's odbc.ini section, or in its driver's
+ * odbcinst.ini section, which psqlODBC 13.02 all read (getDSNinfo,
+ * get_Ci_Drivers). */
+static int psql_user_set(const char* connstr, const char* key,
+                         const char* abbr) {
+  char dsn[256] = "", name[256] = "", v[32];
+  if (uvodbc__connstr_find(connstr, key) != NULL ||
+      uvodbc__connstr_find(connstr, abbr) != NULL)
+    return 1;
+  if (uvodbc__connstr_get(connstr, "DSN", dsn, sizeof(dsn)) &&
+      SQLGetPrivateProfileString(dsn, key, "", v, sizeof(v), "odbc.ini") > 0)
+    return 1;
+  if (!uvodbc__connstr_get(connstr, "DRIVER", name, sizeof(name)) &&
+      dsn[0] != '\0')
+    SQLGetPrivateProfileString(dsn, "Driver", "", name, sizeof(name),
+                               "odbc.ini");
+  return name[0] != '\0' &&
+         SQLGetPrivateProfileString(name, key, "", v, sizeof(v),
+                                    "odbcinst.ini") > 0;
+}
+
+/* Rows per FETCH when uvodbc turns streaming on: uvodbc's smallest default
+ * block.  psqlODBC fetches max(Fetch, SQL_ATTR_ROW_ARRAY_SIZE) rows per
+ * round trip (QR_next_tuple), so every default block is one round trip,
+ * and reads of long columns (one row per SQLFetch) get 1024 rows per round
+ * trip instead of the driver's 100 (docs/drivers.md, Streaming). */
+#define PSQL_FETCH_ROWS "1024"
+
+/* psqlODBC buffers a whole result at execute unless UseDeclareFetch=1,
+ * which runs a SELECT as DECLARE CURSOR + FETCH: turned on unless the user
+ * chose either way (CX packs it among other flags).  A Fetch= of the
+ * user's stays. */
+static int psql_wants_streaming(const char* connstr) {
+  return !psql_user_set(connstr, "UseDeclareFetch", "B6") &&
+         uvodbc__connstr_find(connstr, "CX") == NULL;
+}
+
+/* A copy of `connstr` with what uvodbc needs of psqlODBC added, or NULL
+ * (nothing to add, or out of memory: connect as written). */
+static char* psql_connstr(const char* connstr) {
+  char* out = NULL;
+  char* next;
+  if (psql_wants_utf8_settings(connstr)) {
+    /* Braced and ended by ';': its parser (check_client_encoding) reads one
+     * byte past a value that ends with the encoding name (valgrind). */
+    out = append(connstr, "ConnSettings={set client_encoding to UTF8;}");
+    if (out == NULL) return NULL;
+  }
+  if (!psql_wants_streaming(connstr)) return out;
+  next = append(out != NULL ? out : connstr, "UseDeclareFetch=1");
+  uvodbc__free_secret(out);
+  if (next == NULL || psql_user_set(connstr, "Fetch", "A7")) return next;
+  out = append(next, "Fetch=" PSQL_FETCH_ROWS);
+  uvodbc__free_secret(next);
+  return out;
 }
 
 /* The connection string to pass to SQLDriverConnect: `connstr`, or a copy
@@ -107,7 +161,7 @@ static char* driver_connstr(const uvodbc__connect_args_t* args,
   if (loads(args->connstr, "maodbc"))
     return mariadb_login_timeout(args->connstr, args->login_timeout_s);
   if (loads(args->connstr, "psqlodbc"))
-    return psql_utf8_settings(args->connstr);
+    return psql_connstr(args->connstr);
   if (loads(args->connstr, "sqlite"))
     return uvodbc__sqlite_connstr(args->connstr, sqlite_timeout_ms);
   return NULL;

@@ -50,7 +50,8 @@ int main(int argc, char** argv) {
       pool_suite,      prepared_suite, txn_suite,   bulk_suite,
       call_suite,      catalog_suite, read_suite,      chain_suite,
       ownership_suite, faults_suite, deadline_suite, driver_values_suite,
-      redact_suite,    loops_suite,  convoy_suite, cancel_suite};
+      redact_suite,    loops_suite,  convoy_suite, cancel_suite,
+      stream_driver_suite};
   SRunner* runner = NULL;
   size_t i;
   int failed, run;

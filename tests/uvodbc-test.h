@@ -148,6 +148,7 @@ Suite* ownership_suite(void);
 Suite* faults_suite(void);
 Suite* deadline_suite(void);
 Suite* driver_values_suite(void);
+Suite* stream_driver_suite(void);
 Suite* redact_suite(void);
 Suite* convoy_suite(void);
 Suite* cancel_suite(void);

@@ -564,8 +564,10 @@ UVODBC_EXTERN int uvodbc_conn_call(uvodbc_conn_t* conn, uvodbc_req_t* req,
  * within the 8 MiB bound above; about 2 MiB by default) and, once read
  * with read_start, a second set for the batch in flight: at most
  * 2 x batch buffers + the driver's own buffer.  The driver's buffer is the
- * whole result unless the driver streams; uvodbc makes PostgreSQL and
- * SQLite stream by default (docs/drivers.md, "Streaming"). */
+ * whole result unless the driver streams: uvodbc makes psqlODBC's cursors
+ * stream (a server cursor, 1024 rows of buffer); SQLite's and MariaDB's
+ * drivers read the whole result at execute (docs/drivers.md,
+ * "Streaming"). */
 
 /* Reads the next batch of up to max_rows rows (0: the exec option) in one
  * thread hop.  The batch stays within the exec option batch_rows' bounds:

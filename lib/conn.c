@@ -47,7 +47,7 @@ int uvodbc_connect(uv_loop_t* loop, uvodbc_req_t* req, const char* connstr,
 
 static void connect_work(uvodbc_op_t* op) {
   op->status = uvodbc__odbc_connect(&op->connect, &op->dbc, &op->driver,
-                                    &op->diags);
+                                    &op->streams, &op->diags);
   if (op->status == 0) op->level = uvodbc__odbc_get_isolation(op->dbc);
 }
 
@@ -56,6 +56,7 @@ static void connect_done(uvodbc_op_t* op) {
   if (op->status == 0) {
     conn->dbc = op->dbc; /* a close queued behind us disconnects it */
     conn->driver = op->driver;
+    conn->streams = op->streams;
     conn->initial_isolation = op->level;
     conn->open = !conn->closing;
   }

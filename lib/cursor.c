@@ -61,14 +61,14 @@ void uvodbc__cursor_detach(uvodbc_cursor_t* c) {
   finish_orphan(c);
 }
 
-/* Each fetch has the statement's timeout: a streaming driver runs the
- * query in its fetches. */
-uvodbc_op_t* uvodbc__fetch_op_new(uvodbc_cursor_t* c, uvodbc_req_t* req,
-                                  uvodbc_req_cb cb) {
+/* Each fetch (and next_result) has the statement's timeout: a streaming
+ * driver runs the query in its fetches. */
+static uvodbc_op_t* timed_op_new(uvodbc_cursor_t* c, uvodbc__op_kind_t kind,
+                                 uvodbc_req_t* req, uvodbc_req_cb cb) {
   unsigned int ms = c->opts.timeout_ms ? c->opts.timeout_ms
                                        : c->conn->options.query_timeout_ms;
-  uvodbc_op_t* op = uvodbc__op_new(c->conn, OP_FETCH, &uvodbc__cursor_vt,
-                                   req, cb);
+  uvodbc_op_t* op = uvodbc__op_new(c->conn, kind, &uvodbc__cursor_vt, req,
+                                   cb);
   if (op == NULL) return NULL;
   op->cursor = c;
   op->cancel = uvodbc__cancel_new();
@@ -78,6 +78,11 @@ uvodbc_op_t* uvodbc__fetch_op_new(uvodbc_cursor_t* c, uvodbc_req_t* req,
     return NULL;
   }
   return op;
+}
+
+uvodbc_op_t* uvodbc__fetch_op_new(uvodbc_cursor_t* c, uvodbc_req_t* req,
+                                  uvodbc_req_cb cb) {
+  return timed_op_new(c, OP_FETCH, req, cb);
 }
 
 static int cursor_op(uvodbc_cursor_t* cursor, uvodbc_req_t* req,
@@ -90,9 +95,7 @@ static int cursor_op(uvodbc_cursor_t* cursor, uvodbc_req_t* req,
   if (cursor->closing || conn == NULL || conn->closing) return UVODBC_ECLOSED;
   if (cursor->busy || cursor->reading) return UV_EBUSY;
   if (kind == OP_FETCH && uvodbc__read_take(cursor, req, cb)) return 0;
-  op = kind == OP_FETCH
-           ? uvodbc__fetch_op_new(cursor, req, cb)
-           : uvodbc__op_new(conn, kind, &uvodbc__cursor_vt, req, cb);
+  op = timed_op_new(cursor, kind, req, cb);
   if (op == NULL) return UV_ENOMEM;
   op->cursor = cursor;
   op->max_rows = max_rows > 0 ? max_rows : cursor->opts.batch_rows;
@@ -175,8 +178,12 @@ static void cursor_work(uvodbc_op_t* op) {
     case OP_NEXT_RESULT:
       op->status = uvodbc__stmt_next_result(s, &op->diags);
       if (op->status == 0 && s->has_result) {
-        op->status = uvodbc__stmt_fetch(s, 0, NULL, &op->diags);
+        op->status = uvodbc__stmt_fetch(s, 0, op->cancel, &op->diags);
         if (op->status == UV_EOF) op->status = 0;
+      }
+      if (uvodbc__cancel_requested(op->cancel)) { /* as a fetch's */
+        op->status = UV_ECANCELED;
+        op->lost_rows = 1;
       }
       break;
     default: /* OP_CURSOR_CLOSE */

@@ -92,6 +92,8 @@ static void deliver_timeout(uvodbc_op_t* op) {
                     "uvodbc");
   req->status = UV_ETIMEDOUT;
   req->op = NULL;
+  req->batch = NULL; /* a read's last batch goes with the statement */
+  req->rows_affected = -1;
   req->ndiag = d.n;
   req->diag = d.recs;
   if (cb != NULL) cb(req, UV_ETIMEDOUT); /* may reuse req: not touched */

@@ -210,6 +210,9 @@ static void exec_prepare(uvodbc_op_t* op) {
   }
   op->dbc = op->conn->dbc;
   op->driver = op->conn->driver;
+  /* A cursor's rows stream; a whole result is read in one hop anyway, and
+   * a server cursor would cost it round trips. */
+  op->streams = op->conn->streams ? op->kind == OP_EXEC : -1;
 }
 
 /* CALL: every result set in full, then the OUT values, which MariaDB only
@@ -254,6 +257,7 @@ static int run_call(uvodbc_op_t* op, uvodbc__stmt_t* s) {
 static int run(uvodbc_op_t* op) {
   uvodbc__stmt_t* s = op->stmt;
   int err;
+  if (op->streams >= 0) uvodbc__odbc_stream_cursors(op->dbc, op->streams);
   s->driver = op->driver;
   s->keep_params = op->kind == OP_CALL;
   s->opts.batch_rows = op->opts.batch_rows;

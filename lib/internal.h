@@ -147,6 +147,9 @@ struct uvodbc_op_s {
                                 it took from the driver are gone       */
   SQLHDBC dbc;               /* CONNECT result, CONN_CLOSE input       */
   uvodbc__driver_t driver;
+  int streams;               /* CONNECT: conn->streams; EXEC / QUERY /
+                                CALL: 1 or 0 to make it stream or not,
+                                -1 to leave the driver's setting      */
   uvodbc__stmt_t** doomed;   /* CONN_CLOSE: statements to free         */
   size_t ndoomed;
   int txn;                   /* TXN: what to do (txn.c)                */
@@ -238,6 +241,7 @@ struct uvodbc_conn_s {
   void* data;
   SQLHDBC dbc;
   uvodbc__driver_t driver;
+  int streams;       /* uvodbc decides which results stream: cursors */
   int open;
   int closing;
   uvodbc_conn_options_t options;

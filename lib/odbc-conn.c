@@ -124,17 +124,19 @@ static int psql_user_set(const char* connstr, const char* key,
 #define PSQL_FETCH_ROWS "1024"
 
 /* psqlODBC buffers a whole result at execute unless UseDeclareFetch=1,
- * which runs a SELECT as DECLARE CURSOR + FETCH: turned on unless the user
- * chose either way (CX packs it among other flags).  A Fetch= of the
- * user's stays. */
+ * which runs a SELECT as DECLARE CURSOR + FETCH.  uvodbc decides it per
+ * statement (uvodbc__odbc_stream_cursors) unless the user chose either
+ * way (CX packs it among other flags). */
 static int psql_wants_streaming(const char* connstr) {
   return !psql_user_set(connstr, "UseDeclareFetch", "B6") &&
          uvodbc__connstr_find(connstr, "CX") == NULL;
 }
 
 /* A copy of `connstr` with what uvodbc needs of psqlODBC added, or NULL
- * (nothing to add, or out of memory: connect as written). */
-static char* psql_connstr(const char* connstr) {
+ * (nothing to add, or out of memory: connect as written).  *streams: 1
+ * when uvodbc decides which statements stream.  A Fetch= of the user's
+ * stays. */
+static char* psql_connstr(const char* connstr, int* streams) {
   char* out = NULL;
   char* next;
   if (psql_wants_utf8_settings(connstr)) {
@@ -143,13 +145,21 @@ static char* psql_connstr(const char* connstr) {
     out = append(connstr, "ConnSettings={set client_encoding to UTF8;}");
     if (out == NULL) return NULL;
   }
-  if (!psql_wants_streaming(connstr)) return out;
-  next = append(out != NULL ? out : connstr, "UseDeclareFetch=1");
+  *streams = psql_wants_streaming(connstr);
+  if (!*streams || psql_user_set(connstr, "Fetch", "A7")) return out;
+  next = append(out != NULL ? out : connstr, "Fetch=" PSQL_FETCH_ROWS);
   uvodbc__free_secret(out);
-  if (next == NULL || psql_user_set(connstr, "Fetch", "A7")) return next;
-  out = append(next, "Fetch=" PSQL_FETCH_ROWS);
-  uvodbc__free_secret(next);
-  return out;
+  if (next == NULL) *streams = 0; /* connect as written */
+  return next;
+}
+
+/* psqlODBC's connection attribute SQL_ATTR_PGOPT_USE_DECLAREFETCH
+ * (pgapifunc.h), read at each execute (convert.c). */
+#define PSQL_ATTR_USE_DECLAREFETCH 65539
+
+void uvodbc__odbc_stream_cursors(SQLHDBC dbc, int on) {
+  SQLSetConnectAttr(dbc, PSQL_ATTR_USE_DECLAREFETCH,
+                    (SQLPOINTER)(uintptr_t)(on != 0), SQL_IS_UINTEGER);
 }
 
 /* The connection string to pass to SQLDriverConnect: `connstr`, or a copy
@@ -157,11 +167,11 @@ static char* psql_connstr(const char* connstr) {
  * set, see lib/odbc-sqlite.c).  Called in the connect's turn:
  * it reads the same ini files as the connect. */
 static char* driver_connstr(const uvodbc__connect_args_t* args,
-                            long* sqlite_timeout_ms) {
+                            long* sqlite_timeout_ms, int* streams) {
   if (loads(args->connstr, "maodbc"))
     return mariadb_login_timeout(args->connstr, args->login_timeout_s);
   if (loads(args->connstr, "psqlodbc"))
-    return psql_connstr(args->connstr);
+    return psql_connstr(args->connstr, streams);
   if (loads(args->connstr, "sqlite"))
     return uvodbc__sqlite_connstr(args->connstr, sqlite_timeout_ms);
   return NULL;
@@ -229,15 +239,27 @@ static int query_id(SQLHDBC dbc, const char* sql, SQLUBIGINT* id,
   return SQL_SUCCEEDED(rc) ? 0 : UVODBC_ESQL;
 }
 
+/* 1 if psqlODBC's statements on `dbc` may read through server cursors:
+ * uvodbc turns them on for cursors (`streams`), or the user did. */
+static int psql_may_stream(SQLHDBC dbc, int streams) {
+  SQLUINTEGER on = 0;
+  if (streams) return 1;
+  return SQL_SUCCEEDED(SQLGetConnectAttr(dbc, PSQL_ATTR_USE_DECLAREFETCH,
+                                         &on, SQL_IS_UINTEGER, NULL)) &&
+         on != 0;
+}
+
 /* Any other driver: its own SQLCancel, called on its own statement handle
  * (lib/odbc-cancel.c).  Its entry point is looked up in the library the
  * driver manager loaded (named by SQL_DRIVER_NAME, its soname); none
  * found: no target, the driver manager's SQLCancel is used.  psqlODBC's
- * does nothing to a fetch from a server cursor: its target also holds the
- * backend's pid, for pg_cancel_backend. */
+ * does nothing to a fetch from a server cursor: when there may be one, the
+ * target also holds the backend's pid, for pg_cancel_backend (a server
+ * without pg_backend_pid() just goes without). */
 static int driver_kill_target(SQLHDBC dbc, const char* connstr, int psql,
-                              uvodbc__diags_t* diags) {
+                              int streams, uvodbc__diags_t* diags) {
   SQLUBIGINT pid = 0;
+  uvodbc__diags_t ignored = {0};
   char name[256] = "";
   void* lib;
   uvodbc__driver_cancel_fn fn = NULL;
@@ -247,12 +269,13 @@ static int driver_kill_target(SQLHDBC dbc, const char* connstr, int psql,
   *(void**)&fn = dlsym(lib, "SQLCancel");
   dlclose(lib); /* the driver manager keeps it loaded while connected */
   if (fn == NULL) return 0;
-  if (psql) {
-    int err = query_id(dbc, "SELECT pg_backend_pid()", &pid, diags);
-    if (err != 0) return err;
-    return register_kill(dbc, uvodbc__kill_new_psql(fn, connstr,
-                                                    (unsigned long)pid),
-                         diags);
+  if (psql && psql_may_stream(dbc, streams)) {
+    int err = query_id(dbc, "SELECT pg_backend_pid()", &pid, &ignored);
+    uvodbc__diags_free(&ignored);
+    if (err == 0)
+      return register_kill(dbc, uvodbc__kill_new_psql(fn, connstr,
+                                                      (unsigned long)pid),
+                           diags);
   }
   return register_kill(dbc, uvodbc__kill_new_driver(fn), diags);
 }
@@ -270,7 +293,8 @@ static int mariadb_kill_target(SQLHDBC dbc, const char* connstr,
 }
 
 int uvodbc__odbc_connect(const uvodbc__connect_args_t* args, SQLHDBC* out,
-                         uvodbc__driver_t* driver, uvodbc__diags_t* diags) {
+                         uvodbc__driver_t* driver, int* streams,
+                         uvodbc__diags_t* diags) {
   SQLHDBC dbc = SQL_NULL_HDBC;
   SQLRETURN rc;
   int err = 0;
@@ -302,7 +326,8 @@ int uvodbc__odbc_connect(const uvodbc__connect_args_t* args, SQLHDBC* out,
   if (args->login_timeout_s > 0) /* unsupported is not a failure */
     SQLSetConnectAttr(dbc, SQL_ATTR_LOGIN_TIMEOUT,
                       (SQLPOINTER)(uintptr_t)args->login_timeout_s, 0);
-  rewritten = driver_connstr(args, &sqlite_timeout_ms);
+  *streams = 0;
+  rewritten = driver_connstr(args, &sqlite_timeout_ms, streams);
   if (rewritten != NULL) connstr = rewritten;
   if (sqlite_timeout_ms > 0) uvodbc__sqlite_capture_begin(&sqlite_db);
   rc = SQLDriverConnect(dbc, NULL, (SQLCHAR*)connstr, SQL_NTS, NULL, 0, NULL,
@@ -353,7 +378,7 @@ int uvodbc__odbc_connect(const uvodbc__connect_args_t* args, SQLHDBC* out,
                    *driver == UVODBC__DRIVER_OTHER) &&
       !serialized_dm(dbc))
     err = driver_kill_target(dbc, args->connstr,
-                             *driver == UVODBC__DRIVER_PSQL, diags);
+                             *driver == UVODBC__DRIVER_PSQL, *streams, diags);
   if (err != 0 && dbc != SQL_NULL_HDBC) {
     uvodbc__odbc_disconnect(dbc, *driver, diags);
     dbc = SQL_NULL_HDBC;

@@ -171,8 +171,14 @@ typedef enum {
   UVODBC__DRIVER_MARIADB
 } uvodbc__driver_t;
 
+/* *streams: 1 when uvodbc decides per statement whether a result streams
+ * (psqlODBC, unless the user set UseDeclareFetch). */
 int uvodbc__odbc_connect(const uvodbc__connect_args_t* args, SQLHDBC* out,
-                         uvodbc__driver_t* driver, uvodbc__diags_t* diags);
+                         uvodbc__driver_t* driver, int* streams,
+                         uvodbc__diags_t* diags);
+/* psqlODBC: whether the next executes read through a server cursor
+ * (UseDeclareFetch) or buffer their result. */
+void uvodbc__odbc_stream_cursors(SQLHDBC dbc, int on);
 /* Rolls back, disconnects and frees the handle (SQLite: settling its
  * driver's stale transaction flag first if needed): 0, or UVODBC_ESQL when
  * the driver refused to disconnect (the handle is then still allocated). */

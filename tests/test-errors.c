@@ -344,7 +344,10 @@ START_TEST(errors_warning_kept) {
     ck_assert_int_eq(r.status, 0);
     ck_assert_int_eq(r.has_cursor, via == VIA_EXEC);
     ck_assert_uint_eq(r.ndiag, 1);
-    ck_assert_str_eq(r.sqlstate, "01000");
+    /* A cursor streams through a server cursor, and psqlODBC reports a
+     * WARNING raised by its FETCH as SQLSTATE 00000 (docs/drivers.md,
+     * "Streaming"); the message is kept all the same. */
+    ck_assert_str_eq(r.sqlstate, via == VIA_EXEC ? "00000" : "01000");
     ck_assert_ptr_nonnull(strstr(r.message, "uvodbc warns"));
     /* A notice. */
     r = run_warning(&loop, conn, via,

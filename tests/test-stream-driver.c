@@ -510,7 +510,7 @@ END_TEST
 
 /* Waiting for the lead's cursor FETCH cancel (issue 10): a fetch the server
  * needs seconds for is cancelled, then the connection works. */
-static const int fetch_cancel_ready = 0;
+static const int fetch_cancel_ready = 1;
 
 START_TEST(stream_cancel_mid_fetch) {
   uv_loop_t loop;
@@ -519,9 +519,10 @@ START_TEST(stream_cancel_mid_fetch) {
   op_t a, f;
   char sql[512];
   conn = begin_test(&loop, &ticker);
-  /* Rows 1..BATCH at once, then one every 300,000,000. */
+  /* Rows 1..1024 at once (the execute's FETCH 1024: Fetch=1024), then one
+   * every 300,000,000: the fetch after the first batch waits. */
   snprintf(sql, sizeof(sql), "%s",
-           series_where(1000000000LL, "x", "x <= 1000 OR x % 300000000 = 0"));
+           series_where(1000000000LL, "x", "x <= 1024 OR x % 300000000 = 0"));
   exec_within(&loop, conn, &a, sql, 10000);
   ck_assert_int_eq(a.status, 0);
   op_init(&f);

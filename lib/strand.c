@@ -11,7 +11,7 @@
  * at call time, so whatever ran before has settled.
  *
  * Operations whose result is known without a hop (cancelled, a detached
- * handle, EOF already seen, a read-ahead batch) wait in the connection's
+ * handle, EOF already seen, a read's held batch) wait in the connection's
  * ready list and are delivered in order from an idle handle on a later loop
  * iteration, never from inside the call that started them.  A drain
  * delivers the ready list as it was when the drain began (libuv's rule for

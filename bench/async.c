@@ -178,6 +178,10 @@ static void count_null(const uvodbc_req_t* req, core_sums_t* sums, int err,
 static void consume(const uvodbc_req_t* req, const uvodbc_batch_t* batch,
                     core_sums_t* sums) {
   size_t r, n = uvodbc_batch_nrows(batch);
+  if (sums->rows == 0) {
+    sums->first_batch_at = bench_now();
+    sums->first_batch_rows = (int64_t)n;
+  }
   for (r = 0; r < n; r++) {
     int64_t i;
     double x;

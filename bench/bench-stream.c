@@ -151,12 +151,6 @@ typedef struct sample_s {
   double rss_mib;
 } sample_t;
 
-/* The uvodbc side's read: every batch until UV_EOF, then the close.
- * Pull-style uvodbc_cursor_fetch until uvodbc_cursor_read_start lands. */
-static void uvodbc_read(async_t* a, size_t batch, core_sums_t* sums) {
-  async_fetch(a, batch, 0, sums);
-}
-
 static void child_run(const job_t* job, result_t* res) {
   baseline_t b;
   double t;
@@ -168,7 +162,8 @@ static void child_run(const job_t* job, result_t* res) {
     if (uvodbc_init() != 0) bench_die("uvodbc_init failed");
     async_connect(&a, &loop, job->connstr);
     t = bench_now();
-    uvodbc_read(&a, job->batch, &res->sums);
+    /* the exec's batch, then uvodbc_cursor_read_start() to UV_EOF */
+    async_fetch(&a, job->batch, 1, &res->sums);
     res->seconds = bench_now() - t;
     res->first_s = res->sums.first_batch_at - t;
     async_disconnect(&a);

@@ -178,10 +178,6 @@ static void count_null(const uvodbc_req_t* req, core_sums_t* sums, int err,
 static void consume(const uvodbc_req_t* req, const uvodbc_batch_t* batch,
                     core_sums_t* sums) {
   size_t r, n = uvodbc_batch_nrows(batch);
-  if (sums->rows == 0) {
-    sums->first_batch_at = bench_now();
-    sums->first_batch_rows = (int64_t)n;
-  }
   for (r = 0; r < n; r++) {
     int64_t i;
     double x;
@@ -250,6 +246,8 @@ static void on_fetch_exec(uvodbc_req_t* req, int status) {
   int err;
   if (status != 0) fail(req, status, "exec(fetch)");
   if (req->cursor == NULL) bench_die("uvodbc: the fetch query has no rows");
+  f->sums->first_batch_at = bench_now(); /* in the application's hands */
+  f->sums->first_batch_rows = (int64_t)uvodbc_batch_nrows(req->batch);
   f->cursor = req->cursor;
   uvodbc_cursor_set_data(f->cursor, f);
   if (!f->read) {

@@ -11,6 +11,7 @@
  * (ABAB); the table shows rows/s, peak RSS and time to the first batch,
  * median and range.  See bench/README.md. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +47,7 @@ typedef struct options_s {
   size_t runs;
   size_t rows;
   size_t batch; /* 0: uvodbc's default, learned from a first run */
+  int baseline_thread; /* the baseline's process also has an idle thread */
   int drivers[BENCH_NDRIVERS];
   const char* extra[BENCH_NDRIVERS]; /* NULL: default_extra */
 } options_t;
@@ -61,6 +63,7 @@ static void usage(FILE* out) {
           "                own, learned from a first uvodbc run)\n"
           "  --drivers L   drivers to run (default all three); connection\n"
           "                strings from UVODBC_TEST_SQLITE/_PG/_MARIADB\n"
+          "  --baseline-thread  an idle thread in the baseline's process too\n"
           "  --connstr-extra DRIVER=KEYS  keys added to that driver's string\n"
           "                on both sides instead of the streaming defaults\n"
           "                (sqlite: StepAPI=1; pg: UseDeclareFetch=1;"
@@ -107,6 +110,8 @@ static void parse_args(int argc, char** argv, options_t* o) {
       if (val == NULL) bench_die("--drivers needs a value");
       bench_parse_drivers(val, o->drivers);
       i++;
+    } else if (strcmp(arg, "--baseline-thread") == 0) {
+      o->baseline_thread = 1;
     } else if (strcmp(arg, "--connstr-extra") == 0) {
       parse_extra(val, o);
       i++;
@@ -136,6 +141,7 @@ typedef struct job_s {
   const char* connstr;
   size_t rows;
   size_t batch; /* uvodbc: 0 for its default */
+  int idle_thread;
 } job_t;
 
 /* What a child reports through its pipe. */
@@ -143,6 +149,7 @@ typedef struct result_s {
   core_sums_t sums;
   double seconds; /* from the execute to the statement's end */
   double first_s; /* from the execute to the first batch */
+  double cpu_s;   /* CPU time of the process (all threads) meanwhile */
 } result_t;
 
 /* One measured run: the child's result and its peak RSS. */
@@ -151,9 +158,25 @@ typedef struct sample_s {
   double rss_mib;
 } sample_t;
 
+static double cpu_now(void) {
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+         (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+/* --baseline-thread's thread: it only has to exist.  glibc takes a
+ * faster, non-atomic path in pthread_mutex_lock/unlock while a process has
+ * a single thread, and SQLite's driver takes mutexes per value. */
+static void* idle(void* arg) {
+  for (;;) pause();
+  return arg;
+}
+
 static void child_run(const job_t* job, result_t* res) {
   baseline_t b;
-  double t;
+  pthread_t thread;
+  double t, cpu;
 
   if (job->kind == JOB_UVODBC) {
     uv_loop_t loop;
@@ -162,15 +185,19 @@ static void child_run(const job_t* job, result_t* res) {
     if (uvodbc_init() != 0) bench_die("uvodbc_init failed");
     async_connect(&a, &loop, job->connstr);
     t = bench_now();
+    cpu = cpu_now();
     /* the exec's batch, then uvodbc_cursor_read_start() to UV_EOF */
     async_fetch(&a, job->batch, 1, &res->sums);
     res->seconds = bench_now() - t;
+    res->cpu_s = cpu_now() - cpu;
     res->first_s = res->sums.first_batch_at - t;
     async_disconnect(&a);
     if (uvodbc_shutdown() != 0) bench_die("uvodbc_shutdown: still busy");
     if (uv_loop_close(&loop) != 0) bench_die("uv_loop_close: handles left");
     return;
   }
+  if (job->idle_thread && pthread_create(&thread, NULL, idle, NULL) != 0)
+    bench_die("pthread_create failed");
   baseline_connect(&b, job->connstr);
   switch (job->kind) {
     case JOB_CREATE:
@@ -181,8 +208,10 @@ static void child_run(const job_t* job, result_t* res) {
       break;
     case JOB_BASELINE:
       t = bench_now();
+      cpu = cpu_now();
       baseline_fetch(&b, job->batch, &res->sums);
       res->seconds = bench_now() - t;
+      res->cpu_s = cpu_now() - cpu;
       res->first_s = res->sums.first_batch_at - t;
       break;
     default:
@@ -244,6 +273,9 @@ static double rss_mib(const sample_t* s) {
 static double first_ms(const sample_t* s) {
   return s->r.first_s * 1e3;
 }
+static double cpu_s(const sample_t* s) {
+  return s->r.cpu_s;
+}
 
 /* Median, min and max of one field over `n` samples. */
 static void stats(const sample_t* s, size_t n, field_fn f, double out[3]) {
@@ -260,27 +292,29 @@ static void stats(const sample_t* s, size_t n, field_fn f, double out[3]) {
 }
 
 static void print_header(void) {
-  printf("%-8s %-9s %6s %24s %24s %26s %6s\n", "driver", "side", "batch",
-         "rows/s med (min-max)", "peak RSS MiB med (range)",
-         "first batch ms med (range)", "ratio");
+  printf("%-8s %-9s %6s %24s %24s %26s %22s %6s\n", "driver", "side",
+         "batch", "rows/s med (min-max)", "peak RSS MiB med (range)",
+         "first batch ms med (range)", "read CPU s med (range)", "ratio");
 }
 
 /* One side's row; returns its median rows/s. */
 static double print_side(const char* driver, const char* side, size_t batch,
                          const sample_t* s, size_t n, double base_rate) {
-  double rate[3], rss[3], first[3];
-  char c1[48], c2[48], c3[48], ratio[16] = "";
+  double rate[3], rss[3], first[3], cpu[3];
+  char c1[48], c2[48], c3[48], c4[48], ratio[16] = "";
   stats(s, n, rows_per_s, rate);
   stats(s, n, rss_mib, rss);
   stats(s, n, first_ms, first);
+  stats(s, n, cpu_s, cpu);
   snprintf(c1, sizeof(c1), "%.0fk (%.0fk-%.0fk)", rate[0] / 1e3,
            rate[1] / 1e3, rate[2] / 1e3);
   snprintf(c2, sizeof(c2), "%.1f (%.1f-%.1f)", rss[0], rss[1], rss[2]);
   snprintf(c3, sizeof(c3), "%.1f (%.1f-%.1f)", first[0], first[1], first[2]);
+  snprintf(c4, sizeof(c4), "%.2f (%.2f-%.2f)", cpu[0], cpu[1], cpu[2]);
   if (base_rate > 0)
     snprintf(ratio, sizeof(ratio), "%.2f", rate[0] / base_rate);
-  printf("%-8s %-9s %6zu %24s %24s %26s %6s\n", driver, side, batch, c1, c2,
-         c3, ratio);
+  printf("%-8s %-9s %6zu %24s %24s %26s %22s %6s\n", driver, side, batch, c1,
+         c2, c3, c4, ratio);
   fflush(stdout);
   return rate[0];
 }
@@ -381,7 +415,9 @@ static void bench_driver(const options_t* o, bench_driver_t d) {
     job.kind = JOB_BASELINE;
     job.connstr = base_str;
     job.batch = batch;
+    job.idle_thread = o->baseline_thread;
     run_child(&job, &base[i]);
+    job.idle_thread = 0;
     job.kind = JOB_UVODBC;
     job.connstr = uvo_str;
     job.batch = o->batch;
@@ -429,7 +465,11 @@ int main(int argc, char** argv) {
          uvodbc_version_string(), uv_version_string(), o.rows, o.runs,
          pool != NULL ? pool : "(default 4)");
   printf("# rows/s from the execute to the statement's end; peak RSS = the "
-         "child's ru_maxrss; ratio = uvodbc / baseline median rows/s\n");
+         "child's ru_maxrss; read CPU = the child's CPU time (all threads) "
+         "meanwhile; ratio = uvodbc / baseline median rows/s\n");
+  if (o.baseline_thread)
+    printf("# --baseline-thread: the baseline's process has an idle second "
+           "thread\n");
   print_header();
   for (d = 0; d < BENCH_NDRIVERS; d++)
     if (o.drivers[d]) bench_driver(&o, (bench_driver_t)d);

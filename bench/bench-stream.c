@@ -22,12 +22,17 @@
 #include "bench.h"
 #include "core.h"
 
-/* The streaming keys uvodbc adds to a connection string that does not set
- * them (lib/odbc-conn.c); "%zu" is the batch's rows. */
+/* The streaming keys of uvodbc's cursors, given to both sides, in place
+ * of the same keys of the test strings (which set UseDeclareFetch=0: a
+ * user's choice that uvodbc keeps).  psqlODBC: uvodbc adds Fetch=1024 and
+ * turns UseDeclareFetch on for cursors' statements (lib/odbc-conn.c);
+ * psqlODBC fetches max(Fetch, row array size) rows per round trip.
+ * SQLite: uvodbc leaves StepAPI off (docs/drivers.md, "Streaming"), so its
+ * results are materialized.  MariaDB 3.1.15 cannot stream. */
 static const char* const default_extra[BENCH_NDRIVERS] = {
-    "StepAPI=1",                   /* sqlite */
-    "UseDeclareFetch=1;Fetch=%zu", /* pg */
-    "",                            /* mariadb: 3.1.15 cannot stream */
+    "",                             /* sqlite */
+    "UseDeclareFetch=1;Fetch=1024", /* pg */
+    "",                             /* mariadb */
 };
 
 /* What uvodbc's connect adds besides (lib/odbc-conn.c, odbc-sqlite.c), for
@@ -38,10 +43,6 @@ static const char* const connect_adds[BENCH_NDRIVERS] = {
     "ConnSettings={set client_encoding to UTF8;}",
     "CONN_TIMEOUT=15", /* UVODBC_LOGIN_TIMEOUT_DEFAULT_S */
 };
-
-/* Rows the first runs use to learn the library's batch when --batch 0,
- * as psqlODBC's Fetch= until then. */
-#define PROBE_FETCH 10000
 
 typedef struct options_s {
   size_t runs;
@@ -65,10 +66,10 @@ static void usage(FILE* out) {
           "                strings from UVODBC_TEST_SQLITE/_PG/_MARIADB\n"
           "  --baseline-thread  an idle thread in the baseline's process too\n"
           "  --connstr-extra DRIVER=KEYS  keys added to that driver's string\n"
-          "                on both sides instead of the streaming defaults\n"
-          "                (sqlite: StepAPI=1; pg: UseDeclareFetch=1;"
-          "Fetch=<batch>;\n"
-          "                mariadb: none), e.g. pg=UseDeclareFetch=0\n");
+          "                on both sides instead of uvodbc's streaming\n"
+          "                defaults (sqlite: none; pg: UseDeclareFetch=1;"
+          "Fetch=1024;\n"
+          "                mariadb: none), e.g. sqlite=StepAPI=1\n");
 }
 
 static void parse_extra(const char* val, options_t* o) {
@@ -344,21 +345,17 @@ static void check_sums(const char* driver, const core_sums_t* ref,
 }
 
 /* The streaming keys for `batch` rows: --connstr-extra or the default. */
-static void extra_keys(const options_t* o, bench_driver_t d, size_t batch,
-                       char* out, size_t size) {
-  if (o->extra[d] != NULL)
-    snprintf(out, size, "%s", o->extra[d]);
-  else
-    snprintf(out, size, default_extra[d], batch);
+static const char* extra_keys(const options_t* o, bench_driver_t d) {
+  return o->extra[d] != NULL ? o->extra[d] : default_extra[d];
 }
 
 /* The strings both sides connect with: the user's with the streaming keys,
  * plus (baseline) what uvodbc's connect adds to it. */
-static void make_connstrs(const options_t* o, bench_driver_t d, size_t batch,
-                          char** uvo, char** base) {
+static void make_connstrs(const options_t* o, bench_driver_t d, char** uvo,
+                          char** base) {
   const char* connstr = bench_connstr(d);
-  char extra[256], both[512];
-  extra_keys(o, d, batch, extra, sizeof(extra));
+  const char* extra = extra_keys(o, d);
+  char both[512];
   snprintf(both, sizeof(both), "%s%s%s", extra, extra[0] != '\0' ? ";" : "",
            connect_adds[d]);
   *uvo = bench_connstr_with(connstr, extra);
@@ -370,7 +367,8 @@ static void bench_driver(const options_t* o, bench_driver_t d) {
   sample_t* base = calloc(o->runs, sizeof(*base));
   sample_t* uvo = calloc(o->runs, sizeof(*uvo));
   sample_t floor_s, warm;
-  char *uvo_str, *base_str, extra[256];
+  const char* extra = extra_keys(o, d);
+  char *uvo_str, *base_str;
   size_t batch = o->batch, i;
   double base_rate, uvo_rate, uvo_rss[3];
   job_t job;
@@ -386,7 +384,7 @@ static void bench_driver(const options_t* o, bench_driver_t d) {
   run_child(&job, &floor_s);
 
   /* Warm-up, untimed: uvodbc once, which also tells its batch. */
-  make_connstrs(o, d, batch > 0 ? batch : PROBE_FETCH, &uvo_str, &base_str);
+  make_connstrs(o, d, &uvo_str, &base_str);
   job.kind = JOB_UVODBC;
   job.connstr = uvo_str;
   job.batch = o->batch;
@@ -394,13 +392,7 @@ static void bench_driver(const options_t* o, bench_driver_t d) {
   if (warm.r.sums.rows != (int64_t)o->rows)
     bench_die("%s: read %lld rows, the table has %zu", name,
               (long long)warm.r.sums.rows, o->rows);
-  if (batch == 0) {
-    batch = (size_t)warm.r.sums.first_batch_rows;
-    free(uvo_str);
-    free(base_str);
-    make_connstrs(o, d, batch, &uvo_str, &base_str);
-  }
-  extra_keys(o, d, batch, extra, sizeof(extra));
+  if (batch == 0) batch = (size_t)warm.r.sums.first_batch_rows;
   printf("# %s: streaming keys on both sides: %s; the baseline also: %s; "
          "a child that only connects peaks at %.1f MiB\n",
          name, extra[0] != '\0' ? extra : "(none)", connect_adds[d],
@@ -409,6 +401,11 @@ static void bench_driver(const options_t* o, bench_driver_t d) {
     printf("# %s: Connector/ODBC 3.1.15 cannot stream: it reads the whole "
            "result on execute, so peak RSS grows with the result on both "
            "sides\n",
+           name);
+  if (d == BENCH_SQLITE && o->extra[d] == NULL)
+    printf("# %s: uvodbc leaves the driver's StepAPI off (docs/drivers.md): "
+           "the result is materialized on execute on both sides; "
+           "--connstr-extra sqlite=StepAPI=1 streams\n",
            name);
 
   for (i = 0; i < o->runs; i++) {
@@ -431,7 +428,7 @@ static void bench_driver(const options_t* o, bench_driver_t d) {
   base_rate = print_side(name, "baseline", batch, base, o->runs, 0);
   uvo_rate = print_side(name, "uvodbc", batch, uvo, o->runs, base_rate);
   stats(uvo, o->runs, rss_mib, uvo_rss);
-  if (d == BENCH_MARIADB && o->extra[d] == NULL)
+  if (d != BENCH_PG && o->extra[d] == NULL)
     printf("# %s: uvodbc peak RSS %.1f MiB (not streamed), rows/s %.2fx the "
            "baseline\n",
            name, uvo_rss[0], uvo_rate / base_rate);

@@ -246,6 +246,8 @@ static void on_fetch_exec(uvodbc_req_t* req, int status) {
   int err;
   if (status != 0) fail(req, status, "exec(fetch)");
   if (req->cursor == NULL) bench_die("uvodbc: the fetch query has no rows");
+  f->sums->first_batch_at = bench_now(); /* in the application's hands */
+  f->sums->first_batch_rows = (int64_t)uvodbc_batch_nrows(req->batch);
   f->cursor = req->cursor;
   uvodbc_cursor_set_data(f->cursor, f);
   if (!f->read) {

@@ -13,6 +13,14 @@ int core_sums_equal(const core_sums_t* a, const core_sums_t* b) {
          a->seconds == b->seconds && a->nanos == b->nanos;
 }
 
+double core_work_us;
+
+void core_batch_work(void) {
+  double until = bench_now() + core_work_us / 1e6;
+  while (core_work_us > 0 && bench_now() < until) {
+  }
+}
+
 /* Dies with every diagnostic record of `h` unless `rc` succeeded. */
 static void check(SQLRETURN rc, SQLSMALLINT type, SQLHANDLE h,
                   const char* what) {
@@ -90,6 +98,50 @@ void baseline_select1(baseline_t* b, size_t k) {
   }
 }
 
+/* ---- the fetch table ---- */
+
+void core_create_table(baseline_t* b, bench_driver_t d, size_t rows) {
+  char sql[1024];
+  baseline_try_exec(b, "DROP TABLE IF EXISTS " CORE_TABLE);
+  switch (d) {
+    case BENCH_SQLITE:
+      baseline_exec(b, "CREATE TABLE " CORE_TABLE " (id INTEGER, x DOUBLE, "
+                       "s VARCHAR(32), ts TIMESTAMP)");
+      snprintf(sql, sizeof(sql),
+               "INSERT INTO " CORE_TABLE " (id, x, s, ts) "
+               "WITH RECURSIVE seq(i) AS (SELECT 1 UNION ALL "
+               "SELECT i + 1 FROM seq WHERE i < %zu) "
+               "SELECT i, i * 0.25, 'text-value-' || i, "
+               "strftime('%%Y-%%m-%%d %%H:%%M:%%f', '2024-01-01', "
+               "'+' || (i + (i %% 1000) / 1000.0) || ' seconds') FROM seq",
+               rows);
+      break;
+    case BENCH_PG:
+      baseline_exec(b, "CREATE TABLE " CORE_TABLE " (id integer, "
+                       "x double precision, s varchar(32), ts timestamp)");
+      snprintf(sql, sizeof(sql),
+               "INSERT INTO " CORE_TABLE " (id, x, s, ts) "
+               "SELECT i, i * 0.25, 'text-value-' || i, "
+               "timestamp '2024-01-01' + i * interval '1 second' + "
+               "(i %% 1000) * interval '1 millisecond' "
+               "FROM generate_series(1, %zu) AS i",
+               rows);
+      break;
+    default: /* MariaDB: the Sequence engine's seq_1_to_N */
+      baseline_exec(b, "CREATE TABLE " CORE_TABLE " (id INT, x DOUBLE, "
+                       "s VARCHAR(32), ts DATETIME(3))");
+      snprintf(sql, sizeof(sql),
+               "INSERT INTO " CORE_TABLE " (id, x, s, ts) "
+               "SELECT seq, seq * 0.25, CONCAT('text-value-', seq), "
+               "TIMESTAMP '2024-01-01 00:00:00' + INTERVAL seq SECOND + "
+               "INTERVAL (seq %% 1000) * 1000 MICROSECOND "
+               "FROM seq_1_to_%zu",
+               rows);
+      break;
+  }
+  baseline_exec(b, sql);
+}
+
 /* Column-wise buffers for one block of `rows` rows. */
 typedef struct block_s {
   size_t rows;
@@ -160,6 +212,10 @@ void baseline_fetch(baseline_t* b, size_t batch_rows, core_sums_t* sums) {
     rc = SQLFetch(h);
     if (rc == SQL_NO_DATA) break;
     check(rc, SQL_HANDLE_STMT, h, "SQLFetch");
+    if (sums->rows == 0) {
+      sums->first_batch_at = bench_now();
+      sums->first_batch_rows = (int64_t)blk.fetched;
+    }
     for (r = 0; r < blk.fetched; r++) {
       if (blk.ind[0][r] == SQL_NULL_DATA)
         sums->nulls++;

@@ -12,18 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "bench.h"
 #include "core.h"
-
-double core_work_us;
-
-void core_batch_work(void) {
-  double until = bench_now() + core_work_us / 1e6;
-  while (core_work_us > 0 && bench_now() < until) {
-  }
-}
 
 typedef struct options_s {
   size_t runs;
@@ -93,78 +84,6 @@ static void parse_args(int argc, char** argv, options_t* o) {
       bench_die("unknown argument '%s'", arg);
     }
   }
-}
-
-/* ---- the fetch table ---- */
-
-static void create_table(baseline_t* b, bench_driver_t d, size_t rows) {
-  char sql[1024];
-  baseline_try_exec(b, "DROP TABLE IF EXISTS " CORE_TABLE);
-  switch (d) {
-    case BENCH_SQLITE:
-      baseline_exec(b, "CREATE TABLE " CORE_TABLE " (id INTEGER, x DOUBLE, "
-                       "s VARCHAR(32), ts TIMESTAMP)");
-      snprintf(sql, sizeof(sql),
-               "INSERT INTO " CORE_TABLE " (id, x, s, ts) "
-               "WITH RECURSIVE seq(i) AS (SELECT 1 UNION ALL "
-               "SELECT i + 1 FROM seq WHERE i < %zu) "
-               "SELECT i, i * 0.25, 'text-value-' || i, "
-               "strftime('%%Y-%%m-%%d %%H:%%M:%%f', '2024-01-01', "
-               "'+' || (i + (i %% 1000) / 1000.0) || ' seconds') FROM seq",
-               rows);
-      break;
-    case BENCH_PG:
-      baseline_exec(b, "CREATE TABLE " CORE_TABLE " (id integer, "
-                       "x double precision, s varchar(32), ts timestamp)");
-      snprintf(sql, sizeof(sql),
-               "INSERT INTO " CORE_TABLE " (id, x, s, ts) "
-               "SELECT i, i * 0.25, 'text-value-' || i, "
-               "timestamp '2024-01-01' + i * interval '1 second' + "
-               "(i %% 1000) * interval '1 millisecond' "
-               "FROM generate_series(1, %zu) AS i",
-               rows);
-      break;
-    default: /* MariaDB: the Sequence engine's seq_1_to_N */
-      baseline_exec(b, "CREATE TABLE " CORE_TABLE " (id INT, x DOUBLE, "
-                       "s VARCHAR(32), ts DATETIME(3))");
-      snprintf(sql, sizeof(sql),
-               "INSERT INTO " CORE_TABLE " (id, x, s, ts) "
-               "SELECT seq, seq * 0.25, CONCAT('text-value-', seq), "
-               "TIMESTAMP '2024-01-01 00:00:00' + INTERVAL seq SECOND + "
-               "INTERVAL (seq %% 1000) * 1000 MICROSECOND "
-               "FROM seq_1_to_%zu",
-               rows);
-      break;
-  }
-  baseline_exec(b, sql);
-}
-
-/* `connstr` without its UseDeclareFetch= and Fetch= keys, plus
- * UseDeclareFetch=1;Fetch=<rows>: psqlODBC then streams the result through
- * a server cursor, `rows` at a time, instead of buffering it on execute. */
-static char* with_declare_fetch(const char* connstr, size_t rows) {
-  size_t n = strlen(connstr);
-  char* out = malloc(n + 64);
-  const char* p = connstr;
-  char* o = out;
-  if (out == NULL) bench_die("out of memory");
-  while (*p != '\0') {
-    const char* start = p;
-    int depth = 0;
-    for (; *p != '\0' && (*p != ';' || depth > 0); p++) { /* {a;b} values */
-      if (*p == '{') depth++;
-      if (*p == '}' && depth > 0) depth--;
-    }
-    if (strncasecmp(start, "UseDeclareFetch=", 16) != 0 &&
-        strncasecmp(start, "Fetch=", 6) != 0 && p > start) {
-      memcpy(o, start, (size_t)(p - start));
-      o += p - start;
-      *o++ = ';';
-    }
-    if (*p == ';') p++;
-  }
-  sprintf(o, "UseDeclareFetch=1;Fetch=%zu", rows);
-  return out;
 }
 
 /* ---- measurements ---- */
@@ -309,7 +228,7 @@ static void bench_driver(const options_t* o, bench_driver_t d,
 
   baseline_connect(&b, connstr);
   async_connect(&a, loop, connstr);
-  create_table(&b, d, o->rows);
+  core_create_table(&b, d, o->rows);
   measure_select1(o, d, &b, &a);
   if (core_work_us > 0)
     snprintf(what, sizeof(what), "fetch %zu x 4, batch %zu, work %.0f us",
@@ -319,9 +238,12 @@ static void bench_driver(const options_t* o, bench_driver_t d,
              o->batch);
   measure_fetch(o, d, what, &b, &a);
   if (d == BENCH_PG && o->declare_fetch) {
-    char* declare = with_declare_fetch(connstr, o->batch);
+    char* declare;
+    char extra[64];
     baseline_t b2;
     async_t a2;
+    snprintf(extra, sizeof(extra), "UseDeclareFetch=1;Fetch=%zu", o->batch);
+    declare = bench_connstr_with(connstr, extra);
     baseline_connect(&b2, declare);
     async_connect(&a2, loop, declare);
     snprintf(what_declare, sizeof(what_declare),

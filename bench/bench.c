@@ -102,6 +102,51 @@ const char* bench_connstr(bench_driver_t d) {
   return s;
 }
 
+/* The length of the connection-string attribute at `p` (up to its ';' or
+ * the end; braced values may hold ';'). */
+static size_t attr_len(const char* p) {
+  size_t n = 0;
+  int depth = 0;
+  for (; p[n] != '\0' && (p[n] != ';' || depth > 0); n++) {
+    if (p[n] == '{') depth++;
+    if (p[n] == '}' && depth > 0) depth--;
+  }
+  return n;
+}
+
+/* 1 if the attribute `a` (length `alen`) has a key that `extra` sets. */
+static int key_in(const char* a, size_t alen, const char* extra) {
+  size_t klen = strcspn(a, "=");
+  const char* e = extra;
+  if (klen >= alen) return 0;
+  while (*e != '\0') {
+    size_t elen = attr_len(e);
+    if (strcspn(e, "=") == klen && strncasecmp(e, a, klen) == 0) return 1;
+    e += elen;
+    if (*e == ';') e++;
+  }
+  return 0;
+}
+
+char* bench_connstr_with(const char* connstr, const char* extra) {
+  char* out = malloc(strlen(connstr) + strlen(extra) + 2);
+  const char* p = connstr;
+  char* o = out;
+  if (out == NULL) bench_die("out of memory");
+  while (*p != '\0') {
+    size_t n = attr_len(p);
+    if (n > 0 && !key_in(p, n, extra)) {
+      memcpy(o, p, n);
+      o += n;
+      *o++ = ';';
+    }
+    p += n;
+    if (*p == ';') p++;
+  }
+  strcpy(o, extra);
+  return out;
+}
+
 /* ---- the table ---- */
 
 /* "12.3k", "1.23M": a rate in 6 characters or so. */

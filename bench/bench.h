@@ -42,6 +42,11 @@ void bench_parse_drivers(const char* list, int want[BENCH_NDRIVERS]);
  * by tests/servers.sh); dies when it is not set. */
 const char* bench_connstr(bench_driver_t d);
 
+/* A copy of `connstr` (free it) without the keys that `extra` sets, then
+ * `extra` ("Key=value;Key2=value2", braced values allowed) appended: so the
+ * keys of `extra` win whatever the string had. */
+char* bench_connstr_with(const char* connstr, const char* extra);
+
 /* The result table.  A row compares `n` timed samples (seconds) of each
  * side.  Times are shown multiplied by `scale` under the label `unit`
  * (1e6 / K with "us/query" for K queries per sample; 1e3 with "ms/fetch"),

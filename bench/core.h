@@ -13,6 +13,8 @@
 
 #include <uvodbc.h>
 
+#include "bench.h"
+
 #include <sql.h>
 #include <sqlext.h>
 
@@ -30,6 +32,9 @@ typedef struct core_sums_s {
   int64_t text_bytes; /* sum of the lengths of s                     */
   int64_t seconds;    /* sum of ts as seconds into its month         */
   int64_t nanos;      /* sum of the fractions of ts                  */
+  /* Not compared: when the first batch came (bench_now()), its rows. */
+  double first_batch_at;
+  int64_t first_batch_rows;
 } core_sums_t;
 
 int core_sums_equal(const core_sums_t* a, const core_sums_t* b);
@@ -50,6 +55,9 @@ typedef struct baseline_s {
 
 void baseline_connect(baseline_t* b, const char* connstr);
 void baseline_disconnect(baseline_t* b);
+/* Creates CORE_TABLE on driver `d` with `rows` rows, server-side (SQLite:
+ * a recursive CTE, PostgreSQL: generate_series, MariaDB: seq_1_to_N). */
+void core_create_table(baseline_t* b, bench_driver_t d, size_t rows);
 /* Runs one statement that must succeed (setup). */
 void baseline_exec(baseline_t* b, const char* sql);
 /* Like baseline_exec(), but returns 0 / -1 instead of dying. */

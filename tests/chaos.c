@@ -1242,9 +1242,11 @@ static void read_stop(cur_rec* k, const char* why) {
   if (r == NULL) return;
   stats.read_stops++;
   read_quiet_end(r);
-  /* Its fetch in flight comes first to whoever reads next. */
+  /* Its fetch in flight comes first to whoever reads next: one it queued,
+   * or, stopped before its first batch, the one it took over. */
   k->carry = 1;
-  k->carry_rows = read_limit(r);
+  k->carry_rows = r->batches == 0 ? with_carry(read_limit(r), r->first_limit)
+                                  : read_limit(r);
   k->carry_cancel = r->cancel_tried;
   k->stopped = r;
 }
@@ -1308,7 +1310,6 @@ static void read_behave(rq* r, cur_rec* k) {
         rq* f = new_rq(K_FETCH);
         f->action = (h >> 20) & 1 ? A_FETCH_ALL : A_NONE;
         start_fetch(f, k, (h >> 24) % 3);
-        if (f->inflight_idx >= 0) stats.read_takeovers++;
         break;
       }
       default: /* a later "read" or "fetch" op */
@@ -1326,10 +1327,10 @@ static void read_behave(rq* r, cur_rec* k) {
     err = uvodbc_req_cancel(&r->req);
     note("cancel read #%llu in its callback -> %s",
          (unsigned long long)r->seq, uvodbc_err_name(err));
-    /* The next fetch was queued before this callback. */
-    CHECK(err == 0 || err == UV_EBUSY ||
-              (err == UV_EINVAL && (c->state == C_FAILED || c->closing ||
-                                    detached_since(c, k->created_seq))),
+    /* The next fetch was queued before this callback; UV_EINVAL: it is
+     * already done (e.g. at the end of the rows, without a hop) and its
+     * callback on its way, so no ECANCELED for this cancel. */
+    CHECK(err == 0 || err == UV_EBUSY || err == UV_EINVAL,
           "req_cancel of read #%llu in its callback: %s",
           (unsigned long long)r->seq, uvodbc_err_name(err));
     if (err == 0) {
@@ -1409,10 +1410,35 @@ static void on_read(uvodbc_req_t* req, int status) {
     close_cursor(k, "read ended");
 }
 
+/* A cursor closing (its handle lives until its close callback): read_start
+ * is UVODBC_ECLOSED, read_stop 0. */
+static void read_closing(uint64_t w) {
+  static uvodbc_req_t probe;
+  int i, err;
+  for (i = 0; i < MAX_CURSORS; i++) {
+    cur_rec* k = cursors[(w + (uint64_t)i) % MAX_CURSORS];
+    if (k == NULL || !k->closing || k->close_cb) continue;
+    err = uvodbc_cursor_read_start(k->h, &probe, 0, on_never);
+    note("read_start closing cursor %d -> %s", k->id, uvodbc_err_name(err));
+    CHECK(err == UVODBC_ECLOSED, "read_start of closing cursor %d: %s",
+          k->id, uvodbc_err_name(err));
+    in_lib_call++;
+    err = uvodbc_cursor_read_stop(k->h);
+    in_lib_call--;
+    CHECK(err == 0, "read_stop of closing cursor %d: %s", k->id,
+          uvodbc_err_name(err));
+    return;
+  }
+}
+
 static void op_read(const uint64_t* w) {
   static const size_t rows[] = {0, 0, 1, 2, 3, 7, 50, 1000};
   cur_rec* k = pick_cursor(w[0]);
   rq* r;
+  if (w[1] % 16 == 0) {
+    read_closing(w[0]);
+    return;
+  }
   if (k == NULL) return;
   /* The stopped read's request again, or a new one (never a request that
    * is still reading: read_start must refuse it untouched). */
@@ -1805,6 +1831,7 @@ static void take_carry(rq* r, cur_rec* k) {
   r->first_limit = -1;
   if (!k->carry) return;
   k->carry = 0;
+  if (r->kind == K_FETCH) stats.read_takeovers++;
   r->first_limit = (long)k->carry_rows;
   if (k->carry_cancel) r->cancel_tried = 1;
 }
@@ -1850,7 +1877,6 @@ static void op_fetch(const uint64_t* w) {
        max_rows, reading ? " reading" : "", uvodbc_err_name(err),
        (unsigned long long)r->seq);
   if (err == 0) take_carry(r, k);
-  if (reading && err == 0) stats.read_takeovers++;
   if (reading)
     CHECK(err == UV_EBUSY || (err == UVODBC_ECLOSED &&
                               detached_since(k->c, k->created_seq)),

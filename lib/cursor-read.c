@@ -111,7 +111,9 @@ static void hold(uvodbc_cursor_t* c, uvodbc_op_t* op) {
 
 int uvodbc__read_done(uvodbc_cursor_t* c, uvodbc_op_t* op) {
   uvodbc_req_t* req = op->req;
+  uvodbc_conn_t* conn = c->conn;
   uvodbc_op_t* next;
+  int hold_queue;
   if (c->read_op == op) c->read_op = NULL;
   if (!c->reading) {
     if (req != NULL) return 0; /* a pull fetch took it */
@@ -128,6 +130,12 @@ int uvodbc__read_done(uvodbc_cursor_t* c, uvodbc_op_t* op) {
   }
   req->batch = NULL; /* the last callback's */
   uvodbc__cursor_result(c, op);
+  /* The next fetch starts now only if nothing is queued before it: an op
+   * queued earlier (a reset, a release) would be popped here and take the
+   * statement whose batch this callback is about to read.  It starts after
+   * the callback (after_work, the ready list's drain). */
+  hold_queue = conn != NULL && conn->head != NULL && !conn->delivering;
+  if (hold_queue) conn->delivering = 1;
   if (op->status == 0) {
     queue_fetch(c, next);
   } else { /* the read ends with this callback */
@@ -137,6 +145,8 @@ int uvodbc__read_done(uvodbc_cursor_t* c, uvodbc_op_t* op) {
     c->read_cb = NULL;
   }
   uvodbc__op_deliver(op);
+  if (hold_queue) conn->delivering = 0; /* the close op, which frees conn,
+                                           cannot have run meanwhile */
   return 1;
 }
 

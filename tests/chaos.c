@@ -12,7 +12,8 @@
  * --seconds 600.
  *
  * --no turns off an operation (the names in ops[] below) or a behaviour,
- * to get past a known defect and keep hunting: timeout,
+ * to get past a known defect and keep hunting: read (read_start /
+ * read_stop, with what their callbacks do), timeout,
  * cancel, close_in_cb, release_in_cb, pool_terminate, release_terminated
  * (uvodbc_pool_release() between terminate and its callback),
  * open_at_release (cursors and prepared statements left open at release).
@@ -36,7 +37,11 @@
  * timeout, ...), and every result read from the test's own tables
  * (chaos_n: id 1..NROWS, v = id * 7919 % 10007, s = 'r<id>') or built from
  * known expressions checked value by value.  At the end every handle is
- * closed, uv_loop_close() and uvodbc_shutdown() return 0.  Sanitizers
+ * closed, uv_loop_close() and uvodbc_shutdown() return 0.  A read
+ * (uvodbc_cursor_read_start) is one start with many callbacks: its batches
+ * continue the cursor's ids like fetches, and it ends exactly once, by
+ * its last callback or silently by read_stop or the cursor's close, with
+ * no callback after that ("Reads" below).  Sanitizers
  * (ASan, UBSan, LeakSanitizer, TSan) add the memory checks. */
 #include <stdarg.h>
 #include <stdio.h>
@@ -191,6 +196,19 @@ typedef struct cur_rec {
   int result_no;
   struct prep_rec* prep; /* borrowed statement, or NULL */
   int kept;              /* in cursors[] */
+  int timeout;           /* its exec had timeout_ms: so has each fetch */
+  int interrupted;       /* a fetch of it was cancelled or timed out: the
+                            driver may have closed its result */
+  struct rq* read;       /* the read started and not yet ended */
+  struct rq* stopped;    /* the last read stopped, for a restart */
+  struct rq* restart_rq; /* read the restart timer starts again */
+  uv_timer_t* restart;   /* restarts a stopped read (lazily made) */
+  /* After a stop, the fetch the read had in flight comes first, whole, to
+   * the next fetch or read: up to the stopped read's rows, with the status
+   * it ended with. */
+  int carry;             /* a stopped read's fetch comes next */
+  size_t carry_rows;     /* its limit (0: none checked) */
+  int carry_cancel;      /* it was cancelled */
 } cur_rec;
 
 typedef struct prep_rec {
@@ -219,14 +237,15 @@ struct pool_rec {
 typedef enum {
   K_CONNECT, K_QUERY, K_EXEC, K_FETCH, K_NEXT, K_PREPARE, K_PEXEC, K_PQUERY,
   K_BULK, K_BULKC, K_CALL, K_CATALOG, K_INFO, K_TXN, K_PING, K_RESET,
-  K_ACQUIRE, K_POOL_EXEC, K_POOL_QUERY, K_COUNT, K_WRITE, K_SLEEP, K_BAD
+  K_ACQUIRE, K_POOL_EXEC, K_POOL_QUERY, K_COUNT, K_WRITE, K_SLEEP, K_READ,
+  K_BAD
 } kind_t;
 
 static const char* const kind_names[] = {
     "connect", "query", "exec", "fetch", "next_result", "prepare",
     "prepared_exec", "prepared_query", "bulk", "bulk_columns", "call",
     "catalog", "info", "txn", "ping", "reset", "acquire", "pool_exec",
-    "pool_query", "count", "write", "sleep", "bad_sql"};
+    "pool_query", "count", "write", "sleep", "read", "bad_sql"};
 
 /* What a callback does, chosen when the request starts. */
 typedef enum {
@@ -266,6 +285,16 @@ typedef struct rq {
   int status;
   void* owned[4];     /* bulk columns: arrays that live until the callback */
   const char* what;   /* txn sub-kind, for messages */
+  /* K_READ: one start, many callbacks.  A start ends exactly once: by its
+   * last callback (UV_EOF or an error; counted in cbs), or silently by
+   * read_stop or the cursor's close (quiet_ends). */
+  int quiet_ends;
+  int reading;        /* started, not ended */
+  long batches;       /* batch callbacks of this start */
+  size_t read_rows;   /* max_rows of read_start */
+  /* The first result may be a stopped read's fetch: at most this many
+   * rows (-1: no such fetch; 0: not checked). */
+  long first_limit;
 } rq;
 
 static rq** all_rqs;
@@ -288,6 +317,9 @@ static struct {
   long started, callbacks, ok, by_status_ecanceled, timedout, closed_status,
       esql, eof, sync_errors, conns, acquires, cursors, pools;
   long by_kind[K_BAD + 1];
+  long read_starts, read_batches, read_ends, read_stops, read_restarts,
+      read_closes, read_cancels, read_takeovers, read_ealready, read_ebusy,
+      read_probes;
 } stats;
 
 static void* xcalloc(size_t n, size_t size) {
@@ -302,6 +334,8 @@ static void* xcalloc(size_t n, size_t size) {
 static void push_ptr(void*** arr, size_t* n, size_t* cap, void* p);
 static void** records;
 static size_t nrecords, caprecords;
+static void** timers; /* uv_timer_t: closed at the end */
+static size_t ntimers, captimers;
 
 /* A record that lives until the end of the run. */
 static void* new_record(size_t size) {
@@ -324,6 +358,7 @@ static rq* new_rq(kind_t kind) {
   r->kind = kind;
   r->inflight_idx = -1;
   r->expect = -1;
+  r->first_limit = -1;
   r->req.data = r;
   r->slot = -1;
   push_ptr((void***)&all_rqs, &nall, &capall, r);
@@ -405,7 +440,7 @@ static int arrive(rq* r, int status, const char* where) {
   r->cbs++;
   CHECK(!r->in_start, "%s #%llu: callback from inside the starting call",
         kind_names[r->kind], (unsigned long long)r->seq);
-  if (r->cbs > r->starts) {
+  if (r->cbs + r->quiet_ends > r->starts) {
     fail("%s #%llu: callback %d for %d starts (%s)", kind_names[r->kind],
          (unsigned long long)r->seq, r->cbs, r->starts, where);
     return -1;
@@ -483,7 +518,7 @@ static int status_ok(rq* r, int status) {
     case UVODBC_ENOTCONN:
       return c != NULL && c->state == C_FAILED;
     case UV_EOF:
-      return r->kind == K_FETCH || r->kind == K_NEXT;
+      return r->kind == K_FETCH || r->kind == K_NEXT || r->kind == K_READ;
     case UVODBC_ELIMIT:
       return r->max_rows != 0 &&
              (r->kind == K_QUERY || r->kind == K_PQUERY);
@@ -491,6 +526,9 @@ static int status_ok(rq* r, int status) {
       if (r->may_fail || interrupted || r->timeout) return 1;
       if (c && (c->state == C_FAILED || c->txn_risk)) return 1;
       if (c && detached_since(c, since)) return 1;
+      /* docs/reading.md: a cancelled or timed-out fetch may leave the
+       * cursor unreadable. */
+      if (r->cur && r->cur->interrupted) return 1;
       if (r->kind == K_CONNECT || r->kind == K_ACQUIRE) return 1;
       /* SQLite: another connection holds the database lock. */
       if (opt.driver == DRV_SQLITE &&
@@ -601,6 +639,23 @@ static void forget_cursor(cur_rec* k) {
     if (cursors[i] == k) cursors[i] = NULL;
 }
 
+/* A read's start ends without a callback (read_stop, the cursor's close):
+ * its request is the caller's again, and no callback may follow. */
+static void read_quiet_end(rq* r) {
+  cur_rec* k = r->cur;
+  r->reading = 0;
+  r->quiet_ends++;
+  CHECK(r->cbs + r->quiet_ends == r->starts, "read #%llu: %d ends for %d "
+        "starts", (unsigned long long)r->seq, r->cbs + r->quiet_ends,
+        r->starts);
+  if (k->read == r) k->read = NULL;
+  k->pending--;
+  if (r->c) r->c->pending--;
+  inflight_del(r);
+}
+
+static int in_lib_call; /* inside read_stop / cursor_close: no callback */
+
 static void on_cursor_close(uvodbc_cursor_t* h) {
   cur_rec* k = uvodbc_cursor_get_data(h);
   CHECK(k != NULL && k->h == h, "cursor close callback with foreign data");
@@ -616,8 +671,15 @@ static void close_cursor(cur_rec* k, const char* why) {
   int err;
   if (k->closing) return;
   k->closing = 1;
-  note("cursor_close %d (%s)", k->id, why);
+  note("cursor_close %d (%s)%s", k->id, why, k->read ? " reading" : "");
+  /* A read ends at once: no callback follows (uvodbc.h). */
+  if (k->read) {
+    stats.read_closes++;
+    read_quiet_end(k->read);
+  }
+  in_lib_call++;
   err = uvodbc_cursor_close(k->h, on_cursor_close);
+  in_lib_call--;
   CHECK(err == 0, "cursor_close %d: %s", k->id, uvodbc_err_name(err));
 }
 
@@ -698,6 +760,7 @@ static void give_back(conn_rec* c, int discard, const char* why) {
 /* Callbacks */
 
 static void start_fetch(rq* r, cur_rec* k, size_t max_rows);
+static int read_start(rq* r, cur_rec* k, size_t max_rows, const char* why);
 static void cancel_some(uint64_t pickw, const char* why);
 
 static void after_action(rq* r) {
@@ -751,6 +814,7 @@ static void exec_result(rq* r, int status) {
   k = new_cursor(r, r->req.cursor);
   k->catalog = r->kind == K_CATALOG || r->kind == K_SLEEP;
   k->verify = !k->catalog && !k->multi;
+  k->timeout = r->timeout;
   k->next = r->lo;
   k->hi = r->hi;
   snprintf(what, sizeof(what), "%s #%llu first batch", kind_names[r->kind],
@@ -776,6 +840,12 @@ static void exec_result(rq* r, int status) {
     close_cursor(k, "after release");
   } else if (!k->kept || r->action == A_CLOSE_CURSOR) {
     close_cursor(k, "in exec callback");
+  } else if (r->action == A_FETCH_ALL && (r->seq & 1) &&
+             !disabled("read")) {
+    /* A read of the rest, from the exec's callback, closed at its end. */
+    rq* rd = new_rq(K_READ);
+    rd->action = A_CLOSE_CURSOR;
+    read_start(rd, k, (r->seq >> 1) % 4, "in exec callback");
   } else if (r->action == A_FETCH_ALL) {
     /* A fetch loop on the same request, from its own callback. */
     start_fetch(r, k, 0);
@@ -795,6 +865,14 @@ static void record_txn_risk(rq* r, int status) {
 
 static void on_req(uvodbc_req_t* req, int status);
 
+/* The rows a first batch may hold (0: not checked): after read_stop, the
+ * read's fetch comes whole, up to its own limit (uvodbc.h). */
+static size_t with_carry(size_t lim, long first_limit) {
+  if (first_limit < 0) return lim;
+  if (lim == 0 || first_limit == 0) return 0;
+  return lim > (size_t)first_limit ? lim : (size_t)first_limit;
+}
+
 static void on_fetch_result(rq* r, int status) {
   cur_rec* k = r->cur;
   char what[96];
@@ -803,9 +881,11 @@ static void on_fetch_result(rq* r, int status) {
   if (status == 0 && r->kind == K_FETCH) {
     size_t n = r->req.batch ? uvodbc_batch_nrows(r->req.batch) : 0;
     CHECK(n >= 1, "%s: status 0 with %zu rows", what, n);
+    size_t lim = with_carry((size_t)r->max_rows, r->first_limit);
     CHECK(r->req.cursor == k->h, "%s: req->cursor is not the cursor", what);
-    if (r->max_rows && n > (size_t)r->max_rows)
-      fail("%s: %zu rows for max_rows %d", what, n, r->max_rows);
+    if (lim && n > lim)
+      fail("%s: %zu rows for max_rows %d (a stopped read's %ld)", what, n,
+           r->max_rows, r->first_limit);
     if (k->verify && n > 0 &&
         check_numbers(r->req.batch, &k->next, k->hi, what) != 0)
       k->verify = 0;
@@ -837,6 +917,8 @@ static void on_fetch_result(rq* r, int status) {
   } else if (status != 0) {
     k->verify = 0;
   }
+  if (status == UV_ECANCELED || status == UV_ETIMEDOUT) k->interrupted = 1;
+  r->first_limit = -1;
   if (r->action == A_FETCH_ALL && !k->closing) {
     if (status == 0 && r->kind == K_FETCH)
       start_fetch(r, k, 0);
@@ -1066,6 +1148,325 @@ static void on_req(uvodbc_req_t* req, int status) {
     }
   }
   after_action(r);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Reads (uvodbc_cursor_read_start / _read_stop, docs/reading.md)
+ *
+ * A read's rq is pending (inflight[], the cursor's and connection's
+ * pending counts) from read_start until it ends: its last callback
+ * (UV_EOF or an error), read_stop, or the cursor's close.  Its batches
+ * continue the cursor's ids (k->next) like fetches; after its end no
+ * callback may come.  What a callback does is picked from its sequence
+ * number and batch count (callbacks never draw from the PRNG). */
+
+static void on_read(uvodbc_req_t* req, int status);
+static cur_rec* pick_cursor(uint64_t w);
+static void take_carry(rq* r, cur_rec* k);
+static void on_never(uvodbc_req_t* req, int status) {
+  (void)req;
+  fail("a call that returned %s called back (status %s)", "an error",
+       uvodbc_err_name(status));
+}
+
+static uint64_t mix(uint64_t x) {
+  x ^= x >> 33;
+  x *= 0xff51afd7ed558ccdULL;
+  x ^= x >> 33;
+  return x;
+}
+
+/* Rows a read's batch may hold (0: not checked; the automatic batch_rows
+ * has no fixed count).  Not batch_rows when max_rows is larger: a cursor
+ * read row by row (long columns) goes past it (uvodbc.h). */
+static size_t read_limit(const rq* r) {
+  return r->read_rows ? r->read_rows : r->cur->batch_rows;
+}
+
+/* Starts (or restarts) read `r` on `k`, checking the documented return:
+ * UV_EALREADY while reading, UV_EBUSY while a fetch or next_result is
+ * pending, UVODBC_ECLOSED once detached. */
+static int read_start(rq* r, cur_rec* k, size_t max_rows, const char* why) {
+  int reading = k->read != NULL;
+  int busy = !reading && k->pending > 0;
+  int err;
+  r->kind = K_READ;
+  r->cur = k;
+  r->c = k->c;
+  r->prep = NULL;
+  r->timeout = k->timeout;
+  r->read_rows = max_rows;
+  r->batches = 0;
+  starting(r);
+  err = started(r, uvodbc_cursor_read_start(k->h, &r->req, max_rows,
+                                            on_read));
+  note("read_start cursor %d (conn %d) max %zu (%s)%s%s -> %s #%llu", k->id,
+       k->c->id, max_rows, why, reading ? " reading" : "",
+       busy ? " busy" : "", uvodbc_err_name(err),
+       (unsigned long long)r->seq);
+  if (err == 0) {
+    CHECK(!reading, "read_start %d: 0 while reading, want UV_EALREADY",
+          k->id);
+    CHECK(!busy, "read_start %d: 0 with a fetch pending, want UV_EBUSY",
+          k->id);
+    r->reading = 1;
+    k->read = r;
+    take_carry(r, k);
+    stats.read_starts++;
+  } else if (err == UV_EALREADY) {
+    stats.read_ealready++;
+    CHECK(reading, "read_start %d: UV_EALREADY when not reading", k->id);
+  } else if (err == UV_EBUSY) {
+    stats.read_ebusy++;
+    CHECK(busy, "read_start %d: UV_EBUSY with %s", k->id,
+          reading ? "a read, want UV_EALREADY" : "nothing pending");
+  } else if (err == UVODBC_ECLOSED) {
+    CHECK(detached_since(k->c, k->created_seq),
+          "read_start %d: UVODBC_ECLOSED on an attached cursor", k->id);
+  } else {
+    fail("read_start %d: %s", k->id, uvodbc_err_name(err));
+  }
+  return err;
+}
+
+/* read_stop of a read: 0, and the read ends here, without a callback. */
+static void read_stop(cur_rec* k, const char* why) {
+  rq* r = k->read;
+  int err;
+  in_lib_call++;
+  err = uvodbc_cursor_read_stop(k->h);
+  in_lib_call--;
+  note("read_stop cursor %d (%s)%s -> %s", k->id, why,
+       r ? "" : " not reading", uvodbc_err_name(err));
+  CHECK(err == 0, "read_stop %d: %s", k->id, uvodbc_err_name(err));
+  if (r == NULL) return;
+  stats.read_stops++;
+  read_quiet_end(r);
+  /* Its fetch in flight comes first to whoever reads next: one it queued,
+   * or, stopped before its first batch, the one it took over. */
+  k->carry = 1;
+  k->carry_rows = r->batches == 0 ? with_carry(read_limit(r), r->first_limit)
+                                  : read_limit(r);
+  k->carry_cancel = r->cancel_tried;
+  k->stopped = r;
+}
+
+static void on_restart(uv_timer_t* t) {
+  cur_rec* k = t->data;
+  rq* r = k->restart_rq;
+  k->restart_rq = NULL;
+  if (r == NULL || k->closing || r->reading) return;
+  if (read_start(r, k, r->read_rows, "timer") == 0) stats.read_restarts++;
+}
+
+/* A stopped read starts again from a timer, 0-3 ms later. */
+static void restart_later(cur_rec* k, rq* r) {
+  if (k->restart_rq != NULL || k->closing) return;
+  if (k->restart == NULL) {
+    k->restart = new_record(sizeof(*k->restart));
+    CHECK(uv_timer_init(&loop, k->restart) == 0, "uv_timer_init");
+    k->restart->data = k;
+    push_ptr(&timers, &ntimers, &captimers, k->restart);
+  }
+  k->restart_rq = r;
+  uv_timer_start(k->restart, on_restart, (uint64_t)(r->seq % 4), 0);
+}
+
+/* While reading, fetch and next_result are UV_EBUSY, read_start
+ * UV_EALREADY (ECLOSED once detached: checked first). */
+static void read_probe(cur_rec* k) {
+  static uvodbc_req_t probe;
+  int detached = detached_since(k->c, k->created_seq), err;
+  stats.read_probes++;
+  err = uvodbc_cursor_fetch(k->h, &probe, 1, on_never);
+  CHECK(err == UV_EBUSY || (detached && err == UVODBC_ECLOSED),
+        "cursor_fetch %d in its read's callback: %s, want UV_EBUSY", k->id,
+        uvodbc_err_name(err));
+  err = uvodbc_cursor_next_result(k->h, &probe, on_never);
+  CHECK(err == UV_EBUSY || (detached && err == UVODBC_ECLOSED),
+        "next_result %d in its read's callback: %s, want UV_EBUSY", k->id,
+        uvodbc_err_name(err));
+  err = uvodbc_cursor_read_start(k->h, &probe, 0, on_never);
+  CHECK(err == UV_EALREADY || (detached && err == UVODBC_ECLOSED),
+        "read_start %d in its read's callback: %s, want UV_EALREADY", k->id,
+        uvodbc_err_name(err));
+}
+
+/* What a batch callback does next. */
+static void read_behave(rq* r, cur_rec* k) {
+  uint64_t h = mix(r->seq * 1000003u + (uint64_t)r->batches);
+  int pick = (int)(h % 100);
+  conn_rec* c = k->c;
+  int err;
+  read_probe(k);
+  if (pick < 55) return; /* continue */
+  if (pick < 65) {       /* backpressure: stop, someone starts again */
+    read_stop(k, "in callback");
+    switch ((h >> 16) % 3) {
+      case 0:
+        restart_later(k, r);
+        break;
+      case 1: { /* a pull fetch takes over */
+        rq* f = new_rq(K_FETCH);
+        f->action = (h >> 20) & 1 ? A_FETCH_ALL : A_NONE;
+        start_fetch(f, k, (h >> 24) % 3);
+        break;
+      }
+      default: /* a later "read" or "fetch" op */
+        break;
+    }
+  } else if (pick < 72) { /* stop and start again, here */
+    static const size_t rows[] = {0, 1, 2, 5, 64};
+    read_stop(k, "in callback, to restart");
+    if (read_start(r, k, rows[(h >> 16) % 5], "in callback") == 0)
+      stats.read_restarts++;
+  } else if (pick < 78) {
+    close_cursor(k, "in read callback");
+  } else if (pick < 85) {
+    if (disabled("cancel")) return;
+    err = uvodbc_req_cancel(&r->req);
+    note("cancel read #%llu in its callback -> %s",
+         (unsigned long long)r->seq, uvodbc_err_name(err));
+    /* The next fetch was queued before this callback; UV_EINVAL: it is
+     * already done (e.g. at the end of the rows, without a hop) and its
+     * callback on its way, so no ECANCELED for this cancel. */
+    CHECK(err == 0 || err == UV_EBUSY || err == UV_EINVAL,
+          "req_cancel of read #%llu in its callback: %s",
+          (unsigned long long)r->seq, uvodbc_err_name(err));
+    if (err == 0) {
+      r->cancel_tried = 1;
+      stats.read_cancels++;
+    }
+  } else if (pick < 89) {
+    if (c->gone || c->closing) return;
+    if (c->pool == NULL) {
+      if (!disabled("close_in_cb")) close_conn(c, "in read callback");
+    } else if (!disabled("release_in_cb")) {
+      /* Given back with the stopped read's fetch still in flight. */
+      read_stop(k, "to release");
+      if (c->pending == 0) give_back(c, (h >> 16) & 1, "in read callback");
+    }
+  }
+}
+
+static void on_read(uvodbc_req_t* req, int status) {
+  rq* r = req->data;
+  cur_rec* k = r->cur;
+  char what[96];
+  snprintf(what, sizeof(what), "read #%llu on cursor %d",
+           (unsigned long long)r->seq, k->id);
+  CHECK(!in_lib_call, "%s: callback from inside read_stop/cursor_close",
+        what);
+  if (!r->reading || k->read != r) {
+    stats.callbacks++;
+    fail("%s: callback (%s) after the read ended (%d callbacks, %d quiet "
+         "ends, %d starts, cursor %s)", what, uvodbc_err_name(status),
+         r->cbs, r->quiet_ends, r->starts,
+         k->closing ? "closing" : "open");
+    return;
+  }
+  if (status == 0) {
+    size_t n = req->batch ? uvodbc_batch_nrows(req->batch) : 0;
+    size_t lim = r->batches == 0 ? with_carry(read_limit(r), r->first_limit)
+                                 : read_limit(r);
+    stats.read_batches++;
+    CHECK(!r->in_start, "%s: callback from inside read_start", what);
+    CHECK(req->status == 0, "%s: req->status %d, status 0", what,
+          req->status);
+    CHECK(!k->close_cb, "%s: batch after the cursor's close callback", what);
+    CHECK(n >= 1, "%s: status 0 with %zu rows", what, n);
+    CHECK(req->cursor == k->h, "%s: req->cursor is not the cursor", what);
+    if (lim && n > lim)
+      fail("%s: %zu rows, limit %zu (max_rows %zu, batch_rows %zu, a "
+           "stopped read's %ld)", what, n, lim, r->read_rows, k->batch_rows,
+           r->batches == 0 ? r->first_limit : -1L);
+    if (k->multi) fail("%s: rows after a result's only row", what);
+    if (k->verify && n > 0 &&
+        check_numbers(req->batch, &k->next, k->hi, what) != 0)
+      k->verify = 0;
+    r->batches++;
+    note("  -> read #%llu: batch %ld, %zu rows, next id %lld",
+         (unsigned long long)r->seq, r->batches, n, (long long)k->next);
+    read_behave(r, k);
+    return;
+  }
+  /* The last callback: the read is over. */
+  if (arrive(r, status, "read end") != 0) return;
+  stats.read_ends++;
+  r->reading = 0;
+  k->read = NULL;
+  note_given_up(r, status);
+  check_status(r, status);
+  if (status == UV_EOF) {
+    CHECK(req->batch == NULL, "%s: UV_EOF with a batch", what);
+    if (k->verify)
+      CHECK(k->next == k->hi + 1, "%s: UV_EOF at id %lld, last id %lld",
+            what, (long long)k->next, (long long)k->hi);
+  } else {
+    k->verify = 0;
+    if (status == UV_ECANCELED || status == UV_ETIMEDOUT) k->interrupted = 1;
+  }
+  if (r->action == A_CLOSE_CURSOR && !k->closing)
+    close_cursor(k, "read ended");
+}
+
+/* A cursor closing (its handle lives until its close callback): read_start
+ * is UVODBC_ECLOSED, read_stop 0. */
+static void read_closing(uint64_t w) {
+  static uvodbc_req_t probe;
+  int i, err;
+  for (i = 0; i < MAX_CURSORS; i++) {
+    cur_rec* k = cursors[(w + (uint64_t)i) % MAX_CURSORS];
+    if (k == NULL || !k->closing || k->close_cb) continue;
+    err = uvodbc_cursor_read_start(k->h, &probe, 0, on_never);
+    note("read_start closing cursor %d -> %s", k->id, uvodbc_err_name(err));
+    CHECK(err == UVODBC_ECLOSED, "read_start of closing cursor %d: %s",
+          k->id, uvodbc_err_name(err));
+    in_lib_call++;
+    err = uvodbc_cursor_read_stop(k->h);
+    in_lib_call--;
+    CHECK(err == 0, "read_stop of closing cursor %d: %s", k->id,
+          uvodbc_err_name(err));
+    return;
+  }
+}
+
+static void op_read(const uint64_t* w) {
+  static const size_t rows[] = {0, 0, 1, 2, 3, 7, 50, 1000};
+  cur_rec* k = pick_cursor(w[0]);
+  rq* r;
+  if (w[1] % 16 == 0) {
+    read_closing(w[0]);
+    return;
+  }
+  if (k == NULL) return;
+  /* The stopped read's request again, or a new one (never a request that
+   * is still reading: read_start must refuse it untouched). */
+  if ((w[2] >> 8) % 2 == 0 && k->stopped && !k->stopped->reading &&
+      k->restart_rq == NULL) {
+    r = k->stopped;
+  } else {
+    r = new_rq(K_READ);
+  }
+  r->action = (w[3] % 6 == 0) ? A_CLOSE_CURSOR : A_NONE;
+  read_start(r, k, rows[w[2] % 8], "op");
+}
+
+/* read_stop from outside a callback; on a cursor not reading, a no-op. */
+static void op_read_stop(const uint64_t* w) {
+  int i, n = 0;
+  cur_rec* live[MAX_CURSORS];
+  cur_rec* k;
+  rq* r;
+  if (disabled("read")) return;
+  for (i = 0; i < MAX_CURSORS; i++)
+    if (cursors[i] && !cursors[i]->closing && cursors[i]->read)
+      live[n++] = cursors[i];
+  k = n && w[1] % 8 ? live[w[0] % (uint64_t)n] : pick_cursor(w[0]);
+  if (k == NULL) return;
+  r = k->read;
+  read_stop(k, "op");
+  if (r != NULL && w[2] % 3 == 0) restart_later(k, r);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1424,6 +1825,17 @@ static cur_rec* pick_cursor(uint64_t w) {
   return n ? live[w % (uint64_t)n] : NULL;
 }
 
+/* A fetch or read just started on `k` gets what a stopped read had in
+ * flight first. */
+static void take_carry(rq* r, cur_rec* k) {
+  r->first_limit = -1;
+  if (!k->carry) return;
+  k->carry = 0;
+  if (r->kind == K_FETCH) stats.read_takeovers++;
+  r->first_limit = (long)k->carry_rows;
+  if (k->carry_cancel) r->cancel_tried = 1;
+}
+
 static void start_fetch(rq* r, cur_rec* k, size_t max_rows) {
   int err;
   r->kind = K_FETCH;
@@ -1431,8 +1843,10 @@ static void start_fetch(rq* r, cur_rec* k, size_t max_rows) {
   r->c = k->c;
   r->prep = NULL;
   r->max_rows = (int)max_rows;
+  r->timeout = k->timeout;
   starting(r);
   err = started(r, uvodbc_cursor_fetch(k->h, &r->req, max_rows, on_req));
+  if (err == 0) take_carry(r, k);
   if (err != 0) {
     /* Documented: ECLOSED once the statement is detached. */
     CHECK(err == UVODBC_ECLOSED && detached_since(k->c, k->created_seq),
@@ -1445,7 +1859,7 @@ static void op_fetch(const uint64_t* w) {
   cur_rec* k = pick_cursor(w[0]);
   rq* r;
   size_t max_rows = 0;
-  int err;
+  int err, reading;
   if (k == NULL) return;
   r = new_rq(K_FETCH);
   r->cur = k;
@@ -1455,10 +1869,19 @@ static void op_fetch(const uint64_t* w) {
                                 : A_NONE;
   if (w[2] & 1) max_rows = 1 + (size_t)(w[2] >> 4) % 50;
   r->max_rows = (int)max_rows;
+  r->timeout = k->timeout;
+  reading = k->read != NULL;
   starting(r);
   err = started(r, uvodbc_cursor_fetch(k->h, &r->req, max_rows, on_req));
-  note("fetch cursor %d (conn %d) max %zu -> %s #%llu", k->id, k->c->id,
-       max_rows, uvodbc_err_name(err), (unsigned long long)r->seq);
+  note("fetch cursor %d (conn %d) max %zu%s -> %s #%llu", k->id, k->c->id,
+       max_rows, reading ? " reading" : "", uvodbc_err_name(err),
+       (unsigned long long)r->seq);
+  if (err == 0) take_carry(r, k);
+  if (reading)
+    CHECK(err == UV_EBUSY || (err == UVODBC_ECLOSED &&
+                              detached_since(k->c, k->created_seq)),
+          "cursor_fetch %d while reading: %s, want UV_EBUSY", k->id,
+          uvodbc_err_name(err));
   if (err == UV_EBUSY)
     CHECK(k->pending > 0, "cursor_fetch %d: UV_EBUSY with nothing pending",
           k->id);
@@ -1472,16 +1895,25 @@ static void op_fetch(const uint64_t* w) {
 static void op_next_result(const uint64_t* w) {
   cur_rec* k = pick_cursor(w[0]);
   rq* r;
-  int err;
+  int err, reading;
   if (k == NULL) return;
   r = new_rq(K_NEXT);
   r->cur = k;
   r->c = k->c;
   r->action = (w[3] & 1) ? A_CLOSE_CURSOR : A_NONE;
+  reading = k->read != NULL;
   starting(r);
   err = started(r, uvodbc_cursor_next_result(k->h, &r->req, on_req));
-  note("next_result cursor %d -> %s #%llu", k->id, uvodbc_err_name(err),
+  note("next_result cursor %d%s -> %s #%llu", k->id,
+       reading ? " reading" : "", uvodbc_err_name(err),
        (unsigned long long)r->seq);
+  /* It drops what a stopped read fetched of the old result set. */
+  if (err == 0) k->carry = 0;
+  if (reading)
+    CHECK(err == UV_EBUSY || (err == UVODBC_ECLOSED &&
+                              detached_since(k->c, k->created_seq)),
+          "next_result %d while reading: %s, want UV_EBUSY", k->id,
+          uvodbc_err_name(err));
   if (err == UV_EBUSY)
     CHECK(k->pending > 0, "next_result %d: UV_EBUSY with nothing pending",
           k->id);
@@ -1980,6 +2412,8 @@ static const op_t ops[] = {
     {"query", 12, op_query},
     {"exec", 10, op_exec},
     {"fetch", 14, op_fetch},
+    {"read", 12, op_read},
+    {"read_stop", 2, op_read_stop},
     {"next_result", 3, op_next_result},
     {"cursor_close", 4, op_cursor_close},
     {"prepare", 3, op_prepare},
@@ -2204,14 +2638,17 @@ static void finish(void) {
       CHECK(uvodbc_pool_close(pools[i]->h, on_pool_close) == 0,
             "pool_close at the end failed");
     }
+  /* Every cursor is closing: a restart timer would find it so. */
+  for (j = 0; j < ntimers; j++) uv_close(timers[j], NULL);
   uv_run(&loop, UV_RUN_DEFAULT);
 
   /* Every request called back once per start, every handle closed. */
   for (j = 0; j < nall; j++) {
     rq* r = all_rqs[j];
-    CHECK(r->cbs == r->starts, "%s #%llu: %d callbacks for %d starts",
+    CHECK(r->cbs + r->quiet_ends == r->starts,
+          "%s #%llu: %d callbacks (%d quiet ends) for %d starts",
           kind_names[r->kind], (unsigned long long)r->seq, r->cbs,
-          r->starts);
+          r->quiet_ends, r->starts);
   }
   for (j = 0; j < nconns; j++)
     CHECK(all_conns[j]->close_cb == 1 || all_conns[j]->h == NULL,
@@ -2233,8 +2670,8 @@ static void usage(const char* argv0) {
           "usage: %s --driver sqlite|pg|mariadb [--seed N] [--ops N] "
           "[--seconds S] [--no op,op,...] [--only op,op,...] [--threads N] "
           "[--trace] [--keep-going]\n"
-          "ops: timeout cancel close_in_cb release_in_cb "
-          "pool_terminate and:",
+          "ops: read timeout cancel close_in_cb release_in_cb "
+          "pool_terminate release_terminated open_at_release and:",
           argv0);
   for (size_t i = 0; i < NOPS; i++) fprintf(stderr, " %s", ops[i].name);
   fputc('\n', stderr);
@@ -2349,6 +2786,15 @@ int main(int argc, char** argv) {
            stats.esql, stats.eof, stats.sync_errors, stats.conns,
            stats.acquires, stats.cursors, stats.pools,
            failures ? "FAILED" : "ok");
+    printf("uvodbc-chaos: reads: %ld started, %ld batches, %ld ended by "
+           "callback, %ld stopped, %ld restarted in a callback or timer, "
+           "%ld closed while reading, %ld cancelled in their callback, %ld "
+           "pull fetches after a stop, %ld UV_EALREADY, %ld UV_EBUSY, %ld "
+           "probes while reading\n",
+           stats.read_starts, stats.read_batches, stats.read_ends,
+           stats.read_stops, stats.read_restarts, stats.read_closes,
+           stats.read_cancels, stats.read_takeovers, stats.read_ealready,
+           stats.read_ebusy, stats.read_probes);
   }
   uv_mutex_lock(&watchdog_mutex);
   watchdog_stop = 1;

@@ -31,6 +31,8 @@ typedef struct {
   int cancel_at;       /* cancel the request in this batch's callback */
   int closed;
   int in_start;        /* inside uvodbc_cursor_read_start() */
+  int attached;        /* each batch's callback: the cursor still has its
+                          statement (3 columns) */
 } reader_t;
 
 static void on_closed(uvodbc_cursor_t* c) {
@@ -69,6 +71,10 @@ static void on_read(uvodbc_req_t* req, int status) {
     return;
   }
   r->batches++;
+  if (r->attached)
+    ck_assert_msg(uvodbc_cursor_ncols(r->cursor) == 3,
+                  "batch %d: the cursor lost its statement before its "
+                  "callback", r->batches);
   ck_assert_ptr_nonnull(req->batch);
   ck_assert_uint_ge(uvodbc_batch_nrows(req->batch), 1);
   ck_assert_uint_le(uvodbc_batch_nrows(req->batch), BATCH);
@@ -321,6 +327,40 @@ END_TEST
 /* Closing the cursor in a read callback (its next fetch in flight), or
  * from outside while a fetch runs: no callback after, the close callback
  * once, and the connection works on. */
+static void on_reset(uvodbc_req_t* req, int status) {
+  int* done = req->data;
+  ck_assert_msg(status == 0, "reset: %s", uvodbc_err_name(status));
+  *done = 1;
+}
+
+/* A reset queued while the read's fetch runs: the batch that fetch brings
+ * is the application's in its callback, and only then does the reset take
+ * the statement; the read ends with UVODBC_ECLOSED.  (Found by the chaos
+ * test: the read queued its next fetch before the callback, which started
+ * the reset, and a worker freed the batch the callback was reading.) */
+START_TEST(read_reset_queued_behind_fetch) {
+  const char* t = TEST_TABLE("read_reset_behind");
+  uv_loop_t loop;
+  uvodbc_conn_t* conn = make_numbers(&loop, t, 3 * BATCH, "VARCHAR(20)");
+  uvodbc_req_t reset;
+  reader_t r;
+  int reset_done = 0;
+  reader_init(&r, &loop);
+  r.attached = 1;
+  open_numbers(&r, conn, t, NULL);
+  start_read(&r);
+  reset.data = &reset_done;
+  ck_assert_int_eq(uvodbc_conn_reset(conn, &reset, on_reset), 0);
+  TEST_RUN_UNTIL(&loop, r.ends > 0 && reset_done, 10000);
+  ck_assert_int_eq(r.batches, 1);
+  ck_assert_int_eq(r.next_id, 2 * BATCH + 1);
+  ck_assert_msg(r.status == UVODBC_ECLOSED, "read ended with %s",
+                uvodbc_err_name(r.status));
+  close_reader(&r);
+  finish(&loop, conn, t);
+}
+END_TEST
+
 START_TEST(read_close_while_reading) {
   uv_loop_t loop;
   const char* t = TEST_TABLE("read_close");
@@ -649,6 +689,7 @@ Suite* read_suite(void) {
   tcase_add_test(tc, read_long_column);
   tcase_add_test(tc, read_then_fetch);
   tcase_add_test(tc, read_close_while_reading);
+  tcase_add_test(tc, read_reset_queued_behind_fetch);
   tcase_add_test(tc, read_conn_close_while_reading);
   tcase_add_test(tc, read_error_mid_stream);
   tcase_add_test(tc, read_cancelled_fetch_no_gap);

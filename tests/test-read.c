@@ -347,7 +347,7 @@ START_TEST(read_reset_queued_behind_fetch) {
   int reset_done = 0;
   reader_init(&r, &loop);
   r.attached = 1;
-  open_numbers(&r, conn, t, NULL);
+  open_numbers(&r, conn, t);
   start_read(&r);
   reset.data = &reset_done;
   ck_assert_int_eq(uvodbc_conn_reset(conn, &reset, on_reset), 0);

@@ -6,16 +6,21 @@
 #                               valgrind, clang (fuzzing)
 #   scripts/deps.sh --minimal   only the SQLite quickstart: build tools, libuv,
 #                               unixODBC, Check, SQLite ODBC driver
+#   scripts/deps.sh --no-servers  everything but the PostgreSQL/MariaDB
+#                               servers (docker/Dockerfile: they run in their
+#                               own containers)
 #
 # Already-installed packages are skipped (dpkg check), so a second run is a
 # fast no-op and needs no network. Must run as root (or with sudo available).
 set -euo pipefail
 
 minimal=0
+servers=1
 for arg in "$@"; do
     case $arg in
         --minimal) minimal=1 ;;
-        -h|--help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        --no-servers) servers=0 ;;
+        -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "deps.sh: unknown option: $arg" >&2; exit 2 ;;
     esac
 done
@@ -32,8 +37,6 @@ if [ $minimal -eq 0 ]; then
     pkgs+=(
         # ODBC drivers for the server tests.
         odbc-postgresql odbc-mariadb
-        # Servers run by tests/servers.sh (never as system services).
-        postgresql mariadb-server mariadb-client
         valgrind
         # libFuzzer harnesses (scripts/fuzz.sh): the fuzzer and sanitizer
         # runtimes are only a recommendation of clang-14.
@@ -42,6 +45,12 @@ if [ $minimal -eq 0 ]; then
         python3 procps
         ca-certificates git
     )
+    if [ $servers -eq 1 ]; then
+        # Servers run by tests/servers.sh (never as system services);
+        # docker-compose only for test-all.sh's `docker-compose config`
+        # check of docker/compose.yaml (no Docker engine needed).
+        pkgs+=(postgresql mariadb-server mariadb-client docker-compose)
+    fi
 fi
 
 # Only ask apt about what is missing: keeps repeated runs (CI) fast/offline.

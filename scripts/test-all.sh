@@ -70,6 +70,10 @@ run() { # label, command...
 # (no Docker engine needed for `config`).
 run "docker-compose config" docker-compose -f docker/compose.yaml config -q
 
+# Install to a temp prefix and build a program against it: pkg-config and
+# CMake, shared and static (each run on SQLite).
+run "consumer test" bash scripts/consumer-test.sh build-ci
+
 # The example must work against every driver too.
 for d in "${drivers[@]}"; do
     var=UVODBC_TEST_${d^^}

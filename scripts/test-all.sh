@@ -80,6 +80,9 @@ for d in "${drivers[@]}"; do
     run "example hello ($d)" ./build-ci/examples/hello "${!var}"
 done
 
+# The README's usage example, as a reader runs it (in-memory SQLite).
+run "example readme" ./build-ci/examples/readme
+
 for d in "${drivers[@]}"; do
     run "tests $d" ./build-ci/tests/uvodbc-tests "$d"
 done

@@ -507,10 +507,13 @@ static int status_ok(rq* r, int status) {
     case 0:
       return 1;
     case UV_ECANCELED:
-      return interrupted;
+      /* docs/reading.md: after a fetch was cancelled or timed out while it
+       * ran, every later fetch or read of the cursor fails the same way. */
+      return interrupted || (r->cur && r->cur->interrupted);
     case UV_ETIMEDOUT:
       return r->timeout || r->kind == K_ACQUIRE ||
-             r->kind == K_POOL_EXEC || r->kind == K_POOL_QUERY;
+             r->kind == K_POOL_EXEC || r->kind == K_POOL_QUERY ||
+             (r->cur && r->cur->interrupted);
     case UVODBC_ECLOSED:
       /* A handle detached by a reset, release or close; a pool closing. */
       return detached_since(c, since) || pool_stopping(r) ||
@@ -1901,6 +1904,7 @@ static void op_next_result(const uint64_t* w) {
   r->cur = k;
   r->c = k->c;
   r->action = (w[3] & 1) ? A_CLOSE_CURSOR : A_NONE;
+  r->timeout = k->timeout; /* next_result has the cursor's timeout too */
   reading = k->read != NULL;
   starting(r);
   err = started(r, uvodbc_cursor_next_result(k->h, &r->req, on_req));

@@ -600,7 +600,8 @@ UVODBC_EXTERN int uvodbc_cursor_fetch(uvodbc_cursor_t* cursor,
  * `req` is the read's until it ends: the callback with UV_EOF or an error,
  * or the return of uvodbc_cursor_read_stop() or uvodbc_cursor_close().
  * uvodbc_req_cancel(req) cancels the fetch in flight: the read ends with
- * UV_ECANCELED.  Each fetch has the exec option timeout_ms (UV_ETIMEDOUT).
+ * UV_ECANCELED (after that fetch's batch, if it had already finished).
+ * Each fetch has the exec option timeout_ms (UV_ETIMEDOUT).
  * While reading, uvodbc_cursor_fetch() and _next_result() return UV_EBUSY.
  * Ownership: the previous batch (the exec's, a fetch's or the last read
  * callback's) stays valid until the first callback, and read_start leaves

@@ -24,16 +24,18 @@ static uvodbc_op_t* read_fetch_new(uvodbc_cursor_t* c) {
   return op;
 }
 
-/* Queues `op` with the read's request; on a closing connection it
- * completes as the close's cancel would complete it. */
-static void queue_fetch(uvodbc_cursor_t* c, uvodbc_op_t* op) {
+/* Queues `op` with the read's request.  `ended`: the read was cancelled
+ * after the fetch before it had finished (its rows came all the same), or
+ * the connection is closing: `op` only ends the read, with UV_ECANCELED,
+ * on a later loop iteration. */
+static void queue_fetch(uvodbc_cursor_t* c, uvodbc_op_t* op, int ended) {
   /* Not uvodbc__op_attach: the request still holds the batch of the
    * callback about to run. */
   op->req = c->read_req;
   op->cb = c->read_cb;
   c->read_req->op = op;
   c->read_op = op;
-  if (c->conn->closing)
+  if (ended || c->conn->closing)
     uvodbc__strand_defer(c->conn, op, UV_ECANCELED);
   else
     uvodbc__strand_push(c->conn, op);
@@ -73,7 +75,7 @@ int uvodbc_cursor_read_start(uvodbc_cursor_t* c, uvodbc_req_t* req,
   hand_to(c, op, req, cb);
   req->type = UVODBC_REQ_READ;
   req->batch = last;
-  if (op != c->read_op) queue_fetch(c, op); /* a new one */
+  if (op != c->read_op) queue_fetch(c, op, 0); /* a new one */
   return 0;
 }
 
@@ -137,7 +139,7 @@ int uvodbc__read_done(uvodbc_cursor_t* c, uvodbc_op_t* op) {
   hold_queue = conn != NULL && conn->head != NULL && !conn->delivering;
   if (hold_queue) conn->delivering = 1;
   if (op->status == 0) {
-    queue_fetch(c, next);
+    queue_fetch(c, next, uvodbc__cancel_requested(op->cancel));
   } else { /* the read ends with this callback */
     if (next != NULL) uvodbc__op_free(next);
     c->reading = 0;

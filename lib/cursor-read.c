@@ -25,9 +25,9 @@ static uvodbc_op_t* read_fetch_new(uvodbc_cursor_t* c) {
 }
 
 /* Queues `op` with the read's request.  `ended`: the read was cancelled
- * after the fetch before it had finished (its rows came all the same), or
- * the connection is closing: `op` only ends the read, with UV_ECANCELED,
- * on a later loop iteration. */
+ * but the fetch before `op` finished first (its rows are delivered all the
+ * same), or the connection is closing: `op` then only ends the read, with
+ * UV_ECANCELED, on a later loop iteration. */
 static void queue_fetch(uvodbc_cursor_t* c, uvodbc_op_t* op, int ended) {
   /* Not uvodbc__op_attach: the request still holds the batch of the
    * callback about to run. */

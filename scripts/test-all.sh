@@ -46,6 +46,7 @@ bash tests/servers.sh start "$srv" >/dev/null
 # so a hung step fails on its own and the run still ends with a summary.
 # Elapsed seconds are printed per step.
 failures=0
+failed_steps=
 run() { # label, command...
     local label=$1; shift
     local left=$((budget - (SECONDS - start) - 30)) t0=$SECONDS rc=0
@@ -63,6 +64,8 @@ run() { # label, command...
         [ $rc -eq 124 ] && echo "=== $label: TIMED OUT after $((SECONDS - t0)) s"
         echo "=== $label: FAILED ($((SECONDS - t0)) s, exit $rc)"
         failures=$((failures + 1))
+        failed_steps="$failed_steps
+    $label"
     fi
 }
 
@@ -162,7 +165,8 @@ if [ "${UVODBC_SKIP_VALGRIND:-0}" != 1 ]; then
 fi
 
 if [ $failures -ne 0 ]; then
-    echo "test-all: $failures step(s) FAILED ($((SECONDS - start)) s)"
+    # Named again at the end: CI often shows only a log's tail.
+    echo "test-all: $failures step(s) FAILED ($((SECONDS - start)) s):$failed_steps"
     exit 1
 fi
 echo "test-all: every step passed ($((SECONDS - start)) s)"

@@ -90,6 +90,38 @@ UVODBC_EXTERN int uvodbc_set_worker_limit(unsigned int n);
 UVODBC_EXTERN unsigned int uvodbc_get_worker_limit(void);
 
 /* ------------------------------------------------------------------------ */
+/* Debug mode (docs/instruments.md) */
+
+/* Receives one report: a line without its newline, never with a secret. */
+typedef void (*uvodbc_log_fn)(const char* line, void* data);
+
+typedef struct uvodbc_debug_options_s {
+  int enabled;
+  /* A callback of uvodbc's (request, close, pool) that holds the loop this
+   * long is reported.  0: 100. */
+  unsigned int slow_callback_ms;
+  /* An operation that waited this long for a worker thread is reported.
+   * 0: 100. */
+  unsigned int slow_worker_wait_ms;
+  uvodbc_log_fn log; /* NULL: "uvodbc debug: <line>" on stderr */
+  void* log_data;
+} uvodbc_debug_options_t;
+
+/* Zeroes *opts: debug mode off, default thresholds. */
+UVODBC_EXTERN void uvodbc_debug_options_init(uvodbc_debug_options_t* opts);
+/* Turns debug mode on or off for the process.  Reported then: slow
+ * callbacks, long waits for a worker, misuse that is otherwise refused
+ * quietly (a request started while pending, a handle used off its loop's
+ * thread, a pool's connection given to uvodbc_conn_close), and what is
+ * still open when uvodbc_shutdown() refuses.  Without this call, debug
+ * mode is on with the defaults when the environment has UVODBC_DEBUG=1
+ * (read at the first call that needs it).  Copies *opts.  Returns 0 or
+ * UV_EINVAL (NULL).  Thread: any. */
+UVODBC_EXTERN int uvodbc_set_debug(const uvodbc_debug_options_t* opts);
+/* The settings in force (the environment's, or the last set). */
+UVODBC_EXTERN void uvodbc_get_debug(uvodbc_debug_options_t* opts);
+
+/* ------------------------------------------------------------------------ */
 /* Handles and requests */
 
 typedef struct uvodbc_conn_s uvodbc_conn_t;
@@ -97,6 +129,7 @@ typedef struct uvodbc_cursor_s uvodbc_cursor_t;
 typedef struct uvodbc_prepared_s uvodbc_prepared_t;
 typedef struct uvodbc_req_s uvodbc_req_t;
 typedef struct uvodbc_op_s uvodbc_op_t; /* private */
+typedef struct uvodbc_pool_s uvodbc_pool_t;
 
 typedef enum {
   UVODBC_REQ_UNKNOWN = 0,
@@ -180,6 +213,76 @@ UVODBC_EXTERN void uvodbc_req_cleanup(uvodbc_req_t* req);
 UVODBC_EXTERN int uvodbc_req_cancel(uvodbc_req_t* req);
 
 /* ------------------------------------------------------------------------ */
+/* Tracing: one event per phase of every operation (docs/instruments.md) */
+
+/* What an operation does.  A read's fetches are UVODBC_OP_FETCH. */
+typedef enum {
+  UVODBC_OP_CONNECT,
+  UVODBC_OP_EXEC,
+  UVODBC_OP_QUERY,
+  UVODBC_OP_FETCH,
+  UVODBC_OP_NEXT_RESULT,
+  UVODBC_OP_CURSOR_CLOSE,
+  UVODBC_OP_CONN_CLOSE,
+  UVODBC_OP_TXN,
+  UVODBC_OP_PREPARE,
+  UVODBC_OP_PREPARED_CLOSE,
+  UVODBC_OP_INFO,
+  UVODBC_OP_BULK,
+  UVODBC_OP_CALL
+} uvodbc_op_kind_t;
+
+/* "connect", "exec", ... ("?" for an unknown kind).  Static string. */
+UVODBC_EXTERN const char* uvodbc_op_kind_name(uvodbc_op_kind_t kind);
+
+typedef enum {
+  /* The operation joined its connection's queue. */
+  UVODBC_TRACE_QUEUED,
+  /* It was handed to libuv's thread pool (with the operations chained
+   * behind it: docs/threading.md, "Chains"). */
+  UVODBC_TRACE_STARTED,
+  /* Its result is known; its callback comes next.  Every QUEUED event is
+   * followed by one FINISHED event, with or without a STARTED between
+   * (cancelled while queued, completed without a thread hop). */
+  UVODBC_TRACE_FINISHED
+} uvodbc_trace_phase_t;
+
+/* One event.  Valid only during the hook's call; every string in it is
+ * uvodbc's, never a parameter value nor a connection string. */
+typedef struct uvodbc_trace_event_s {
+  uvodbc_trace_phase_t phase;
+  uvodbc_op_kind_t kind;
+  uint64_t op_id;        /* the same in one operation's events; unique in
+                            the process                                */
+  uvodbc_conn_t* conn;
+  uvodbc_pool_t* pool;   /* the pool that owns conn, or NULL          */
+  const char* sql;       /* the statement's text, the catalog function or
+                            procedure call; NULL when there is none   */
+  const char* detail;    /* TXN: "begin", "commit", "rollback",
+                            "autocommit", "isolation", "ping", "reset";
+                            FETCH: "read" for a read's fetch; else NULL */
+  uint64_t queued_at_ns; /* uv_hrtime() when it was queued            */
+  /* STARTED and FINISHED (0 for an operation that never started): */
+  uint64_t wait_conn_ns;   /* queued behind the connection's other work */
+  uint64_t wait_worker_ns; /* then waiting for a thread: in STARTED until
+                              it went to libuv's pool, in FINISHED until
+                              a worker began it                        */
+  /* FINISHED: */
+  uint64_t work_ns;      /* on the worker thread (0: it never ran)      */
+  int status;            /* the callback's status                      */
+  uint64_t rows;         /* rows delivered (EXEC's first batch, FETCH,
+                            QUERY, CALL's result sets)                 */
+  int64_t rows_affected; /* -1: none, or not told by the driver        */
+  char sqlstate[6];      /* the first diagnostic record's, or ""       */
+  int native;            /* and its native error code                  */
+} uvodbc_trace_event_t;
+
+/* Runs on the loop thread, inside uvodbc: it must not block, and must not
+ * start or close anything on the connection it is told about. */
+typedef void (*uvodbc_trace_cb)(const uvodbc_trace_event_t* event,
+                                void* data);
+
+/* ------------------------------------------------------------------------ */
 /* Connection */
 
 /* What uvodbc_conn_options_t.login_timeout_s = 0 means: enough for any
@@ -229,6 +332,11 @@ typedef struct uvodbc_conn_options_s {
   /* Non-zero accepts a driver manager that serializes all calls
    * (Threading=3); by default such a connect fails with UVODBC_ESERIAL. */
   int allow_serialized;
+  /* The tracing hook, or NULL (no cost then), and its `data`.  A pool's
+   * connections take it from the pool's options (uvodbc_pool_options_t
+   * .conn), with event->pool set. */
+  uvodbc_trace_cb trace;
+  void* trace_data;
 } uvodbc_conn_options_t;
 
 /* Zeroes *opts, which means defaults. */
@@ -726,7 +834,6 @@ UVODBC_EXTERN int uvodbc_batch_get_timestamp(const uvodbc_batch_t* batch,
  *
  * Thread: as everywhere, the loop thread only. */
 
-typedef struct uvodbc_pool_s uvodbc_pool_t;
 typedef struct uvodbc_pool_setup_s uvodbc_pool_setup_t;
 
 typedef void (*uvodbc_pool_ready_cb)(uvodbc_pool_t* pool, int status);

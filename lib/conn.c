@@ -9,6 +9,12 @@ void uvodbc_conn_options_init(uvodbc_conn_options_t* opts) {
 
 int uvodbc_connect(uv_loop_t* loop, uvodbc_req_t* req, const char* connstr,
                    const uvodbc_conn_options_t* opts, uvodbc_req_cb cb) {
+  return uvodbc__connect(loop, req, connstr, opts, NULL, cb);
+}
+
+int uvodbc__connect(uv_loop_t* loop, uvodbc_req_t* req, const char* connstr,
+                    const uvodbc_conn_options_t* opts, uvodbc_pool_t* pool,
+                    uvodbc_req_cb cb) {
   uvodbc_conn_t* conn;
   uvodbc_op_t* op;
   int err;
@@ -21,6 +27,9 @@ int uvodbc_connect(uv_loop_t* loop, uvodbc_req_t* req, const char* connstr,
   if (conn == NULL) return UV_ENOMEM;
   conn->loop = loop;
   conn->autocommit = 1;
+  conn->thread = uv_thread_self();
+  conn->created_ns = uv_hrtime();
+  conn->pool = pool;
   if (opts != NULL) conn->options = *opts;
   op = uvodbc__op_new(conn, OP_CONNECT, &uvodbc__connect_vt, req, cb);
   if (op != NULL) op->connstr = uvodbc__strdup(connstr);
@@ -146,9 +155,12 @@ static void on_closed(uv_handle_t* idle) {
   uvodbc_conn_t* conn = idle->data;
   uvodbc_conn_close_cb cb = conn->close_cb;
   uv_loop_t* loop = conn->loop;
+  uint64_t began;
   uvodbc__live_conns_add(-1);
   uvodbc__strand_hold(conn, 0);
+  began = uvodbc__cb_begin();
   if (cb != NULL) cb(conn);
+  uvodbc__cb_end(began, "conn close callback", NULL);
   /* After the callback: a new connection it opens keeps the loop's state. */
   uvodbc__executor_loop_unref(loop);
   uvodbc__diags_free(&conn->close_diags);

@@ -36,8 +36,11 @@ static void unlink_cursor(uvodbc_cursor_t* c) {
 
 static void finish(void* handle) {
   uvodbc_cursor_t* c = handle;
+  uint64_t began;
   uvodbc__read_drop(c);
+  began = uvodbc__cb_begin();
   if (c->close_cb != NULL) c->close_cb(c);
+  uvodbc__cb_end(began, "cursor close callback", NULL);
   uvodbc__free(c);
 }
 

@@ -82,8 +82,11 @@ static void deliver_timeout(uvodbc_op_t* op) {
   uvodbc_req_t* req = op->req;
   uvodbc_req_cb cb = op->cb;
   uvodbc__diags_t d;
+  uint64_t began;
   op->req = NULL;
   op->cb = NULL;
+  /* Now: the op outlives its connection (freed when the driver returns). */
+  uvodbc__trace_finished(op, UV_ETIMEDOUT);
   if (req == NULL) return;
   memset(&d, 0, sizeof(d));
   uvodbc__diags_add(&d, "HYT00", 0,
@@ -96,7 +99,10 @@ static void deliver_timeout(uvodbc_op_t* op) {
   req->rows_affected = -1;
   req->ndiag = d.n;
   req->diag = d.recs;
+  began = uvodbc__cb_begin();
   if (cb != NULL) cb(req, UV_ETIMEDOUT); /* may reuse req: not touched */
+  uvodbc__cb_end(began, uvodbc_op_kind_name((uvodbc_op_kind_t)op->kind),
+                 uvodbc__op_sql(op));
   uvodbc__diags_free(&d);
 }
 

@@ -160,6 +160,7 @@ static void after_work(uv_work_t* req, int status);
 static void start(uvodbc__task_t* task) {
   int err;
   task->work_req.data = task;
+  if (task->on_start != NULL) task->on_start(task);
   err = uv_queue_work(task->loop, &task->work_req, run_work, after_work);
   if (err != 0) { /* only on invalid arguments; report, never lose it */
     pthread_mutex_lock(&lock);

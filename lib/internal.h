@@ -21,6 +21,9 @@ struct uvodbc__task_s {
   uvodbc__task_t* next_waiting; /* executor FIFO while over the limit */
   int waiting;
   int priority; /* set before submit: its connection may hold locks */
+  /* Called (if set) on the loop thread as the task goes to libuv's pool:
+   * tracing's STARTED event. */
+  void (*on_start)(uvodbc__task_t* task);
 };
 
 /* Runs task->work on a worker, then task->done(status) on the loop thread;
@@ -59,21 +62,41 @@ void uvodbc__deadline_returned(uvodbc_op_t* head, int status);
  * completes at once, UV_ETIMEDOUT); 0 when the close runs as usual. */
 int uvodbc__deadline_close(uvodbc_conn_t* conn, uvodbc_op_t* close_op);
 
+/* ---- debug.c: debug mode's reports ---- */
+/* 1 when debug mode is on (uvodbc_set_debug, UVODBC_DEBUG=1). */
+int uvodbc__debug_on(void);
+/* One report, printf-style, through the log function. */
+void uvodbc__debug_log(const char* fmt, ...)
+    __attribute__((format(printf, 1, 2)));
+/* ": <sql>" cut to a report's length, on one line ("" for NULL). */
+void uvodbc__debug_sql(char* out, size_t size, const char* sql);
+/* Around a user callback: began = uvodbc__cb_begin() (0 when debug mode is
+ * off), then uvodbc__cb_end() reports it if it held the loop too long. */
+uint64_t uvodbc__cb_begin(void);
+void uvodbc__cb_end(uint64_t began, const char* what, const char* sql);
+/* Reports an operation that waited wait_ns for a worker, if too long. */
+void uvodbc__debug_worker_wait(uint64_t wait_ns, const char* what,
+                               const char* sql);
+/* Reports a call on conn from a thread other than its loop's. */
+void uvodbc__debug_check_thread(const uvodbc_conn_t* conn,
+                                const char* function);
+
 /* ---- operations ---- */
+/* The public kinds (uvodbc_op_kind_t), by shorter names. */
 typedef enum {
-  OP_CONNECT,
-  OP_EXEC,
-  OP_QUERY,
-  OP_FETCH,
-  OP_NEXT_RESULT,
-  OP_CURSOR_CLOSE,
-  OP_CONN_CLOSE,
-  OP_TXN,
-  OP_PREPARE,
-  OP_PREPARED_CLOSE,
-  OP_INFO,
-  OP_BULK,
-  OP_CALL
+  OP_CONNECT = UVODBC_OP_CONNECT,
+  OP_EXEC = UVODBC_OP_EXEC,
+  OP_QUERY = UVODBC_OP_QUERY,
+  OP_FETCH = UVODBC_OP_FETCH,
+  OP_NEXT_RESULT = UVODBC_OP_NEXT_RESULT,
+  OP_CURSOR_CLOSE = UVODBC_OP_CURSOR_CLOSE,
+  OP_CONN_CLOSE = UVODBC_OP_CONN_CLOSE,
+  OP_TXN = UVODBC_OP_TXN,
+  OP_PREPARE = UVODBC_OP_PREPARE,
+  OP_PREPARED_CLOSE = UVODBC_OP_PREPARED_CLOSE,
+  OP_INFO = UVODBC_OP_INFO,
+  OP_BULK = UVODBC_OP_BULK,
+  OP_CALL = UVODBC_OP_CALL
 } uvodbc__op_kind_t;
 
 typedef enum {
@@ -158,6 +181,17 @@ struct uvodbc_op_s {
   int conn_dead;             /* the driver says the connection is gone */
   int frees_handles;         /* took statements to free: never cancelled */
   SQLHDBC run_dbc;           /* conn->dbc when popped, for the worker     */
+  /* When (uv_hrtime) it was queued; the rest only when it is timed (traced
+   * or debug mode on; trace.c). */
+  uint64_t queued_ns;
+  int timed;
+  int traced;                /* its QUEUED event went out               */
+  uint64_t id;               /* the trace events' op_id                 */
+  uint64_t popped_ns;        /* left the connection's queue             */
+  uint64_t hop_ns;           /* its hop began on a worker               */
+  uint64_t work_ns;          /* time in its own work on the worker      */
+  uint64_t trace_rows;       /* what its callback was given, for FINISHED */
+  int64_t trace_affected;
   uvodbc__zombie_t* zombie;  /* abandoned (deadline.c), which owns it now */
 };
 
@@ -175,6 +209,26 @@ void uvodbc__op_free(uvodbc_op_t* op);
 /* Worker side: 1 if op->dbc is open; else fails the op with
  * UVODBC_ENOTCONN (08003, as from `function`) and returns 0. */
 int uvodbc__op_has_dbc(uvodbc_op_t* op, const char* function);
+
+/* ---- trace.c: events and timestamps of an operation ---- */
+/* The op joins its connection's queue (or its ready list without one):
+ * from here it is timed if traced or debugged, and owes a FINISHED. */
+void uvodbc__trace_queued(uvodbc_op_t* op);
+/* It left the queue: the head of a hop (trace_submit), then its hop began
+ * on a worker (trace_hop, for the head and every op chained to it). */
+void uvodbc__trace_popped(uvodbc_op_t* op);
+void uvodbc__trace_submit(uvodbc_op_t* head);
+void uvodbc__trace_hop(uvodbc_op_t* head);
+/* What the callback is given (call once req is filled). */
+void uvodbc__trace_set_rows(uvodbc_op_t* op, const uvodbc_req_t* req);
+/* FINISHED with `status`, once per op (uvodbc__op_free() sends it with
+ * op->status if nothing did before). */
+void uvodbc__trace_finished(uvodbc_op_t* op, int status);
+/* The text the instruments show: SQL, the prepared statement's, or the
+ * catalog function's name; NULL for none. */
+const char* uvodbc__op_sql(const uvodbc_op_t* op);
+/* txn.c: "begin", "commit", ... */
+const char* uvodbc__txn_name(const uvodbc_op_t* op);
 
 /* ---- strand.c: one operation in flight per connection ---- */
 /* Queues `op`; it runs after every earlier operation of the connection. */
@@ -267,11 +321,18 @@ struct uvodbc_conn_s {
   uvodbc__zombie_t* zombie;   /* a call abandoned on it, not cleaned up */
   uv_timer_t* close_timer;    /* the close's deadline                   */
   int closed;                 /* the close callback is on its way       */
+  uv_thread_t thread;         /* its loop's (uvodbc_connect's caller)   */
+  uint64_t created_ns;        /* uv_hrtime() at uvodbc_connect          */
+  uvodbc_pool_t* pool;        /* the pool owning it (pool-slots.c)      */
   void* pool_slot;            /* pool.c: the slot holding it, or NULL.
                                  Set: uvodbc_conn_close() refuses, and
                                  the close leaves the memory to the pool */
 };
 
+/* uvodbc_connect() of a pool's connection (the instruments name `pool`). */
+int uvodbc__connect(uv_loop_t* loop, uvodbc_req_t* req, const char* connstr,
+                    const uvodbc_conn_options_t* opts, uvodbc_pool_t* pool,
+                    uvodbc_req_cb cb);
 /* uvodbc_conn_close() for the pool, which owns its connections. */
 int uvodbc__conn_close(uvodbc_conn_t* conn, uvodbc_conn_close_cb cb);
 /* The close is over (`status` for uvodbc_conn_close_status()): the other
@@ -328,6 +389,7 @@ struct uvodbc_prepared_s {
   uvodbc_conn_t* conn; /* NULL once the connection closed or reset      */
   uvodbc__stmt_t* stmt;
   uvodbc_param_info_t* params; /* described at prepare                 */
+  char* sql;           /* for the instruments (NULL: out of memory)    */
   int busy;            /* an execution pending or its cursor open     */
   uvodbc__closing_t closing;
   uvodbc_prepared_close_cb close_cb;

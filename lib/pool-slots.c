@@ -158,6 +158,7 @@ static void connect_failed(slot_t* s, int status, const uvodbc_req_t* diag) {
 static void on_connected(uvodbc_req_t* req, int status) {
   slot_t* s = req->data;
   uvodbc_pool_t* pool = s->pool;
+  uint64_t began;
   if (s->state == S_CLOSING) return; /* the pool closed meanwhile */
   if (status != 0) {
     connect_failed(s, status, req);
@@ -174,7 +175,9 @@ static void on_connected(uvodbc_req_t* req, int status) {
   s->setup.pool = pool;
   s->setup.conn = s->conn;
   memset(&s->setup.req, 0, sizeof(s->setup.req));
+  began = uvodbc__cb_begin();
   pool->opts.setup(&s->setup); /* last: it may call setup_done */
+  uvodbc__cb_end(began, "pool setup hook", NULL);
 }
 
 int uvodbc_pool_setup_done(uvodbc_pool_setup_t* setup, int status) {
@@ -202,8 +205,8 @@ int uvodbc__slot_connect(uvodbc_pool_t* pool) {
   s->pool = pool;
   s->state = S_CONNECTING;
   s->req.data = s;
-  err = uvodbc_connect(pool->loop, &s->req, pool->connstr, &pool->opts.conn,
-                       on_connected);
+  err = uvodbc__connect(pool->loop, &s->req, pool->connstr, &pool->opts.conn,
+                        pool, on_connected);
   if (err != 0) {
     uvodbc__free(s);
     return err;

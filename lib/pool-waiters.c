@@ -79,6 +79,7 @@ static void deliver(preq_t* p) {
   uvodbc_req_cb cb = p->cb;
   int status = p->status;
   uvodbc__diags_t diags = p->diags;
+  uint64_t began;
 
   memset(&p->diags, 0, sizeof(p->diags));
   if (status == 0 && p->kind == P_ACQUIRE) {
@@ -89,7 +90,9 @@ static void deliver(preq_t* p) {
   req->ndiag = diags.n;
   req->diag = diags.recs;
   uvodbc__preq_free(p);
+  began = uvodbc__cb_begin();
   if (cb != NULL) cb(req, status);
+  uvodbc__cb_end(began, "pool acquire", NULL);
   uvodbc__diags_free(&diags);
 }
 
@@ -99,8 +102,10 @@ static void on_ready(uv_idle_t* idle) {
   if (pool->ready_due) {
     uvodbc_pool_ready_cb cb = pool->ready_cb;
     pool->ready_due = 0;
+    uint64_t began = uvodbc__cb_begin();
     pool->ready_pending = 0;
     if (cb != NULL) cb(pool, pool->ready_status);
+    uvodbc__cb_end(began, "pool ready callback", NULL);
   }
   /* Only what was ready before: later arrivals wait for the next turn. */
   while (n-- > 0 && pool->ready.head != NULL) {

@@ -14,9 +14,12 @@
 static void on_handle_closed(uv_handle_t* handle) {
   uvodbc_pool_t* pool = handle->data;
   uvodbc_pool_close_cb cb;
+  uint64_t began;
   if (--pool->handles > 0) return;
   cb = pool->close_cb;
+  began = uvodbc__cb_begin();
   if (cb != NULL) cb(pool);
+  uvodbc__cb_end(began, "pool close callback", NULL);
   while (pool->slots != NULL) uvodbc__slot_free(pool->slots);
   uvodbc__free_secret(pool->connstr);
   uvodbc__free(pool);

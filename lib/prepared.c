@@ -25,8 +25,11 @@ static void unlink_prepared(uvodbc_prepared_t* p) {
 
 static void free_prepared(void* handle) {
   uvodbc_prepared_t* p = handle;
+  uint64_t began = uvodbc__cb_begin();
   if (p->close_cb != NULL) p->close_cb(p);
+  uvodbc__cb_end(began, "prepared close callback", p->sql);
   uvodbc__free(p->params);
+  uvodbc__free(p->sql);
   uvodbc__free(p);
 }
 
@@ -118,6 +121,7 @@ static void prepare_done(uvodbc_op_t* op) {
       p->loop = op->conn->loop;
       p->stmt = op->stmt;
       p->params = op->result_params;
+      p->sql = uvodbc__strdup(op->sql);
       op->result_params = NULL;
       link_prepared(op->conn, p);
     }

@@ -37,6 +37,8 @@ uvodbc_op_t* uvodbc__op_new(uvodbc_conn_t* conn, uvodbc__op_kind_t kind,
   op->kind = kind;
   op->vt = vt;
   op->conn = conn;
+  op->queued_ns = uv_hrtime();
+  uvodbc__debug_check_thread(conn, uvodbc_op_kind_name((uvodbc_op_kind_t)kind));
   uvodbc__op_attach(op, req, cb);
   return op;
 }
@@ -46,6 +48,7 @@ static void free_timer(uv_handle_t* handle) {
 }
 
 void uvodbc__op_free(uvodbc_op_t* op) {
+  uvodbc__trace_finished(op, op->status);
   if (op->timer != NULL) {
     uv_timer_stop(op->timer);
     uv_close((uv_handle_t*)op->timer, free_timer);
@@ -83,16 +86,14 @@ void uvodbc__op_deliver(uvodbc_op_t* op) {
   /* A cancel we issued because of the timer is a timeout. */
   int status = op->timed_out && op->status == UV_ECANCELED ? UV_ETIMEDOUT
                                                            : op->status;
-  uvodbc__diags_t diags = op->diags;
+  uvodbc__diags_t diags;
+  uvodbc_op_kind_t kind = (uvodbc_op_kind_t)op->kind;
+  char* sql = op->sql; /* for debug mode's report, after op is gone */
+  uint64_t began;
 
-  /* The diagnostics live until the callback returns: the callback may reuse
-   * the request for its next operation. */
-  memset(&op->diags, 0, sizeof(op->diags));
   if (req != NULL) {
     req->status = status;
     if (req->op == op) req->op = NULL;
-    req->ndiag = diags.n;
-    req->diag = diags.recs;
     if (op->kind == OP_QUERY && status == 0) {
       req->batch = op->result;
       op->result = NULL;
@@ -111,8 +112,22 @@ void uvodbc__op_deliver(uvodbc_op_t* op) {
       op->nresults = 0;
     }
   }
+  uvodbc__trace_set_rows(op, req);
+  uvodbc__trace_finished(op, status);
+  /* The diagnostics live until the callback returns: the callback may reuse
+   * the request for its next operation. */
+  diags = op->diags;
+  memset(&op->diags, 0, sizeof(op->diags));
+  if (req != NULL) {
+    req->ndiag = diags.n;
+    req->diag = diags.recs;
+  }
+  op->sql = NULL;
   uvodbc__op_free(op);
+  began = uvodbc__cb_begin();
   if (cb != NULL) cb(req, status); /* may free or reuse req: not touched */
+  uvodbc__cb_end(began, uvodbc_op_kind_name(kind), sql);
+  uvodbc__free(sql);
   uvodbc__diags_free(&diags);
 }
 

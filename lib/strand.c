@@ -30,7 +30,9 @@ static void submit_next(uvodbc_conn_t* conn);
 
 static void run_one(uvodbc_op_t* op) {
   SQLHDBC dbc = op->run_dbc; /* never op->conn: it may be gone (abandoned) */
+  uint64_t began = op->timed ? uv_hrtime() : 0;
   op->vt->work(op);
+  if (op->timed) op->work_ns = uv_hrtime() - began;
   /* Right after the failure, while the driver still knows why. */
   if (op->status == UVODBC_ESQL && op->kind != OP_CONNECT &&
       op->kind != OP_CONN_CLOSE && dbc != SQL_NULL_HDBC)
@@ -40,6 +42,7 @@ static void run_one(uvodbc_op_t* op) {
 
 static void run_work(uvodbc__task_t* task) {
   uvodbc_op_t* op = (uvodbc_op_t*)task;
+  uvodbc__trace_hop(op);
   if (op->chain_next == NULL)
     run_one(op);
   else
@@ -116,6 +119,7 @@ static void after_work(uvodbc__task_t* task, int status) {
 static void on_idle(uv_idle_t* idle);
 
 static void ready_push(uvodbc_conn_t* conn, uvodbc_op_t* op) {
+  uvodbc__trace_queued(op); /* if it never was */
   op->state = OP_READY;
   op->next = NULL;
   if (conn->ready_tail != NULL)
@@ -153,6 +157,7 @@ static int pop(uvodbc_conn_t* conn) {
   conn->head = op->next;
   if (conn->head == NULL) conn->tail = NULL;
   op->next = NULL;
+  uvodbc__trace_popped(op);
   if (op->state == OP_CANCELLED) {
     op->state = OP_READY;
   } else {
@@ -199,6 +204,7 @@ static void submit_next(uvodbc_conn_t* conn) {
     }
   }
   op->task.priority = conn->holds;
+  uvodbc__trace_submit(op);
   uvodbc__executor_submit(conn->loop, &op->task, run_work, after_work);
 }
 
@@ -213,6 +219,7 @@ void uvodbc__strand_hold(uvodbc_conn_t* conn, int on) {
 }
 
 void uvodbc__strand_push(uvodbc_conn_t* conn, uvodbc_op_t* op) {
+  uvodbc__trace_queued(op);
   op->state = OP_QUEUED;
   op->next = NULL;
   if (conn->tail != NULL)

@@ -12,6 +12,21 @@ static const SQLUINTEGER isolation_levels[] = {
     [UVODBC_ISOLATION_REPEATABLE_READ] = SQL_TXN_REPEATABLE_READ,
     [UVODBC_ISOLATION_SERIALIZABLE] = SQL_TXN_SERIALIZABLE};
 
+const char* uvodbc__txn_name(const uvodbc_op_t* op) {
+  switch (op->txn) {
+    case TXN_AUTOCOMMIT:
+      return op->level != 0 ? "begin" : "autocommit";
+    case TXN_END:
+      return op->level != 0 ? "commit" : "rollback";
+    case TXN_ISOLATION:
+      return "isolation";
+    case TXN_PING:
+      return "ping";
+    default:
+      return "reset";
+  }
+}
+
 static void txn_prepare(uvodbc_op_t* op) {
   uvodbc_conn_t* conn = op->conn;
   op->dbc = conn->dbc;

@@ -40,11 +40,12 @@ const char* uvodbc__op_sql(const uvodbc_op_t* op) {
       [UVODBC_CATALOG_PROCEDURES] = "SQLProcedures",
       [UVODBC_CATALOG_PROCEDURE_COLUMNS] = "SQLProcedureColumns",
       [UVODBC_CATALOG_TYPE_INFO] = "SQLGetTypeInfo"};
+  if (op->catalog != NULL) /* its op->sql is "" */
+    return (unsigned)op->catalog_kind < sizeof(catalog) / sizeof(catalog[0])
+               ? catalog[op->catalog_kind]
+               : NULL;
   if (op->sql != NULL) return op->sql;
   if (op->prepared != NULL) return op->prepared->sql;
-  if (op->catalog != NULL &&
-      (unsigned)op->catalog_kind < sizeof(catalog) / sizeof(catalog[0]))
-    return catalog[op->catalog_kind];
   return NULL;
 }
 

@@ -355,6 +355,7 @@ typedef struct {
   pthread_mutex_t lock;
   pthread_cond_t cond;
   int turn; /* whose submission is next, under lock */
+  int connected; /* sides done connecting, under lock */
   const char* connstr;
 } fair_t;
 
@@ -385,6 +386,17 @@ static void next_turn(fair_t* f) {
   pthread_mutex_unlock(&f->lock);
 }
 
+/* Both sides connected before the first turn: A's first statement holds
+ * the only slot until A's loop runs again, so a connect of B's still
+ * waiting for that slot would never get it. */
+static void wait_connected(fair_t* f) {
+  pthread_mutex_lock(&f->lock);
+  f->connected++;
+  pthread_cond_broadcast(&f->cond);
+  while (f->connected < 2) pthread_cond_wait(&f->cond, &f->lock);
+  pthread_mutex_unlock(&f->lock);
+}
+
 /* Submission order: A's first, then B, A, B, ... one statement a turn,
  * each on its own connection.  A's first holds the only slot, and its
  * loop does not run until every statement is submitted, so all the others
@@ -397,6 +409,7 @@ static void* fair_main(void* arg) {
   int i;
   ck_assert_int_eq(uv_loop_init(&s->loop), 0);
   for (i = 0; i < FAIR_OPS; i++) c[i] = test_connect_to(&s->loop, s->f->connstr);
+  wait_connected(s->f);
   for (i = 0; i < FAIR_OPS; i++) {
     int turn = 2 * i + s->side;
     snprintf(sql[i], sizeof(sql[i]),

@@ -85,6 +85,8 @@ done
 
 # The README's usage example, as a reader runs it (in-memory SQLite).
 run "example readme" ./build-ci/examples/readme
+# The instruments' example: tracing and a debug-mode report (in-memory SQLite).
+run "example trace" ./build-ci/examples/trace
 
 for d in "${drivers[@]}"; do
     run "tests $d" ./build-ci/tests/uvodbc-tests "$d"

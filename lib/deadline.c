@@ -82,11 +82,13 @@ static void deliver_timeout(uvodbc_op_t* op) {
   uvodbc_req_t* req = op->req;
   uvodbc_req_cb cb = op->cb;
   uvodbc__diags_t d;
+  uvodbc_op_kind_t kind = (uvodbc_op_kind_t)op->kind;
   uint64_t began;
+  char* sql;
   op->req = NULL;
   op->cb = NULL;
   /* Now: the op outlives its connection (freed when the driver returns). */
-  uvodbc__trace_finished(op, UV_ETIMEDOUT);
+  uvodbc__trace_abandoned(op);
   if (req == NULL) return;
   memset(&d, 0, sizeof(d));
   uvodbc__diags_add(&d, "HYT00", 0,
@@ -100,9 +102,13 @@ static void deliver_timeout(uvodbc_op_t* op) {
   req->ndiag = d.n;
   req->diag = d.recs;
   began = uvodbc__cb_begin();
+  /* Copied: the callback may close what the op points to. */
+  sql = began != 0 && uvodbc__op_sql(op) != NULL
+            ? uvodbc__strdup(uvodbc__op_sql(op))
+            : NULL;
   if (cb != NULL) cb(req, UV_ETIMEDOUT); /* may reuse req: not touched */
-  uvodbc__cb_end(began, uvodbc_op_kind_name((uvodbc_op_kind_t)op->kind),
-                 uvodbc__op_sql(op));
+  uvodbc__cb_end(began, uvodbc_op_kind_name(kind), sql);
+  uvodbc__free(sql);
   uvodbc__diags_free(&d);
 }
 

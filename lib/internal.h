@@ -224,6 +224,9 @@ void uvodbc__trace_set_rows(uvodbc_op_t* op, const uvodbc_req_t* req);
 /* FINISHED with `status`, once per op (uvodbc__op_free() sends it with
  * op->status if nothing did before). */
 void uvodbc__trace_finished(uvodbc_op_t* op, int status);
+/* FINISHED of an op abandoned at its deadline (UV_ETIMEDOUT), which a
+ * worker may still run. */
+void uvodbc__trace_abandoned(uvodbc_op_t* op);
 /* The text the instruments show: SQL, the prepared statement's, or the
  * catalog function's name; NULL for none. */
 const char* uvodbc__op_sql(const uvodbc_op_t* op);

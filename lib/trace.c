@@ -76,6 +76,7 @@ void uvodbc__trace_queued(uvodbc_op_t* op) {
   op->traced = 1;
   op->timed = 1;
   op->id = atomic_fetch_add(&next_id, 1) + 1;
+  op->trace_affected = -1;
   if (hook == NULL) return;
   event_init(&ev, op, UVODBC_TRACE_QUEUED);
   hook(&ev, op->conn->options.trace_data);
@@ -121,12 +122,15 @@ void uvodbc__trace_set_rows(uvodbc_op_t* op, const uvodbc_req_t* req) {
   op->trace_affected = req->rows_affected;
 }
 
-void uvodbc__trace_finished(uvodbc_op_t* op, int status) {
+/* `abandoned`: given up at its deadline while a worker still runs it, so
+ * only what the loop thread wrote may be read (not its times on the
+ * worker, not its diagnostics). */
+static void finish(uvodbc_op_t* op, int status, int abandoned) {
   uvodbc_trace_cb hook;
   uvodbc_trace_event_t ev;
   if (!op->traced) return;
   op->traced = 0; /* once */
-  if (op->hop_ns != 0)
+  if (!abandoned && op->hop_ns != 0)
     uvodbc__debug_worker_wait(op->hop_ns - op->popped_ns,
                               uvodbc_op_kind_name((uvodbc_op_kind_t)op->kind),
                               uvodbc__op_sql(op));
@@ -134,15 +138,27 @@ void uvodbc__trace_finished(uvodbc_op_t* op, int status) {
   if (hook == NULL) return;
   event_init(&ev, op, UVODBC_TRACE_FINISHED);
   if (op->popped_ns != 0) ev.wait_conn_ns = op->popped_ns - op->queued_ns;
-  if (op->hop_ns != 0) ev.wait_worker_ns = op->hop_ns - op->popped_ns;
-  ev.work_ns = op->work_ns;
   ev.status = status;
-  ev.rows = op->trace_rows;
-  ev.rows_affected = op->trace_affected;
-  if (op->diags.n > 0) {
-    memcpy(ev.sqlstate, op->diags.recs[0].sqlstate, sizeof(ev.sqlstate));
-    ev.sqlstate[5] = '\0';
-    ev.native = (int)op->diags.recs[0].native;
+  if (abandoned) {
+    memcpy(ev.sqlstate, "HYT00", sizeof(ev.sqlstate));
+  } else {
+    if (op->hop_ns != 0) ev.wait_worker_ns = op->hop_ns - op->popped_ns;
+    ev.work_ns = op->work_ns;
+    ev.rows = op->trace_rows;
+    ev.rows_affected = op->trace_affected;
+    if (op->diags.n > 0) {
+      memcpy(ev.sqlstate, op->diags.recs[0].sqlstate, sizeof(ev.sqlstate));
+      ev.sqlstate[5] = '\0';
+      ev.native = (int)op->diags.recs[0].native;
+    }
   }
   hook(&ev, op->conn->options.trace_data);
+}
+
+void uvodbc__trace_finished(uvodbc_op_t* op, int status) {
+  finish(op, status, 0);
+}
+
+void uvodbc__trace_abandoned(uvodbc_op_t* op) {
+  finish(op, UV_ETIMEDOUT, 1);
 }

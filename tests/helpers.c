@@ -302,3 +302,13 @@ const char* test_sleep_sql(double seconds) {
   }
   return sql;
 }
+
+int test_servers_sh(const char* verb) {
+  const char* sh = getenv("UVODBC_TEST_SERVERS_SH");
+  const char* dir = getenv("UVODBC_TEST_SERVER_DIR");
+  char cmd[1024];
+  if (sh == NULL || dir == NULL) return -1;
+  snprintf(cmd, sizeof(cmd), "'%s' %s '%s' %s >&2", sh, verb, dir,
+           test_driver() == TEST_PG ? "pg" : "mariadb");
+  return system(cmd);
+}

@@ -45,24 +45,15 @@ static void finish(uv_loop_t* loop) {
 
 /* ---- the server ---- */
 
-static int servers_sh(const char* verb) {
-  const char* sh = getenv("UVODBC_TEST_SERVERS_SH");
-  const char* dir = getenv("UVODBC_TEST_SERVER_DIR");
-  char cmd[1024];
-  if (sh == NULL || dir == NULL) return -1;
-  snprintf(cmd, sizeof(cmd), "'%s' %s '%s' %s >&2", sh, verb, dir,
-           test_driver() == TEST_PG ? "pg" : "mariadb");
-  return system(cmd);
-}
 
 static void thaw(void) {
-  if (servers_sh("thaw") != 0) fprintf(stderr, "cancel: cannot thaw\n");
+  if (test_servers_sh("thaw") != 0) fprintf(stderr, "cancel: cannot thaw\n");
 }
 
 /* The loop's clock is refreshed after the blocking script: a timeout
  * counts from the loop's cached time. */
 static void freeze(uv_loop_t* loop) {
-  ck_assert_msg(servers_sh("freeze") == 0, "tests/servers.sh freeze failed");
+  ck_assert_msg(test_servers_sh("freeze") == 0, "tests/servers.sh freeze failed");
   uv_update_time(loop);
 }
 

@@ -50,22 +50,13 @@ static void on_tick(uv_timer_t* t) {
 
 /* ---- the server ---- */
 
-static int servers_sh(const char* verb) {
-  const char* sh = getenv("UVODBC_TEST_SERVERS_SH");
-  const char* dir = getenv("UVODBC_TEST_SERVER_DIR");
-  char cmd[1024];
-  if (sh == NULL || dir == NULL) return -1;
-  snprintf(cmd, sizeof(cmd), "'%s' %s '%s' %s >&2", sh, verb, dir,
-           test_driver() == TEST_PG ? "pg" : "mariadb");
-  return system(cmd);
-}
 
 static void freeze(void) {
-  ck_assert_msg(servers_sh("freeze") == 0, "tests/servers.sh freeze failed");
+  ck_assert_msg(test_servers_sh("freeze") == 0, "tests/servers.sh freeze failed");
 }
 
 static void thaw(void) {
-  ck_assert_msg(servers_sh("thaw") == 0, "tests/servers.sh thaw failed");
+  ck_assert_msg(test_servers_sh("thaw") == 0, "tests/servers.sh thaw failed");
 }
 
 static void setup(void) {
@@ -73,7 +64,7 @@ static void setup(void) {
 }
 
 static void teardown(void) {
-  if (test_driver() != TEST_SQLITE && servers_sh("thaw") != 0)
+  if (test_driver() != TEST_SQLITE && test_servers_sh("thaw") != 0)
     fprintf(stderr, "deadline: cannot thaw the server\n");
 }
 

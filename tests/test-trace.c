@@ -561,8 +561,6 @@ START_TEST(trace_pool) {
 }
 END_TEST
 
-/* ---- debug mode ---- */
-
 typedef struct {
   char lines[16][600];
   int n;
@@ -599,6 +597,67 @@ static void debug_off(void) {
   uvodbc_debug_options_init(&d);
   ck_assert_int_eq(uvodbc_set_debug(&d), 0);
 }
+
+/* An op given up at its deadline on a frozen server finishes when its
+ * callback comes (UV_ETIMEDOUT, HYT00), not when the driver returns; the
+ * worker still in the driver is not read (TSan: debug mode times it). */
+static void thaw_server(void) {
+  if (test_driver() != TEST_SQLITE && test_servers_sh("thaw") != 0)
+    fprintf(stderr, "trace: cannot thaw the server\n");
+}
+
+START_TEST(trace_abandoned_frozen) {
+  uv_loop_t loop;
+  uv_timer_t ticker;
+  recorder_t* r = malloc(sizeof(*r));
+  char* connstr = connstr_with_password();
+  uvodbc_conn_options_t co;
+  uvodbc_conn_t* conn;
+  uvodbc_req_t req;
+  waiter_t w = {0};
+  op_events_t ops[16];
+  const op_events_t* o;
+  static log_t l;
+  int n;
+
+  init_recorder(r, connstr);
+  uv_loop_init(&loop);
+  test_ticker_start(&loop, &ticker);
+  uvodbc_conn_options_init(&co);
+  co.query_timeout_ms = 300;
+  co.deadline_grace_ms = 300;
+  co.trace = on_trace;
+  co.trace_data = r;
+  conn = test_connect_with(&loop, connstr, &co);
+  debug_on(&l, 0, 0);
+  ck_assert_msg(test_servers_sh("freeze") == 0, "servers.sh freeze failed");
+  req.data = &w;
+  ck_assert_int_eq(uvodbc_conn_query(conn, &req, "SELECT 2 AS frozen", NULL,
+                                     0, NULL, on_done),
+                   0);
+  TEST_RUN_UNTIL(&loop, w.done, 10000);
+  ck_assert_int_eq(w.status, UV_ETIMEDOUT);
+  n = collect_ops(r, ops, 16);
+  o = find_op(ops, n, UVODBC_OP_QUERY, "SELECT 2 AS frozen", 0);
+  ck_assert_ptr_nonnull(o->started);
+  ck_assert_int_eq(o->finished->ev.status, UV_ETIMEDOUT);
+  ck_assert_str_eq(o->finished->ev.sqlstate, "HYT00");
+  ck_assert_uint_eq(o->finished->ev.work_ns, 0);
+  thaw_server();
+  test_close(&loop, conn);
+  TEST_RUN_UNTIL(&loop, uvodbc_shutdown() == 0, 20000);
+  debug_off();
+  uv_close((uv_handle_t*)&ticker, NULL);
+  test_loop_close(&loop);
+  /* Every op finished once, the query's FINISHED still the only one. */
+  n = collect_ops(r, ops, 16);
+  find_op(ops, n, UVODBC_OP_CONN_CLOSE, NULL, 0);
+  free(connstr);
+  free(r);
+}
+END_TEST
+
+/* ---- debug mode ---- */
 
 /* A callback that holds the loop past the threshold is reported, with
  * what it was for; one below is not. */
@@ -749,6 +808,14 @@ Suite* trace_suite(void) {
   tcase_add_test(tc, trace_waits_cancels_timeouts);
   tcase_add_test(tc, trace_chain);
   tcase_add_test(tc, trace_pool);
+  if (test_driver() == TEST_SQLITE) {
+    test_skip("trace_abandoned_frozen",
+              "needs a server to freeze (SQLite's statements are "
+              "interrupted, never abandoned)");
+  } else {
+    tcase_add_checked_fixture(tc, NULL, thaw_server);
+    tcase_add_test(tc, trace_abandoned_frozen);
+  }
   tcase_add_test(tc, debug_slow_callback);
   tcase_add_test(tc, debug_worker_wait);
   tcase_add_test(tc, debug_other_thread);

@@ -123,6 +123,12 @@ char* test_sqlite_file_connstr(const char* file, int timeout_ms);
  * CTE busy loop of about that long). */
 const char* test_sleep_sql(double seconds);
 
+/* tests/servers.sh `verb` (freeze, thaw, kill, restart) on this run's
+ * server (PostgreSQL or MariaDB), with UVODBC_TEST_SERVERS_SH and
+ * UVODBC_TEST_SERVER_DIR from env.sh; the shell's status, -1 without
+ * them. */
+int test_servers_sh(const char* verb);
+
 /* Prints every diagnostic of a request (for failure messages). */
 void test_print_diags(const uvodbc_req_t* req, const char* what);
 

@@ -32,6 +32,8 @@ pkgs=(
     unixodbc unixodbc-dev
     check
     libsqliteodbc
+    # the uvodbc command-line tool (cli/; not built without it)
+    libjansson-dev
 )
 if [ $minimal -eq 0 ]; then
     pkgs+=(

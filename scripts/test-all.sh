@@ -92,6 +92,12 @@ for d in "${drivers[@]}"; do
     run "tests $d" ./build-ci/tests/uvodbc-tests "$d"
 done
 
+# The uvodbc command-line tool (tests/cli/run.sh): output formats byte for
+# byte, exit codes, an unreachable server, Ctrl-C.
+for d in "${drivers[@]}"; do
+    run "cli $d" bash tests/cli/run.sh "$d" build-ci/cli/uvodbc
+done
+
 # libFuzzer harnesses (tests/fuzz), a short fixed budget each.
 run "fuzz (20 s per harness)" env UVODBC_JOBS="$jobs" bash scripts/fuzz.sh 20
 
@@ -103,6 +109,9 @@ if [ "${UVODBC_SKIP_ASAN:-0}" != 1 ]; then
     export LSAN_OPTIONS=suppressions=$repo/tests/lsan.supp:print_suppressions=0
     for d in "${drivers[@]}"; do
         run "asan+ubsan tests $d" ./build-ci-asan/tests/uvodbc-tests "$d"
+    done
+    for d in "${drivers[@]}"; do
+        run "cli asan $d" bash tests/cli/run.sh "$d" build-ci-asan/cli/uvodbc
     done
     # The chaos test (tests/chaos.c): a new seed each run, printed first
     # and on failure; --seed reproduces it.  Bounded by ops and seconds.

@@ -168,6 +168,36 @@ if [ $rc -ne 130 ]; then bad sigint "exit $rc, expected 130: $(cat "$tmp/sigint.
 elif [ $ms -gt $limit ]; then bad sigint "took $ms ms (limit $limit)"
 else ok sigint; fi
 
+# ---- bench -------------------------------------------------------------
+# Counts are exact with -t: clients x count transactions, none failed.
+if run bench_json 0 bench -c "$conn" -j 2 -t 25 --json &&
+    grep -q '"transactions": 50,' "$tmp/bench_json.out" &&
+    grep -q '"failed": 0,' "$tmp/bench_json.out" &&
+    grep -q '"acquires": 51,' "$tmp/bench_json.out"; then ok bench_json
+else bad bench_json "$(head -c 600 "$tmp/bench_json.out")"; fi
+for w in point insert; do
+    if run "bench_$w" 0 bench -c "$conn" -t 20 --workload "$w" &&
+        grep -q '^transactions:  20 ok, 0 failed' "$tmp/bench_$w.out" &&
+        grep -q '^latency (ms):  avg' "$tmp/bench_$w.out"; then ok "bench_$w"
+    else bad "bench_$w" "$(head -3 "$tmp/bench_$w.out")"; fi
+done
+printf -- '-- two statements per transaction\n\\param 1 10\nSELECT CAST(? AS INTEGER) + 1 AS x;\n\\param 2 2\n\\param 1 3\nSELECT\n  CAST(? AS INTEGER) * CAST(? AS INTEGER) AS y;\n' >"$tmp/b.sql"
+if run bench_script 0 bench -c "$conn" -t 10 --script "$tmp/b.sql" &&
+    grep -q '^transactions:  10 ok, 0 failed' "$tmp/bench_script.out"; then ok bench_script
+fi
+# A failing statement: counted by SQLSTATE, exit 1.
+echo "SELECT * FROM cli_no_such_table" >"$tmp/bad.sql"
+if run bench_errors 1 bench -c "$conn" -t 3 --script "$tmp/bad.sql" &&
+    grep -q '^errors:        [0-9A-Z]\{5\} 3$' "$tmp/bench_errors.out"; then ok bench_errors
+else bad bench_errors "$(cat "$tmp/bench_errors.out")"; fi
+if run bench_unreachable 3 bench -c "$down" -t 1 &&
+    ! grep -q cli_sekrit_pw "$tmp/bench_unreachable.out" "$tmp/bench_unreachable.err"
+then ok bench_unreachable; fi
+usage_case usage_bench_both bench -c "$conn" -T 1 -t 1
+usage_case usage_bench_workload bench -c "$conn" --workload frob
+run drop_bench 0 query -c "$conn" "DROP TABLE uvodbc_bench_point" &&
+run drop_bench2 0 query -c "$conn" "DROP TABLE uvodbc_bench_insert" || true
+
 run drop_end 0 query -c "$conn" "DROP TABLE $t" || true
 echo "cli $driver: $pass passed, $fail failed"
 [ $fail -eq 0 ]

@@ -214,7 +214,7 @@ static void report(bench_t* b) {
   const uvodbc_pool_stats_t* st = &b->stats;
   for (unsigned int i = 0; i < b->nclients; i++) ok += b->clients[i].done;
   for (size_t i = 0; i < b->nlat; i++) sum += b->lat[i];
-  qsort(b->lat, b->nlat, sizeof(*b->lat), cmp_u64);
+  if (b->nlat > 0) qsort(b->lat, b->nlat, sizeof(*b->lat), cmp_u64);
   double tps = secs > 0 ? (double)ok / secs : 0;
   double avg = b->nlat ? (double)sum / (double)b->nlat / 1e6 : 0;
   double maxms = b->nlat ? (double)b->lat[b->nlat - 1] / 1e6 : 0;

@@ -78,4 +78,10 @@ cmake --build "$tmp/cm/build" >"$tmp/cm-build.log" 2>&1 ||
     { cat "$tmp/cm-build.log"; fail "cmake build"; }
 check_run cmake-shared "$tmp/cm/build/hello-shared" 0
 check_run cmake-static "$tmp/cm/build/hello-static" 1
+# The installed tool (when jansson was found) runs from the moved prefix.
+if [ -x "$build/cli/uvodbc" ]; then
+    out=$("$prefix/bin/uvodbc" query -c "DRIVER={SQLite3};Database=:memory:" \
+        -f csv "SELECT 'ok' AS tool") || fail "installed uvodbc tool"
+    [ "$out" = $'tool\r\nok\r' ] || fail "installed uvodbc tool printed: $out"
+fi
 echo "consumer-test: all four ok ($repo)"

@@ -59,12 +59,15 @@ expected() {
 case $driver in
     sqlite) ddl="id INTEGER, t VARCHAR(50), n INTEGER, d DOUBLE, bin BLOB"
             sleep_sql="WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 4000000000) SELECT count(*) FROM c"
+            slow_sql="WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 6000000) SELECT count(*) AS n FROM c"
             down="DRIVER={SQLite3};Database=/nonexistent/cli-test/x.db;Pwd=cli_sekrit_pw" ;;
     pg)     ddl="id INTEGER, t VARCHAR(50), n INTEGER, d DOUBLE PRECISION, bin BYTEA"
             sleep_sql="SELECT pg_sleep(10)"
+            slow_sql="SELECT 1 AS n FROM (SELECT pg_sleep(1.6)) s"
             down="DRIVER={PostgreSQL Unicode};Server=127.0.0.1;Port=1;Database=x;Uid=u;Pwd=cli_sekrit_pw" ;;
     mariadb) ddl="id INTEGER, t VARCHAR(50), n INTEGER, d DOUBLE, bin VARBINARY(16)"
             sleep_sql="SELECT SLEEP(10)"
+            slow_sql="SELECT 1 + SLEEP(1.6) AS n"
             down="DRIVER={MariaDB Unicode};Server=127.0.0.1;Port=1;Database=x;Uid=u;Pwd=cli_sekrit_pw" ;;
     *) echo "usage: $0 sqlite|pg|mariadb [uvodbc]" >&2; exit 2 ;;
 esac
@@ -158,6 +161,22 @@ if run unreachable 3 query -c "$down" "SELECT 1" &&
     if grep -q cli_sekrit_pw "$tmp/unreachable.out" "$tmp/unreachable.err"; then
         bad unreachable "the password is in the output"
     else ok unreachable; fi
+fi
+
+# ---- the progress line: on stderr when it is a terminal, never otherwise ---
+if run progress_off 0 query -c "$conn" -f csv "$slow_sql" &&
+    ! grep -q 'rows/s' "$tmp/progress_off.err"; then ok progress_off
+else bad progress_off "stderr: $(cat "$tmp/progress_off.err")"; fi
+if command -v script >/dev/null; then
+    CLI_BIN=$bin CLI_CONN=$conn CLI_SQL=$slow_sql CLI_OUT=$tmp/progress_tty.out \
+        script -qec '"$CLI_BIN" query -c "$CLI_CONN" -f csv "$CLI_SQL" >"$CLI_OUT"' \
+        "$tmp/progress_tty.log" >/dev/null 2>&1 </dev/null
+    if grep -q 'rows, [0-9]* rows/s, [0-9.]* s' "$tmp/progress_tty.log" &&
+        ! grep -q 'rows/s' "$tmp/progress_tty.out" &&
+        [ "$(head -1 "$tmp/progress_tty.out")" = $'n\r' ]; then ok progress_tty
+    else bad progress_tty "$(cat -v "$tmp/progress_tty.log" | head -5)"; fi
+else
+    echo "SKIP cli_progress_tty: no script(1) to make a terminal"
 fi
 
 # ---- Ctrl-C during a long query: cancelled, exit 130, quickly -------------

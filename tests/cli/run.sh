@@ -116,6 +116,17 @@ rc=0
 "$bin" query -c "$conn" -f csv <"$tmp/q.sql" >"$tmp/from_stdin.out" 2>"$tmp/from_stdin.err" || rc=$?
 if [ $rc -eq 0 ] && ! grep -q 'runtime error:\|Sanitizer' "$tmp/from_stdin.err"; then same_as from_stdin where.csv; else bad from_stdin "exit $rc"; fi
 
+# A bare name is a DSN (tests/servers.sh's odbc.ini has one per driver).
+dsnvar=UVODBC_TEST_${driver^^}_DSN
+if [ -n "${!dsnvar:-}" ]; then
+    run dsn_bare 0 query -c "${!dsnvar}" -f csv "SELECT id, n FROM $t WHERE id = 3" &&
+        same_as dsn_bare where.csv
+    run dsn_form 0 query -c "DSN=${!dsnvar}" -f csv "SELECT id, n FROM $t WHERE id = 3" &&
+        same_as dsn_form where.csv
+else
+    echo "SKIP cli_dsn: $dsnvar is not set"
+fi
+
 # ---- catalog and info ----------------------------------------------------
 if run tables 0 tables -c "$conn" -f csv "$t" && grep -qi "$t" "$tmp/tables.out" &&
     head -1 "$tmp/tables.out" | grep -q TABLE_NAME; then ok tables
@@ -161,6 +172,30 @@ if run unreachable 3 query -c "$down" "SELECT 1" &&
     if grep -q cli_sekrit_pw "$tmp/unreachable.out" "$tmp/unreachable.err"; then
         bad unreachable "the password is in the output"
     else ok unreachable; fi
+fi
+
+# ---- streaming: 300,000 rows (32 MB of CSV) in bounded memory ------------
+# Only where the driver streams too (psqlODBC, as uvodbc sets it up); the
+# SQLite and MariaDB drivers hold the whole result themselves
+# (docs/drivers.md, "Streaming").  Not under ASan (its quarantine keeps
+# freed memory).
+if [ "$driver" != pg ]; then
+    echo "SKIP cli_streaming_rss: the $driver driver reads the whole result at execute"
+elif readelf -d "$bin" 2>/dev/null | grep -q 'libasan\|libtsan'; then
+    echo "SKIP cli_streaming_rss: sanitizer build"
+elif [ -x /usr/bin/time ]; then
+    /usr/bin/time -f %M -o "$tmp/rss0" "$bin" query -c "$conn" -f csv "SELECT 1" >/dev/null 2>&1
+    /usr/bin/time -f %M -o "$tmp/rss1" "$bin" query -c "$conn" -f csv \
+        "SELECT g, repeat('x', 100) AS t FROM generate_series(1, 300000) g" \
+        >"$tmp/big.csv" 2>"$tmp/big.err"
+    rss0=$(tail -1 "$tmp/rss0") rss1=$(tail -1 "$tmp/rss1")
+    lines=$(wc -l <"$tmp/big.csv")
+    if [ "$lines" -ne 300001 ]; then bad streaming_rss "$lines lines"
+    elif [ "$rss1" -gt $((rss0 + 16384)) ]; then
+        bad streaming_rss "max RSS $rss1 KB for 32 MB of rows, $rss0 KB for one"
+    else ok streaming_rss; fi
+else
+    echo "SKIP cli_streaming_rss: no /usr/bin/time"
 fi
 
 # ---- the progress line: on stderr when it is a terminal, never otherwise ---

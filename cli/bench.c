@@ -43,6 +43,8 @@ struct bench_s {
   uv_signal_t sigint;
   uvodbc_req_t setup_req;
   uvodbc_conn_t* setup_conn;
+  int setup_busy; /* 1: its acquire is pending, 2: a statement */
+  int fill;       /* the point table's fill: 0 begin, 1 insert, 2 commit */
   size_t setup_step;
   const char* const* setup_sql;
   int ready, setup_done, started, stopping, interrupted, exit_code;
@@ -402,12 +404,26 @@ static void start_clients(bench_t* b) {
 
 static void setup_next(bench_t* b);
 
-static void on_bulk(uvodbc_req_t* req, int status) {
+/* The point table's rows: begin, one bulk insert, commit (one transaction,
+ * so SQLite syncs once rather than per row).  A failure leaves the
+ * rollback to the pool's reset. */
+static int fill_step(bench_t* b);
+
+static void on_fill(uvodbc_req_t* req, int status) {
   bench_t* b = req->data;
+  b->setup_busy = 0;
   uvodbc_req_cleanup(req);
   if (status != 0) {
-    cli_print_error("setup failed", status, req);
+    if (!b->interrupted) cli_print_error("setup failed", status, req);
     finish(b, CLI_EXIT_SQL);
+    return;
+  }
+  if (++b->fill < 3) {
+    int rc = b->interrupted ? UV_ECANCELED : fill_step(b);
+    if (rc != 0) {
+      if (!b->interrupted) cli_print_error("setup failed", rc, NULL);
+      finish(b, CLI_EXIT_SQL);
+    }
     return;
   }
   b->setup_sql = setup_none;
@@ -415,20 +431,34 @@ static void on_bulk(uvodbc_req_t* req, int status) {
   setup_next(b);
 }
 
-static void fill_point_table(bench_t* b) {
-  uvodbc_param_t* rows = calloc(2 * BENCH_POINT_ROWS, sizeof(*rows));
-  int rc = UV_ENOMEM;
-  if (rows != NULL) {
+static int fill_step(bench_t* b) {
+  uvodbc_param_t* rows;
+  int rc;
+  b->setup_busy = 2;
+  if (b->fill == 0) {
+    rc = uvodbc_conn_begin(b->setup_conn, &b->setup_req, on_fill);
+  } else if (b->fill == 2) {
+    rc = uvodbc_conn_commit(b->setup_conn, &b->setup_req, on_fill);
+  } else if ((rows = calloc(2 * BENCH_POINT_ROWS, sizeof(*rows))) == NULL) {
+    rc = UV_ENOMEM;
+  } else {
     for (int i = 0; i < BENCH_POINT_ROWS; i++) {
       rows[2 * i] = uvodbc_param_int64(i + 1);
       rows[2 * i + 1] = uvodbc_param_text("point value", SIZE_MAX);
     }
     rc = uvodbc_conn_bulk(b->setup_conn, &b->setup_req,
                           "INSERT INTO uvodbc_bench_point (id, v) VALUES (?, ?)",
-                          rows, BENCH_POINT_ROWS, 2, NULL, on_bulk);
+                          rows, BENCH_POINT_ROWS, 2, NULL, on_fill);
     free(rows); /* copied by the call */
   }
-  if (rc != 0) {
+  if (rc != 0) b->setup_busy = 0;
+  return rc;
+}
+
+static void fill_point_table(bench_t* b) {
+  int rc;
+  b->fill = 0;
+  if ((rc = fill_step(b)) != 0) {
     cli_print_error("setup failed", rc, NULL);
     finish(b, CLI_EXIT_SQL);
   }
@@ -436,6 +466,7 @@ static void fill_point_table(bench_t* b) {
 
 static void on_setup_stmt(uvodbc_req_t* req, int status) {
   bench_t* b = req->data;
+  b->setup_busy = 0;
   uvodbc_req_cleanup(req);
   if (status != 0) {
     cli_print_error("setup failed", status, req);
@@ -449,6 +480,10 @@ static void on_setup_stmt(uvodbc_req_t* req, int status) {
 static void setup_next(bench_t* b) {
   const char* sql = b->setup_sql[b->setup_step];
   if (b->exit_code >= 0) return;
+  if (b->interrupted) {
+    finish(b, CLI_EXIT_INTERRUPT);
+    return;
+  }
   if (sql == NULL && b->setup_sql == setup_point) {
     fill_point_table(b);
     return;
@@ -460,9 +495,11 @@ static void setup_next(bench_t* b) {
     start_clients(b);
     return;
   }
+  b->setup_busy = 2;
   int rc = uvodbc_conn_query(b->setup_conn, &b->setup_req, sql, NULL, 0, NULL,
                              on_setup_stmt);
   if (rc != 0) {
+    b->setup_busy = 0;
     cli_print_error("setup failed", rc, NULL);
     finish(b, CLI_EXIT_SQL);
   }
@@ -470,9 +507,10 @@ static void setup_next(bench_t* b) {
 
 static void on_setup_acquire(uvodbc_req_t* req, int status) {
   bench_t* b = req->data;
+  b->setup_busy = 0;
   if (status != 0) {
-    cli_print_error("connect failed", status, req);
-    finish(b, status == UV_ECANCELED ? CLI_EXIT_INTERRUPT : CLI_EXIT_CONNECT);
+    if (!b->interrupted) cli_print_error("connect failed", status, req);
+    finish(b, CLI_EXIT_CONNECT);
     return;
   }
   b->setup_conn = req->conn;
@@ -495,7 +533,15 @@ static void on_sigint(uv_signal_t* h, int signum) {
   b->interrupted = 1;
   b->stopping = 1;
   if (!b->started) {
-    finish(b, CLI_EXIT_INTERRUPT);
+    /* The setup's callback ends it: a connection is released only once
+     * its operations have called back. */
+    if (b->setup_busy == 1 && uvodbc_pool_cancel(b->pool, &b->setup_req) == 0)
+      return;
+    if (b->setup_busy == 2) {
+      uvodbc_req_cancel(&b->setup_req);
+      return;
+    }
+    if (b->setup_busy == 0) finish(b, CLI_EXIT_INTERRUPT);
     return;
   }
   for (unsigned int i = 0; i < b->nclients; i++) {
@@ -560,8 +606,10 @@ int cli_bench(const cli_args_t* args) {
   } else {
     uvodbc_pool_set_data(b->pool, b);
     b->setup_req.data = b;
+    b->setup_busy = 1;
     rc = uvodbc_pool_acquire(b->pool, &b->setup_req, on_setup_acquire);
     if (rc != 0) {
+      b->setup_busy = 0;
       cli_print_error("connect failed", rc, NULL);
       finish(b, CLI_EXIT_CONNECT);
     }

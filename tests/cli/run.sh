@@ -254,6 +254,27 @@ else bad bench_errors "$(cat "$tmp/bench_errors.out")"; fi
 if run bench_unreachable 3 bench -c "$down" -t 1 &&
     ! grep -q cli_sekrit_pw "$tmp/bench_unreachable.out" "$tmp/bench_unreachable.err"
 then ok bench_unreachable; fi
+# Ctrl-C: the report of what ran, exit 130; also during the setup (the
+# point workload's table fill), which must end as cleanly.
+for at in 1.5 0.1; do
+    name=bench_sigint_$at
+    w=select1
+    [ "$at" = 0.1 ] && w=point
+    "$bin" bench -c "$conn" -j 2 -T 30 --workload $w >"$tmp/$name.out" 2>"$tmp/$name.err" </dev/null &
+    pid=$!
+    sleep "$at"
+    kill -INT $pid
+    start=$(date +%s%N)
+    rc=0
+    wait $pid || rc=$?
+    ms=$((($(date +%s%N) - start) / 1000000))
+    if grep -q 'runtime error:\|Sanitizer' "$tmp/$name.err"; then bad "$name" "sanitizer report"
+    elif [ $rc -ne 130 ]; then bad "$name" "exit $rc: $(head -3 "$tmp/$name.err")"
+    elif [ $ms -gt $((3000 * slack)) ]; then bad "$name" "took $ms ms after SIGINT"
+    elif [ "$at" = 1.5 ] && ! grep -q '^transactions:' "$tmp/$name.out"; then
+        bad "$name" "no report: $(cat "$tmp/$name.out")"
+    else ok "$name"; fi
+done
 usage_case usage_bench_both bench -c "$conn" -T 1 -t 1
 usage_case usage_bench_workload bench -c "$conn" --workload frob
 run drop_bench 0 query -c "$conn" "DROP TABLE uvodbc_bench_point" &&

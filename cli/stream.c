@@ -76,10 +76,12 @@ static void start_result(cli_session_t* s, uvodbc_req_t* req) {
     names[i] = uvodbc_cursor_column(s->cursor, i)->name;
   cli_row_free(&s->row);
   if (rc == 0) rc = cli_row_init(&s->row, ncols);
-  /* Result sets after the first: a blank line between tables or CSVs. */
-  if (rc == 0 && s->results++ > 0 && cli_format(s->args) != CLI_FORMAT_JSONL &&
-      cli_format(s->args) != CLI_FORMAT_JSON)
-    fputc('\n', stdout);
+  /* Result sets after the first: a blank line between tables or CSVs
+   * (JSON: a second array; JSON lines: more lines). */
+  if (rc == 0 && s->results++ > 0) {
+    if (cli_format(s->args) == CLI_FORMAT_CSV) fputs("\r\n", stdout);
+    if (cli_format(s->args) == CLI_FORMAT_TABLE) fputc('\n', stdout);
+  }
   if (rc == 0) rc = cli_out_begin(s->out, ncols, names);
   free(names);
   if (rc == 0) rc = write_batch(s, req->batch);

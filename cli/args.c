@@ -2,6 +2,7 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "cli.h"
 
@@ -37,9 +38,31 @@ void cli_usage(FILE* f) {
       f);
 }
 
+/* An argument echoed in a message, with the value of any PWD= or
+ * PASSWORD= in it (a connection string given in the wrong place) hidden. */
+static void redact(char* s) {
+  static const char* const keys[] = {"pwd=", "password="};
+  for (char* p = s; *p != '\0'; p++)
+    for (size_t k = 0; k < 2; k++)
+      if (strncasecmp(p, keys[k], strlen(keys[k])) == 0 &&
+          (p == s || p[-1] == ';' || p[-1] == ' ')) {
+        char* v = p + strlen(keys[k]);
+        char* end = v + strcspn(v, ";");
+        if (end - v >= 3) {
+          memcpy(v, "***", 3);
+          memmove(v + 3, end, strlen(end) + 1);
+        } else {
+          memset(v, '*', (size_t)(end - v));
+        }
+      }
+}
+
 static int usage_error(const char* fmt, const char* arg) {
+  char* shown = strdup(arg);
+  if (shown != NULL) redact(shown);
   fputs("uvodbc: ", stderr);
-  fprintf(stderr, fmt, arg);
+  fprintf(stderr, fmt, shown != NULL ? shown : "?");
+  free(shown);
   fputs("\n", stderr);
   cli_usage(stderr);
   return CLI_EXIT_USAGE;

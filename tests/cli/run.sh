@@ -170,6 +170,16 @@ usage_case usage_bad_param_type query -c "$conn" -p blob:1 "SELECT 1"
 usage_case usage_unknown_option query -c "$conn" --frob "SELECT 1"
 usage_case usage_missing_value query -c
 usage_case usage_bench_option query -c "$conn" -j 4 "SELECT 1"
+# A connection string in the wrong place is echoed without its password.
+for args in "info cli_sekrit_word;PWD=cli_sekrit_pw;x=1" "frob -c x;Password=cli_sekrit_pw" \
+    "query --frob=DRIVER=x;pwd=cli_sekrit_pw -c x"; do
+    # shellcheck disable=SC2086
+    if run usage_redacted 2 $args && grep -q '^usage:' "$tmp/usage_redacted.err"; then
+        if grep -q cli_sekrit_pw "$tmp/usage_redacted.err"; then
+            bad usage_redacted "password echoed: $(head -1 "$tmp/usage_redacted.err")"
+        else ok usage_redacted; fi
+    fi
+done
 if run usage_no_sql 2 query -c "$conn" --file /dev/null && grep -q 'no SQL' "$tmp/usage_no_sql.err"
 then ok usage_no_sql; fi
 if run usage_no_file 2 query -c "$conn" --file "$tmp/none.sql" &&

@@ -171,7 +171,7 @@ usage_case usage_unknown_option query -c "$conn" --frob "SELECT 1"
 usage_case usage_missing_value query -c
 usage_case usage_bench_option query -c "$conn" -j 4 "SELECT 1"
 # A connection string in the wrong place is echoed without its password.
-for args in "info cli_sekrit_word;PWD=cli_sekrit_pw;x=1" "frob -c x;Password=cli_sekrit_pw" \
+for args in "info -c x DRIVER=y;PWD=cli_sekrit_pw;x=1" "DSN=x;Password=cli_sekrit_pw" \
     "query --frob=DRIVER=x;pwd=cli_sekrit_pw -c x"; do
     # shellcheck disable=SC2086
     if run usage_redacted 2 $args && grep -q '^usage:' "$tmp/usage_redacted.err"; then

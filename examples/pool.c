@@ -59,14 +59,12 @@ static void next_query(client_t* c) {
 
 static void on_query(uvodbc_req_t* req, int status) {
   client_t* c = req->data;
-  size_t i;
   c->app->done++;
   if (status != 0) {
     c->app->failed++;
-    fprintf(stderr, "query: %s\n", uvodbc_strerror(status));
-    for (i = 0; i < req->ndiag; i++)
-      fprintf(stderr, "  [%s] %s\n", req->diag[i].sqlstate,
-              req->diag[i].message);
+    char why[4096];
+    uvodbc_req_describe(req, why, sizeof(why));
+    fprintf(stderr, "query: %s\n", why);
   }
   uvodbc_req_cleanup(req); /* frees the result */
   next_query(c);

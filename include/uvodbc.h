@@ -195,6 +195,18 @@ struct uvodbc_req_s {
  * freed when the callback returns. */
 UVODBC_EXTERN void uvodbc_req_cleanup(uvodbc_req_t* req);
 
+/* Diagnostic records as text, one line each ("[42S02] 1146 SQLExecDirect:
+ * Table 'x' doesn't exist"), into buf with snprintf's rules: at most
+ * `size` bytes with the NUL, and the return is the length the whole text
+ * needs (buf may be NULL with size 0, to measure). */
+UVODBC_EXTERN size_t uvodbc_diag_format(const uvodbc_diag_t* diag, size_t n,
+                                        char* buf, size_t size);
+/* What a finished request says: "ESQL: <uvodbc_strerror>" and then its
+ * diagnostics as uvodbc_diag_format() writes them.  Call it in the
+ * callback, while req->diag is valid.  Same rules for buf as above. */
+UVODBC_EXTERN size_t uvodbc_req_describe(const uvodbc_req_t* req, char* buf,
+                                         size_t size);
+
 /* Cancels a pending request.  Queued: it completes with UV_ECANCELED on a
  * later loop iteration.  Running: the statement is cancelled with SQLCancel
  * from a dedicated thread (never the loop, never the worker pool); the
@@ -808,7 +820,7 @@ UVODBC_EXTERN int uvodbc_batch_get_timestamp(const uvodbc_batch_t* batch,
  * work).  It is shared with uv_fs_* and getaddrinfo.  uvodbc occupies at
  * most uvodbc_get_worker_limit() of those threads (default:
  * UV_THREADPOOL_SIZE - 1).  So uvodbc_pool_create() refuses, with
- * UV_EINVAL:
+ * UVODBC_EPOOLSIZE (debug mode logs the numbers):
  *   - a max_size above the worker limit.  The extra connections could never
  *     run at the same time as the others.  Their operations would wait,
  *     unseen, in uvodbc's queue while still holding a server connection;
@@ -903,9 +915,9 @@ UVODBC_EXTERN void uvodbc_pool_options_init(uvodbc_pool_options_t* opts);
 
 /* Creates a pool and starts opening min_size connections, up to
  * max_connecting of them at once.
- * Returns: 0, UV_EINVAL (NULL loop, pool or connstr; min_size > max_size;
- * or the thread-pool footprint rule above), UV_ENOMEM, UVODBC_ENOWORKER
- * (as uvodbc_connect).  On 0, *pool is the
+ * Returns: 0, UV_EINVAL (NULL loop, pool or connstr; min_size > max_size),
+ * UVODBC_EPOOLSIZE (the thread-pool footprint rule above), UV_ENOMEM,
+ * UVODBC_ENOWORKER (as uvodbc_connect).  On 0, *pool is the
  * new handle, usable at once.  Acquires wait for the first connections.
  * Callback: ready_cb (may be NULL) runs once, when each of the min_size
  * first connects has finished.  Status 0 if all of them succeeded, else

@@ -95,8 +95,14 @@ int uvodbc_pool_create(uv_loop_t* loop, uvodbc_pool_t** out,
   if (limit == 0) return UVODBC_ENOWORKER; /* as uvodbc_connect() */
   if (o.max_size == 0)
     o.max_size = limit < threads ? limit : threads > 1 ? threads - 1 : 1;
-  if (!o.oversubscribe && (o.max_size > limit || o.max_size >= threads))
-    return UV_EINVAL;
+  if (!o.oversubscribe && (o.max_size > limit || o.max_size >= threads)) {
+    if (uvodbc__debug_on())
+      uvodbc__debug_log("misuse: uvodbc_pool_create: max_size %u, but the "
+                        "worker limit is %u and UV_THREADPOOL_SIZE %u "
+                        "(UVODBC_EPOOLSIZE)",
+                        o.max_size, limit, threads);
+    return UVODBC_EPOOLSIZE;
+  }
   if (o.min_size > o.max_size) return UV_EINVAL;
   if (o.max_connecting == 0) o.max_connecting = DEFAULT_MAX_CONNECTING;
   if (o.max_connecting > o.max_size) o.max_connecting = o.max_size;

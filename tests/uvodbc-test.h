@@ -136,6 +136,7 @@ Suite* types_suite(void);
 Suite* utf8_suite(void);
 Suite* errors_suite(void);
 Suite* pool_suite(void);
+Suite* pool_stats_suite(void);
 Suite* prepared_suite(void);
 Suite* txn_suite(void);
 Suite* bulk_suite(void);

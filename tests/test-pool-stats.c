@@ -94,6 +94,14 @@ static void on_closed(uvodbc_pool_t* pool) {
   closed_calls++;
 }
 
+/* One connection, opened at create, never pinged unless a test says. */
+static void one_conn_opts(uvodbc_pool_options_t* o) {
+  uvodbc_pool_options_init(o);
+  o->min_size = 1;
+  o->max_size = 1;
+  o->validate_after_idle_ms = UINT_MAX;
+}
+
 static uvodbc_pool_t* open_pool(uv_loop_t* loop, uvodbc_pool_options_t* o) {
   uvodbc_pool_t* pool = NULL;
   ready_calls = closed_calls = 0;
@@ -151,10 +159,7 @@ START_TEST(pool_stats_wait_percentiles) {
   size_t i;
 
   ck_assert_int_eq(uv_loop_init(&loop), 0);
-  uvodbc_pool_options_init(&o);
-  o.min_size = 1;
-  o.max_size = 1;
-  o.validate_after_idle_ms = UINT_MAX;
+  one_conn_opts(&o);
   o.acquire_timeout_ms = (unsigned int)test_slack_ms(30000);
   pool = open_pool(&loop, &o);
   st = stats_of(pool);
@@ -216,10 +221,7 @@ START_TEST(pool_stats_outcomes) {
 
   ck_assert_int_eq(uv_loop_init(&loop), 0);
   test_ticker_start(&loop, &ticker);
-  uvodbc_pool_options_init(&o);
-  o.min_size = 1;
-  o.max_size = 1;
-  o.validate_after_idle_ms = UINT_MAX;
+  one_conn_opts(&o);
   pool = open_pool(&loop, &o);
   expect_ops(pool, 0, 0, 0, 0);
 
@@ -282,10 +284,7 @@ START_TEST(pool_stats_acquire_failures) {
   op_t q;
 
   ck_assert_int_eq(uv_loop_init(&loop), 0);
-  uvodbc_pool_options_init(&o);
-  o.min_size = 1;
-  o.max_size = 1;
-  o.validate_after_idle_ms = UINT_MAX;
+  one_conn_opts(&o);
   o.acquire_timeout_ms = 100;
   pool = open_pool(&loop, &o);
   start_acquire(&loop, pool, &holder, 60000);
@@ -329,9 +328,7 @@ START_TEST(pool_stats_reset_validate) {
 
   ck_assert_int_eq(uv_loop_init(&loop), 0);
   test_ticker_start(&loop, &ticker);
-  uvodbc_pool_options_init(&o);
-  o.min_size = 1;
-  o.max_size = 1;
+  one_conn_opts(&o);
   o.validate_after_idle_ms = 1;
   pool = open_pool(&loop, &o);
   st = stats_of(pool);
@@ -425,10 +422,7 @@ START_TEST(pool_stats_disconnect) {
 
   ck_assert_int_eq(uv_loop_init(&loop), 0);
   test_ticker_start(&loop, &ticker);
-  uvodbc_pool_options_init(&o);
-  o.min_size = 1;
-  o.max_size = 1;
-  o.validate_after_idle_ms = UINT_MAX;
+  one_conn_opts(&o);
   pool = open_pool(&loop, &o);
   start_query(pool, &q, test_sleep_sql(60), NULL);
   TEST_RUN_UNTIL(&loop, stats_of(pool).in_use == 1, 20000);

@@ -231,6 +231,11 @@ void uvodbc__pool_dispatch(uvodbc_pool_t* pool);
 void uvodbc__job_start(preq_t* p, slot_t* s);
 
 /* ---- pool-stats.c ---- */
+/* The histogram bucket of a wait of `us`: exact below 2 * 32; above, the
+ * power of two and the next POOL_WAIT_SUB_BITS bits below the leading one.
+ * The largest wait in bucket `b` is at most 1/32 above any wait in it. */
+unsigned int uvodbc__pool_wait_bucket(uint64_t us);
+uint64_t uvodbc__pool_wait_bucket_upper(unsigned int b);
 /* Counts a hand-out: its wait in the mean, max and histogram. */
 void uvodbc__pool_count_acquire(uvodbc_pool_t* pool, const preq_t* p);
 /* Counts a request delivered with `status` without a connection. */

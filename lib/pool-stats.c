@@ -9,17 +9,14 @@
 
 #define SUB (1u << POOL_WAIT_SUB_BITS) /* buckets per power of two */
 
-/* The bucket of a wait of `us`: exact below 2 * SUB; above, the power of
- * two and the next POOL_WAIT_SUB_BITS bits below the leading one. */
-static unsigned int wait_bucket(uint64_t us) {
+unsigned int uvodbc__pool_wait_bucket(uint64_t us) {
   unsigned int shift = 0;
   if (us >> POOL_WAIT_MAX_BITS) us = ((uint64_t)1 << POOL_WAIT_MAX_BITS) - 1;
   while ((us >> shift) >= 2 * SUB) shift++;
   return (shift << POOL_WAIT_SUB_BITS) + (unsigned int)(us >> shift);
 }
 
-/* The largest wait that falls in bucket `b`. */
-static uint64_t wait_bucket_upper(unsigned int b) {
+uint64_t uvodbc__pool_wait_bucket_upper(unsigned int b) {
   unsigned int shift;
   if (b < 2 * SUB) return b;
   shift = (b >> POOL_WAIT_SUB_BITS) - 1;
@@ -38,7 +35,8 @@ static uint64_t wait_percentile(const uvodbc_pool_t* pool,
     seen += pool->wait_hist[b];
     if (seen >= rank) break;
   }
-  bound = wait_bucket_upper(b < POOL_WAIT_BUCKETS ? b : POOL_WAIT_BUCKETS - 1);
+  if (b == POOL_WAIT_BUCKETS) b--; /* not reached: the counts add up */
+  bound = uvodbc__pool_wait_bucket_upper(b);
   return bound < pool->wait_max_us ? bound : pool->wait_max_us;
 }
 
@@ -47,7 +45,7 @@ void uvodbc__pool_count_acquire(uvodbc_pool_t* pool, const preq_t* p) {
   pool->acquires++;
   pool->wait_total_us += us;
   if (us > pool->wait_max_us) pool->wait_max_us = us;
-  pool->wait_hist[wait_bucket(us)]++;
+  pool->wait_hist[uvodbc__pool_wait_bucket(us)]++;
 }
 
 void uvodbc__pool_count_failed(uvodbc_pool_t* pool, int status) {

@@ -7,6 +7,7 @@
 #include <limits.h>
 #include <stdlib.h>
 
+#include "pool-internal.h" /* the histogram's buckets */
 #include "uvodbc-test.h"
 
 #define NWAITERS 20
@@ -143,6 +144,37 @@ static void expect_near(const char* what, uint64_t got, uint64_t measured) {
                 "%s: pool says %llu us, measured %llu us", what,
                 (unsigned long long)got, (unsigned long long)measured);
 }
+
+/* The histogram's promise, over every bucket and every wait below 2^20 us
+ * plus a sweep up to 2^40: a wait's bucket bound is never below the wait
+ * and at most 1/32 above it (exact below 64 us), buckets follow the waits'
+ * order, and each bound is the last wait of its bucket. */
+START_TEST(pool_stats_histogram_bound) {
+  uint64_t v, up, step;
+  unsigned int b, prev = 0;
+  for (b = 0; b < POOL_WAIT_BUCKETS; b++) {
+    up = uvodbc__pool_wait_bucket_upper(b);
+    ck_assert_uint_eq(uvodbc__pool_wait_bucket(up), b);
+    if (b + 1 < POOL_WAIT_BUCKETS)
+      ck_assert_uint_eq(uvodbc__pool_wait_bucket(up + 1), b + 1);
+  }
+  ck_assert_uint_eq(uvodbc__pool_wait_bucket((uint64_t)1 << 40),
+                    POOL_WAIT_BUCKETS - 1);
+  ck_assert_uint_eq(uvodbc__pool_wait_bucket(UINT64_MAX),
+                    POOL_WAIT_BUCKETS - 1);
+  for (v = 0; v < ((uint64_t)1 << 40); v += step) {
+    b = uvodbc__pool_wait_bucket(v);
+    up = uvodbc__pool_wait_bucket_upper(b);
+    /* Plain ifs: a million ck_asserts would each write to Check's pipe. */
+    if (b < prev || b >= POOL_WAIT_BUCKETS || up < v ||
+        (v < 64 ? up != v : (up - v) * 32 >= v))
+      ck_abort_msg("wait %llu: bucket %u (previous %u), bound %llu",
+                   (unsigned long long)v, b, prev, (unsigned long long)up);
+    prev = b;
+    step = v < ((uint64_t)1 << 20) ? 1 : v / 997;
+  }
+}
+END_TEST
 
 /* One connection: the first borrower holds it HOLD_FIRST_MS, NWAITERS
  * acquires queue behind it and each holds it HOLD_EACH_MS, so the waits
@@ -453,6 +485,7 @@ Suite* pool_stats_suite(void) {
   TCase* tc = tcase_create("pool_stats");
   const char* skip = NULL;
   tcase_set_timeout(tc, 120);
+  tcase_add_test(tc, pool_stats_histogram_bound);
   tcase_add_test(tc, pool_stats_wait_percentiles);
   tcase_add_test(tc, pool_stats_outcomes);
   tcase_add_test(tc, pool_stats_acquire_failures);

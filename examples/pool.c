@@ -80,8 +80,13 @@ static void print_stats(uvodbc_pool_t* pool) {
          " expired\n",
          st.acquires, st.timeouts, st.connects, st.connect_errors,
          st.evictions, st.expired);
-  printf("      acquire wait: mean %" PRIu64 " us, max %" PRIu64 " us\n",
-         st.wait_mean_us, st.wait_max_us);
+  printf("      acquire wait: mean %" PRIu64 " us, p50 %" PRIu64
+         " us, p99 %" PRIu64 " us, max %" PRIu64 " us\n",
+         st.wait_mean_us, st.wait_p50_us, st.wait_p99_us, st.wait_max_us);
+  printf("      queries: %" PRIu64 " ok, %" PRIu64 " SQL errors, %" PRIu64
+         " timeouts, %" PRIu64 " cancelled, %" PRIu64 " disconnects\n",
+         st.ops_ok, st.ops_sql_errors, st.ops_timeouts, st.ops_cancelled,
+         st.ops_disconnects);
 }
 
 static void on_ready(uvodbc_pool_t* pool, int status) {

@@ -1059,6 +1059,38 @@ typedef struct uvodbc_pool_stats_s {
   uint64_t expired;        /* closed for max lifetime or idle timeout    */
   uint64_t wait_mean_us;   /* wait from acquire to hand-out, over        */
   uint64_t wait_max_us;    /* `acquires`, in microseconds                */
+  /* Percentiles of the same waits, from a histogram with 32 buckets per
+   * power of two: each is the upper bound of its bucket, capped at
+   * wait_max_us, so it is at most 1/32 (3.2%) above the exact value (and
+   * never below it); exact below 64 us.  0 before the first acquire. */
+  uint64_t wait_p50_us;
+  uint64_t wait_p99_us;
+  /* Outcomes of the uvodbc_pool_exec / _query statements that started on
+   * a connection, each counted once, by its callback's status.  Not seen:
+   * statements a borrower runs on an acquired connection. */
+  uint64_t ops_ok;          /* 0                                         */
+  uint64_t ops_sql_errors;  /* UVODBC_ESQL, not a disconnect             */
+  uint64_t ops_timeouts;    /* UV_ETIMEDOUT: the query timeout passed    */
+  uint64_t ops_cancelled;   /* UV_ECANCELED: uvodbc_pool_cancel, or
+                               uvodbc_pool_terminate                     */
+  uint64_t ops_disconnects; /* uvodbc_req_is_disconnect(): the connection
+                               died (it is evicted), whatever the status */
+  uint64_t ops_other;       /* any other status                          */
+  /* Requests (acquire, exec, query) that never got a connection, besides
+   * `timeouts`; and exec/query statements that could not start. */
+  uint64_t acquire_cancelled; /* uvodbc_pool_cancel before hand-out      */
+  uint64_t acquire_errors;    /* a failed connect's status, UVODBC_ECLOSED
+                                 (the pool closed), a start error        */
+  /* The pool's own work on its connections, completed ones, timed from
+   * the call to its callback (worker wait included), in microseconds.  */
+  uint64_t resets;            /* uvodbc_conn_reset after a release of a
+                                 connection left not clean            */
+  uint64_t reset_us_total;
+  uint64_t reset_max_us;
+  uint64_t validations;       /* uvodbc_conn_ping before checkout (after
+                                 validate_after_idle_ms idle)          */
+  uint64_t validate_us_total;
+  uint64_t validate_max_us;
 } uvodbc_pool_stats_t;
 
 /* Fills *stats with the pool's current state and totals since create.

@@ -1,6 +1,6 @@
-/* The pool handle: create, close and terminate, statistics, and the
- * public calls that only route to the pool's parts (see pool-internal.h
- * for the whole picture). */
+/* The pool handle: create, close and terminate, and the public calls
+ * that only route to the pool's parts (see pool-internal.h for the whole
+ * picture). */
 #include <string.h>
 
 #include "pool-internal.h"
@@ -210,26 +210,6 @@ int uvodbc_pool_terminate(uvodbc_pool_t* pool, uvodbc_pool_close_cb cb) {
   /* A graceful close that already closed everything: only its callback is
    * left to come, and it is this one now. */
   if (!pool->finishing) shut_down(pool);
-  return 0;
-}
-
-int uvodbc_pool_stats(const uvodbc_pool_t* pool, uvodbc_pool_stats_t* st) {
-  if (pool == NULL || st == NULL) return UV_EINVAL;
-  memset(st, 0, sizeof(*st));
-  st->size = pool_open_count(pool);
-  st->idle = pool->count[S_IDLE];
-  st->in_use = st->size - st->idle;
-  st->waiting = pool->waiting.n;
-  st->connecting = pool_connecting_count(pool);
-  st->acquires = pool->acquires;
-  st->timeouts = pool->timeouts;
-  st->connects = pool->connects;
-  st->connect_errors = pool->connect_errors;
-  st->evictions = pool->evictions;
-  st->expired = pool->expired;
-  st->wait_mean_us =
-      pool->acquires > 0 ? pool->wait_total_us / pool->acquires : 0;
-  st->wait_max_us = pool->wait_max_us;
   return 0;
 }
 

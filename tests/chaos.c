@@ -2422,6 +2422,14 @@ static void op_pool_stats(const uint64_t* w) {
   CHECK(uvodbc_pool_stats(p->h, &st) == 0, "pool_stats failed");
   CHECK(st.size == st.idle + st.in_use, "pool %d: size %u != %u + %u", p->id,
         st.size, st.idle, st.in_use);
+  CHECK(st.wait_p50_us <= st.wait_p99_us && st.wait_p99_us <= st.wait_max_us,
+        "pool %d: wait p50 %llu, p99 %llu, max %llu out of order", p->id,
+        (unsigned long long)st.wait_p50_us,
+        (unsigned long long)st.wait_p99_us,
+        (unsigned long long)st.wait_max_us);
+  CHECK(st.validate_max_us <= st.validate_us_total &&
+            st.reset_max_us <= st.reset_us_total,
+        "pool %d: a ping or reset max above its total", p->id);
 }
 
 static const op_t ops[] = {

@@ -415,8 +415,6 @@ static const char* server_name(void) {
   return test_driver() == TEST_PG ? "pg" : "mariadb";
 }
 
-
-
 static void kill_setup(void) {
   ck_assert_msg(test_server_up() == 0, "cannot bring %s back", server_name());
 }

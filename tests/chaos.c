@@ -17,7 +17,8 @@
  * cancel, close_in_cb, release_in_cb, pool_terminate, release_terminated
  * (uvodbc_pool_release() between terminate and its callback),
  * open_at_release (cursors and prepared statements left open at release),
- * tracing (the hook on every connection and its oracle, below).
+ * tracing (the hook on every connection and its oracle, below), debug
+ * (debug mode, its reports checked for the password).
  * --only keeps just the operations named.  --threads sets
  * UV_THREADPOOL_SIZE (default 8: fewer threads than connections, so
  * operations wait for a worker; 32: none waits).  --trace prints every
@@ -209,6 +210,33 @@ static void on_trace(const uvodbc_trace_event_t* ev, void* data) {
         "trace: op %llu changed kind or connection",
         (unsigned long long)ev->op_id);
   t->phase = (unsigned char)(1 + ev->phase);
+}
+
+/* Debug mode is on too (--no debug turns it off): its reports must never
+ * carry the connection string's password. */
+static char password[128];
+static unsigned long debug_lines;
+
+static void on_debug_line(const char* line, void* data) {
+  (void)data;
+  debug_lines++;
+  CHECK(password[0] == '\0' || strstr(line, password) == NULL,
+        "debug mode printed the password: %s", line);
+}
+
+static void debug_start(void) {
+  uvodbc_debug_options_t d;
+  const char* pwd = strstr(opt.connstr, "PWD=");
+  if (disabled("debug")) return;
+  if (pwd != NULL)
+    snprintf(password, sizeof(password), "%.*s", (int)strcspn(pwd + 4, ";"),
+             pwd + 4);
+  uvodbc_debug_options_init(&d);
+  d.enabled = 1;
+  d.slow_callback_ms = 20;
+  d.slow_worker_wait_ms = 20;
+  d.log = on_debug_line;
+  uvodbc_set_debug(&d);
 }
 
 static void trace_options(uvodbc_conn_options_t* co) {
@@ -2845,6 +2873,7 @@ int main(int argc, char** argv) {
       uv_thread_create(&watchdog_thread, watchdog, NULL))
     return 2;
   if (uv_loop_init(&loop) != 0) return 2;
+  debug_start();
   if (setup_tables() != 0) {
     fprintf(stderr, "CHAOS FAIL: setup of the tables failed\n");
     return 1;
@@ -2900,8 +2929,9 @@ int main(int argc, char** argv) {
   uv_cond_signal(&watchdog_cond);
   uv_mutex_unlock(&watchdog_mutex);
   uv_thread_join(&watchdog_thread);
-  printf("uvodbc-chaos: tracing: %llu ops, each queued and finished once\n",
-         (unsigned long long)traced_finished);
+  printf("uvodbc-chaos: tracing: %llu ops, each queued and finished once; "
+         "%lu debug-mode reports\n",
+         (unsigned long long)traced_finished, debug_lines);
   free(traced);
   for (j = 0; j < nall; j++) free(all_rqs[j]);
   free(all_rqs);

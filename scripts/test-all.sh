@@ -88,7 +88,7 @@ run "example readme" ./build-ci/examples/readme
 # The instruments' example: tracing and a debug-mode report (in-memory SQLite).
 run "example trace" ./build-ci/examples/trace
 # One example per page of docs/ (docs/README.md), on in-memory SQLite.
-for ex in connect statements reading prepared transactions catalog cancel; do
+for ex in connect statements reading prepared transactions catalog cancel errors; do
     run "example $ex" ./build-ci/examples/$ex
 done
 

@@ -91,6 +91,7 @@ run "example trace" ./build-ci/examples/trace
 for ex in connect statements reading prepared transactions catalog cancel errors; do
     run "example $ex" ./build-ci/examples/$ex
 done
+run "example pool" ./build-ci/examples/pool "DRIVER={SQLite3};Database=:memory:" 200 8
 
 for d in "${drivers[@]}"; do
     run "tests $d" ./build-ci/tests/uvodbc-tests "$d"

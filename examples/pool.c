@@ -135,7 +135,7 @@ int main(int argc, char** argv) {
   printf("%d queries from %d clients in %.1f ms, %d failed\n", app->done,
          nclients, (double)(uv_hrtime() - t0) / 1e6, app->failed);
   err = uv_loop_close(&loop) != 0 || app->failed > 0;
-  uvodbc_shutdown();
+  err |= uvodbc_shutdown() != 0; /* every connection closed */
   free(app);
   return err;
 }

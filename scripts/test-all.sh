@@ -87,6 +87,12 @@ done
 run "example readme" ./build-ci/examples/readme
 # The instruments' example: tracing and a debug-mode report (in-memory SQLite).
 run "example trace" ./build-ci/examples/trace
+# One example per page of docs/ (docs/README.md), on in-memory SQLite.
+for ex in connect statements reading prepared transactions catalog cancel errors \
+    threads; do
+    run "example $ex" ./build-ci/examples/$ex
+done
+run "example pool" ./build-ci/examples/pool "DRIVER={SQLite3};Database=:memory:" 200 8
 
 for d in "${drivers[@]}"; do
     run "tests $d" ./build-ci/tests/uvodbc-tests "$d"
@@ -103,6 +109,11 @@ if [ "${UVODBC_SKIP_ASAN:-0}" != 1 ]; then
     export LSAN_OPTIONS=suppressions=$repo/tests/lsan.supp:print_suppressions=0
     for d in "${drivers[@]}"; do
         run "asan+ubsan tests $d" ./build-ci-asan/tests/uvodbc-tests "$d"
+    done
+    # The docs' examples end with every handle closed: leak-free here.
+    for ex in connect statements reading prepared transactions catalog \
+        cancel errors threads; do
+        run "example asan $ex" ./build-ci-asan/examples/$ex
     done
     # The chaos test (tests/chaos.c): a new seed each run, printed first
     # and on failure; --seed reproduces it.  Bounded by ops and seconds.

@@ -165,8 +165,8 @@ struct uvodbc_req_s {
   int status;               /* same as the callback's status                */
   uvodbc_conn_t* conn;      /* the connection the operation runs on         */
   uvodbc_cursor_t* cursor;  /* EXEC with a result set: a new cursor, owned by
-                               the caller (uvodbc_cursor_close); FETCH and
-                               NEXT_RESULT: the cursor                      */
+                               the caller (uvodbc_cursor_close); FETCH,
+                               NEXT_RESULT and READ: the cursor             */
   int64_t rows_affected;    /* EXEC / NEXT_RESULT without a result set; -1
                                where the driver does not tell               */
   const uvodbc_batch_t* batch; /* EXEC, FETCH, NEXT_RESULT, READ: the first
@@ -196,7 +196,8 @@ struct uvodbc_req_s {
 UVODBC_EXTERN void uvodbc_req_cleanup(uvodbc_req_t* req);
 
 /* Diagnostic records as text, one line each ("[42S02] 1146 SQLExecDirect:
- * Table 'x' doesn't exist"), into buf with snprintf's rules: at most
+ * Table 'x' doesn't exist"; line breaks inside a driver's message become
+ * spaces), into buf with snprintf's rules: at most
  * `size` bytes with the NUL, and the return is the length the whole text
  * needs (buf may be NULL with size 0, to measure). */
 UVODBC_EXTERN size_t uvodbc_diag_format(const uvodbc_diag_t* diag, size_t n,
@@ -443,7 +444,9 @@ typedef enum {
 } uvodbc_isolation_t;
 
 /* Autocommit is on after connect.  Turning it off starts a transaction
- * that lasts until commit or rollback. */
+ * that lasts until commit or rollback; autocommit stays off after them
+ * (only the end of a uvodbc_conn_begin() turns it back on).  Turning it on
+ * commits an open transaction (ODBC's rule). */
 UVODBC_EXTERN int uvodbc_conn_set_autocommit(uvodbc_conn_t* conn,
                                              uvodbc_req_t* req, int on,
                                              uvodbc_req_cb cb);
@@ -556,8 +559,9 @@ UVODBC_EXTERN int uvodbc_conn_prepare(uvodbc_conn_t* conn, uvodbc_req_t* req,
                                       const char* sql, uvodbc_req_cb cb);
 /* Executes the prepared statement with `params` (their count must match
  * the markers: UVODBC_EPARAMS otherwise).  Results as uvodbc_conn_exec():
- * rows affected, or a cursor that borrows the statement; until that cursor
- * is closed, or while an execution is pending, this returns UV_EBUSY. */
+ * rows affected, or a cursor that borrows the statement; until that
+ * cursor's close callback has run, or while an execution is pending, this
+ * returns UV_EBUSY. */
 UVODBC_EXTERN int uvodbc_prepared_exec(uvodbc_prepared_t* prepared,
                                        uvodbc_req_t* req,
                                        const uvodbc_param_t* params,
@@ -578,8 +582,8 @@ UVODBC_EXTERN size_t uvodbc_prepared_nparams(
 UVODBC_EXTERN int uvodbc_prepared_param(const uvodbc_prepared_t* prepared,
                                         size_t i, uvodbc_param_info_t* out);
 /* Frees the statement on a worker, in order behind the connection's other
- * work.  Returns 0, UV_EINVAL (NULL or closing), UV_EBUSY (its cursor is
- * open or an execution is pending).  Callback once; the handle is freed
+ * work.  Returns 0, UV_EINVAL (NULL or closing), UV_EBUSY (its cursor's
+ * close callback has not run yet, or an execution is pending).  Callback once; the handle is freed
  * when it returns.  After the connection closed or was reset the handle
  * fails every execution with UVODBC_ECLOSED and still needs this call. */
 UVODBC_EXTERN int uvodbc_prepared_close(uvodbc_prepared_t* prepared,

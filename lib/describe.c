@@ -22,14 +22,20 @@ static void append(char* buf, size_t size, size_t* len, const char* fmt,
 
 size_t uvodbc_diag_format(const uvodbc_diag_t* diag, size_t n, char* buf,
                           size_t size) {
-  size_t len = 0, i;
+  size_t len = 0, i, j, from;
   if (buf != NULL && size > 0) buf[0] = '\0';
   if (buf == NULL) size = 0;
-  for (i = 0; diag != NULL && i < n; i++)
-    append(buf, size, &len, "%s[%s] %d %s: %s", i > 0 ? "\n" : "",
+  for (i = 0; diag != NULL && i < n; i++) {
+    append(buf, size, &len, "%s[%s] %d %s: ", i > 0 ? "\n" : "",
            diag[i].sqlstate, (int)diag[i].native,
-           diag[i].function != NULL ? diag[i].function : "?",
+           diag[i].function != NULL ? diag[i].function : "?");
+    from = len;
+    append(buf, size, &len, "%s",
            diag[i].message != NULL ? diag[i].message : "");
+    /* One line per record, whatever the driver's message holds. */
+    for (j = from; j < len && j + 1 < size; j++)
+      if (buf[j] == '\n' || buf[j] == '\r') buf[j] = ' ';
+  }
   return len;
 }
 

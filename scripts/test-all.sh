@@ -85,11 +85,9 @@ done
 
 # The README's usage example, as a reader runs it (in-memory SQLite).
 run "example readme" ./build-ci/examples/readme
-# The instruments' example: tracing and a debug-mode report (in-memory SQLite).
-run "example trace" ./build-ci/examples/trace
 # One example per page of docs/ (docs/README.md), on in-memory SQLite.
 for ex in connect statements reading prepared transactions catalog cancel errors \
-    threads; do
+    threads trace; do
     run "example $ex" ./build-ci/examples/$ex
 done
 run "example pool" ./build-ci/examples/pool "DRIVER={SQLite3};Database=:memory:" 200 8
@@ -112,7 +110,7 @@ if [ "${UVODBC_SKIP_ASAN:-0}" != 1 ]; then
     done
     # The docs' examples end with every handle closed: leak-free here.
     for ex in connect statements reading prepared transactions catalog \
-        cancel errors threads; do
+        cancel errors threads trace; do
         run "example asan $ex" ./build-ci-asan/examples/$ex
     done
     # The chaos test (tests/chaos.c): a new seed each run, printed first

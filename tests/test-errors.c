@@ -188,6 +188,7 @@ typedef struct {
   size_t need, need_tiny, need_null;
   char line[512];
   size_t need_diag;
+  size_t ndiag;
 } described_t;
 
 static void on_described(uvodbc_req_t* req, int status) {
@@ -198,6 +199,7 @@ static void on_described(uvodbc_req_t* req, int status) {
   d->need_null = uvodbc_req_describe(req, NULL, 0);
   d->need_diag = uvodbc_diag_format(req->diag, req->ndiag, d->line,
                                     sizeof(d->line));
+  d->ndiag = req->ndiag;
   d->done = 1;
 }
 
@@ -225,6 +227,14 @@ START_TEST(errors_describe) {
   ck_assert_msg(strstr(d.text, " SQLExecDirect: ") != NULL, "%s", d.text);
   ck_assert_msg(strstr(d.text, "errors_describe_missing") != NULL, "%s",
                 d.text);
+  /* One line per record, even for psqlODBC's two-line message. */
+  {
+    size_t lines = 0;
+    const char* c;
+    for (c = d.text; *c != '\0'; c++) lines += *c == '\n';
+    ck_assert_uint_ge(d.ndiag, 1);
+    ck_assert_uint_eq(lines, d.ndiag);
+  }
   /* The records alone are the text's second part. */
   ck_assert_str_eq(d.line, strchr(d.text, '\n') + 1);
   ck_assert_uint_eq(d.need_diag, strlen(d.line));

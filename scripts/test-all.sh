@@ -87,6 +87,8 @@ done
 run "example readme" ./build-ci/examples/readme
 # The instruments' example: tracing and a debug-mode report (in-memory SQLite).
 run "example trace" ./build-ci/examples/trace
+# JSON over HTTP on h2o: every endpoint with curl, then SIGTERM (SQLite).
+run "example http-server" bash scripts/http-smoke.sh build-ci
 
 for d in "${drivers[@]}"; do
     run "tests $d" ./build-ci/tests/uvodbc-tests "$d"

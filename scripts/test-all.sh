@@ -106,6 +106,7 @@ if [ "${UVODBC_SKIP_ASAN:-0}" != 1 ]; then
     for d in "${drivers[@]}"; do
         run "asan+ubsan tests $d" ./build-ci-asan/tests/uvodbc-tests "$d"
     done
+    run "asan example http-server" bash scripts/http-smoke.sh build-ci-asan
     # The chaos test (tests/chaos.c): a new seed each run, printed first
     # and on failure; --seed reproduces it.  Bounded by ops and seconds.
     for d in "${drivers[@]}"; do

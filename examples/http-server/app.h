@@ -68,6 +68,7 @@ void async_post_item(app_t* app, h2o_req_t* req);
 void async_slow(app_t* app, h2o_req_t* req);
 void async_stats(app_t* app, h2o_req_t* req);
 void async_stop(app_t* app, void (*done)(app_t* app));
+void async_terminate(app_t* app);
 
 /* blocking.c: the same endpoints with plain ODBC on the loop thread. */
 int blocking_start(app_t* app, const char* connstr);

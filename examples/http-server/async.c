@@ -458,6 +458,11 @@ static void on_pool_closed(uvodbc_pool_t* pool) {
   stopped_cb(stopped_app);
 }
 
+/* After it, no callback of a job runs: main() stops the loop. */
+void async_terminate(app_t* app) {
+  uvodbc_pool_terminate(app->pool, on_pool_closed);
+}
+
 void async_stop(app_t* app, void (*done)(app_t* app)) {
   stopped_cb = done;
   stopped_app = app;

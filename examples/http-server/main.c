@@ -133,6 +133,8 @@ static void on_grace(uv_timer_t* t) {
   fprintf(stderr, "http-server: %d client connection(s) still open after "
                   "%d ms; leaving them\n", open_sockets, GRACE_MS);
   forced = 1;
+  /* A stream to a client that stopped reading holds its connection: */
+  if (!db_closed) async_terminate(&app); /* closes borrowed ones too */
   maybe_finish();
 }
 

@@ -91,6 +91,8 @@ for ex in connect statements reading prepared transactions catalog cancel errors
     run "example $ex" ./build-ci/examples/$ex
 done
 run "example pool" ./build-ci/examples/pool "DRIVER={SQLite3};Database=:memory:" 200 8
+# JSON over HTTP on h2o: every endpoint with curl, then SIGTERM (SQLite).
+run "example http-server" bash scripts/http-smoke.sh build-ci
 
 for d in "${drivers[@]}"; do
     run "tests $d" ./build-ci/tests/uvodbc-tests "$d"
@@ -113,6 +115,7 @@ if [ "${UVODBC_SKIP_ASAN:-0}" != 1 ]; then
         cancel errors threads trace; do
         run "example asan $ex" ./build-ci-asan/examples/$ex
     done
+    run "asan example http-server" bash scripts/http-smoke.sh build-ci-asan
     # The chaos test (tests/chaos.c): a new seed each run, printed first
     # and on failure; --seed reproduces it.  Bounded by ops and seconds.
     for d in "${drivers[@]}"; do

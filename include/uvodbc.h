@@ -583,9 +583,10 @@ UVODBC_EXTERN int uvodbc_prepared_param(const uvodbc_prepared_t* prepared,
                                         size_t i, uvodbc_param_info_t* out);
 /* Frees the statement on a worker, in order behind the connection's other
  * work.  Returns 0, UV_EINVAL (NULL or closing), UV_EBUSY (its cursor's
- * close callback has not run yet, or an execution is pending).  Callback once; the handle is freed
- * when it returns.  After the connection closed or was reset the handle
- * fails every execution with UVODBC_ECLOSED and still needs this call. */
+ * close callback has not run yet, or an execution is pending).  Callback
+ * once; the handle is freed when it returns.  After the connection closed
+ * or was reset the handle fails every execution with UVODBC_ECLOSED and
+ * still needs this call. */
 UVODBC_EXTERN int uvodbc_prepared_close(uvodbc_prepared_t* prepared,
                                         uvodbc_prepared_close_cb cb);
 UVODBC_EXTERN void* uvodbc_prepared_get_data(

@@ -20,14 +20,11 @@ typedef struct {
 
 static void next_step(app_t* app);
 
-static void report(uvodbc_req_t* req, int status, const char* what) {
-  size_t i;
-  fprintf(stderr, "%s: %s (%s)\n", what, uvodbc_strerror(status),
-          uvodbc_err_name(status));
-  for (i = 0; i < req->ndiag; i++)
-    fprintf(stderr, "  [%s] %d %s: %s\n", req->diag[i].sqlstate,
-            (int)req->diag[i].native, req->diag[i].function,
-            req->diag[i].message);
+/* From a callback: the status and every diagnostic record. */
+static void report(uvodbc_req_t* req, const char* what) {
+  char text[4096];
+  uvodbc_req_describe(req, text, sizeof(text));
+  fprintf(stderr, "%s: %s\n", what, text);
 }
 
 static void on_closed(uvodbc_conn_t* conn) {
@@ -74,7 +71,7 @@ static void on_fetch(uvodbc_req_t* req, int status) {
     return;
   }
   if (status != 0) {
-    report(req, status, "fetch");
+    report(req, "fetch");
     finish(app, 1);
     return;
   }
@@ -86,7 +83,7 @@ static void on_select(uvodbc_req_t* req, int status) {
   app_t* app = req->data;
   size_t i;
   if (status != 0) {
-    report(req, status, "select");
+    report(req, "select");
     finish(app, 1);
     return;
   }
@@ -101,7 +98,7 @@ static void on_select(uvodbc_req_t* req, int status) {
 static void on_step(uvodbc_req_t* req, int status) {
   app_t* app = req->data;
   if (status != 0) {
-    report(req, status, "statement");
+    report(req, "statement");
     finish(app, 1);
     return;
   }
@@ -154,7 +151,7 @@ static void next_step(app_t* app) {
 static void on_connect(uvodbc_req_t* req, int status) {
   app_t* app = req->data;
   if (status != 0) {
-    report(req, status, "connect");
+    report(req, "connect");
     finish(app, 1);
     return;
   }

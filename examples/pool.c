@@ -59,14 +59,12 @@ static void next_query(client_t* c) {
 
 static void on_query(uvodbc_req_t* req, int status) {
   client_t* c = req->data;
-  size_t i;
   c->app->done++;
   if (status != 0) {
     c->app->failed++;
-    fprintf(stderr, "query: %s\n", uvodbc_strerror(status));
-    for (i = 0; i < req->ndiag; i++)
-      fprintf(stderr, "  [%s] %s\n", req->diag[i].sqlstate,
-              req->diag[i].message);
+    char why[4096];
+    uvodbc_req_describe(req, why, sizeof(why));
+    fprintf(stderr, "query: %s\n", why);
   }
   uvodbc_req_cleanup(req); /* frees the result */
   next_query(c);
@@ -82,8 +80,13 @@ static void print_stats(uvodbc_pool_t* pool) {
          " expired\n",
          st.acquires, st.timeouts, st.connects, st.connect_errors,
          st.evictions, st.expired);
-  printf("      acquire wait: mean %" PRIu64 " us, max %" PRIu64 " us\n",
-         st.wait_mean_us, st.wait_max_us);
+  printf("      acquire wait: mean %" PRIu64 " us, p50 %" PRIu64
+         " us, p99 %" PRIu64 " us, max %" PRIu64 " us\n",
+         st.wait_mean_us, st.wait_p50_us, st.wait_p99_us, st.wait_max_us);
+  printf("      queries: %" PRIu64 " ok, %" PRIu64 " SQL errors, %" PRIu64
+         " timeouts, %" PRIu64 " cancelled, %" PRIu64 " disconnects\n",
+         st.ops_ok, st.ops_sql_errors, st.ops_timeouts, st.ops_cancelled,
+         st.ops_disconnects);
 }
 
 static void on_ready(uvodbc_pool_t* pool, int status) {
@@ -132,7 +135,7 @@ int main(int argc, char** argv) {
   printf("%d queries from %d clients in %.1f ms, %d failed\n", app->done,
          nclients, (double)(uv_hrtime() - t0) / 1e6, app->failed);
   err = uv_loop_close(&loop) != 0 || app->failed > 0;
-  uvodbc_shutdown();
+  err |= uvodbc_shutdown() != 0; /* every connection closed */
   free(app);
   return err;
 }

@@ -7,12 +7,17 @@
 
 static int failed;
 
-/* 0 when status is 0; else reports, closes the connection and returns -1. */
+/* 0 when status is 0; else reports, closes the connection and returns -1.
+ * In a callback, the request says why (its diagnostics live until the
+ * callback returns); a call that failed to start only has its status. */
 static int check(uvodbc_req_t* req, int status, const char* what) {
+  char why[4096];
   if (status == 0) return 0;
-  fprintf(stderr, "%s: %s\n", what, uvodbc_strerror(status));
-  for (size_t i = 0; i < req->ndiag; i++)  /* diagnostics live in the request */
-    fprintf(stderr, "  [%s] %s\n", req->diag[i].sqlstate, req->diag[i].message);
+  if (req->status == status)
+    uvodbc_req_describe(req, why, sizeof(why));
+  else
+    snprintf(why, sizeof(why), "%s", uvodbc_strerror(status));
+  fprintf(stderr, "%s: %s\n", what, why);
   failed = 1;
   if (req->cursor != NULL) uvodbc_cursor_close(req->cursor, NULL);
   uvodbc_conn_close(req->conn, NULL);

@@ -57,9 +57,11 @@ static void next(app_t* app);
 
 static void on_done(uvodbc_req_t* req, int status) {
   app_t* app = req->data;
-  if (status != 0 && req->ndiag > 0)
-    printf("statement %d: %s [%s] %s\n", app->step, uvodbc_err_name(status),
-           req->diag[0].sqlstate, req->diag[0].message);
+  char why[1024];
+  if (status != 0) {
+    uvodbc_req_describe(req, why, sizeof(why));
+    printf("statement %d: %s\n", app->step, why);
+  }
   if (app->step == 1) uv_sleep(150); /* a callback that blocks the loop */
   uvodbc_req_cleanup(req);
   app->step++;

@@ -165,8 +165,8 @@ struct uvodbc_req_s {
   int status;               /* same as the callback's status                */
   uvodbc_conn_t* conn;      /* the connection the operation runs on         */
   uvodbc_cursor_t* cursor;  /* EXEC with a result set: a new cursor, owned by
-                               the caller (uvodbc_cursor_close); FETCH and
-                               NEXT_RESULT: the cursor                      */
+                               the caller (uvodbc_cursor_close); FETCH,
+                               NEXT_RESULT and READ: the cursor             */
   int64_t rows_affected;    /* EXEC / NEXT_RESULT without a result set; -1
                                where the driver does not tell               */
   const uvodbc_batch_t* batch; /* EXEC, FETCH, NEXT_RESULT, READ: the first
@@ -194,6 +194,19 @@ struct uvodbc_req_s {
  * pending.  Never frees a cursor.  Diagnostics need no cleanup: they are
  * freed when the callback returns. */
 UVODBC_EXTERN void uvodbc_req_cleanup(uvodbc_req_t* req);
+
+/* Diagnostic records as text, one line each ("[42S02] 1146 SQLExecDirect:
+ * Table 'x' doesn't exist"; line breaks inside a driver's message become
+ * spaces), into buf with snprintf's rules: at most
+ * `size` bytes with the NUL, and the return is the length the whole text
+ * needs (buf may be NULL with size 0, to measure). */
+UVODBC_EXTERN size_t uvodbc_diag_format(const uvodbc_diag_t* diag, size_t n,
+                                        char* buf, size_t size);
+/* What a finished request says: "ESQL: <uvodbc_strerror>" and then its
+ * diagnostics as uvodbc_diag_format() writes them.  Call it in the
+ * callback, while req->diag is valid.  Same rules for buf as above. */
+UVODBC_EXTERN size_t uvodbc_req_describe(const uvodbc_req_t* req, char* buf,
+                                         size_t size);
 
 /* Cancels a pending request.  Queued: it completes with UV_ECANCELED on a
  * later loop iteration.  Running: the statement is cancelled with SQLCancel
@@ -431,7 +444,9 @@ typedef enum {
 } uvodbc_isolation_t;
 
 /* Autocommit is on after connect.  Turning it off starts a transaction
- * that lasts until commit or rollback. */
+ * that lasts until commit or rollback; autocommit stays off after them
+ * (only the end of a uvodbc_conn_begin() turns it back on).  Turning it on
+ * commits an open transaction (ODBC's rule). */
 UVODBC_EXTERN int uvodbc_conn_set_autocommit(uvodbc_conn_t* conn,
                                              uvodbc_req_t* req, int on,
                                              uvodbc_req_cb cb);
@@ -544,8 +559,9 @@ UVODBC_EXTERN int uvodbc_conn_prepare(uvodbc_conn_t* conn, uvodbc_req_t* req,
                                       const char* sql, uvodbc_req_cb cb);
 /* Executes the prepared statement with `params` (their count must match
  * the markers: UVODBC_EPARAMS otherwise).  Results as uvodbc_conn_exec():
- * rows affected, or a cursor that borrows the statement; until that cursor
- * is closed, or while an execution is pending, this returns UV_EBUSY. */
+ * rows affected, or a cursor that borrows the statement; until that
+ * cursor's close callback has run, or while an execution is pending, this
+ * returns UV_EBUSY. */
 UVODBC_EXTERN int uvodbc_prepared_exec(uvodbc_prepared_t* prepared,
                                        uvodbc_req_t* req,
                                        const uvodbc_param_t* params,
@@ -566,10 +582,11 @@ UVODBC_EXTERN size_t uvodbc_prepared_nparams(
 UVODBC_EXTERN int uvodbc_prepared_param(const uvodbc_prepared_t* prepared,
                                         size_t i, uvodbc_param_info_t* out);
 /* Frees the statement on a worker, in order behind the connection's other
- * work.  Returns 0, UV_EINVAL (NULL or closing), UV_EBUSY (its cursor is
- * open or an execution is pending).  Callback once; the handle is freed
- * when it returns.  After the connection closed or was reset the handle
- * fails every execution with UVODBC_ECLOSED and still needs this call. */
+ * work.  Returns 0, UV_EINVAL (NULL or closing), UV_EBUSY (its cursor's
+ * close callback has not run yet, or an execution is pending).  Callback
+ * once; the handle is freed when it returns.  After the connection closed
+ * or was reset the handle fails every execution with UVODBC_ECLOSED and
+ * still needs this call. */
 UVODBC_EXTERN int uvodbc_prepared_close(uvodbc_prepared_t* prepared,
                                         uvodbc_prepared_close_cb cb);
 UVODBC_EXTERN void* uvodbc_prepared_get_data(
@@ -808,7 +825,7 @@ UVODBC_EXTERN int uvodbc_batch_get_timestamp(const uvodbc_batch_t* batch,
  * work).  It is shared with uv_fs_* and getaddrinfo.  uvodbc occupies at
  * most uvodbc_get_worker_limit() of those threads (default:
  * UV_THREADPOOL_SIZE - 1).  So uvodbc_pool_create() refuses, with
- * UV_EINVAL:
+ * UVODBC_EPOOLSIZE (debug mode logs the numbers):
  *   - a max_size above the worker limit.  The extra connections could never
  *     run at the same time as the others.  Their operations would wait,
  *     unseen, in uvodbc's queue while still holding a server connection;
@@ -903,9 +920,9 @@ UVODBC_EXTERN void uvodbc_pool_options_init(uvodbc_pool_options_t* opts);
 
 /* Creates a pool and starts opening min_size connections, up to
  * max_connecting of them at once.
- * Returns: 0, UV_EINVAL (NULL loop, pool or connstr; min_size > max_size;
- * or the thread-pool footprint rule above), UV_ENOMEM, UVODBC_ENOWORKER
- * (as uvodbc_connect).  On 0, *pool is the
+ * Returns: 0, UV_EINVAL (NULL loop, pool or connstr; min_size > max_size),
+ * UVODBC_EPOOLSIZE (the thread-pool footprint rule above), UV_ENOMEM,
+ * UVODBC_ENOWORKER (as uvodbc_connect).  On 0, *pool is the
  * new handle, usable at once.  Acquires wait for the first connections.
  * Callback: ready_cb (may be NULL) runs once, when each of the min_size
  * first connects has finished.  Status 0 if all of them succeeded, else
@@ -1047,6 +1064,38 @@ typedef struct uvodbc_pool_stats_s {
   uint64_t expired;        /* closed for max lifetime or idle timeout    */
   uint64_t wait_mean_us;   /* wait from acquire to hand-out, over        */
   uint64_t wait_max_us;    /* `acquires`, in microseconds                */
+  /* Percentiles of the same waits, from a histogram with 32 buckets per
+   * power of two: each is the upper bound of its bucket, capped at
+   * wait_max_us, so it is at most 1/32 (3.2%) above the exact value (and
+   * never below it); exact below 64 us.  0 before the first acquire. */
+  uint64_t wait_p50_us;
+  uint64_t wait_p99_us;
+  /* Outcomes of the uvodbc_pool_exec / _query statements that started on
+   * a connection, each counted once, by its callback's status.  Not seen:
+   * statements a borrower runs on an acquired connection. */
+  uint64_t ops_ok;          /* 0                                         */
+  uint64_t ops_sql_errors;  /* UVODBC_ESQL, not a disconnect             */
+  uint64_t ops_timeouts;    /* UV_ETIMEDOUT: the query timeout passed    */
+  uint64_t ops_cancelled;   /* UV_ECANCELED: uvodbc_pool_cancel, or
+                               uvodbc_pool_terminate                     */
+  uint64_t ops_disconnects; /* uvodbc_req_is_disconnect(): the connection
+                               died (it is evicted), whatever the status */
+  uint64_t ops_other;       /* any other status                          */
+  /* Requests (acquire, exec, query) that never got a connection, besides
+   * `timeouts`; and exec/query statements that could not start. */
+  uint64_t acquire_cancelled; /* uvodbc_pool_cancel before hand-out      */
+  uint64_t acquire_errors;    /* a failed connect's status, UVODBC_ECLOSED
+                                 (the pool closed), a start error        */
+  /* The pool's own work on its connections, completed ones, timed from
+   * the call to its callback (worker wait included), in microseconds.  */
+  uint64_t resets;            /* uvodbc_conn_reset after a release of a
+                                 connection left not clean            */
+  uint64_t reset_us_total;
+  uint64_t reset_max_us;
+  uint64_t validations;       /* uvodbc_conn_ping before checkout (after
+                                 validate_after_idle_ms idle)          */
+  uint64_t validate_us_total;
+  uint64_t validate_max_us;
 } uvodbc_pool_stats_t;
 
 /* Fills *stats with the pool's current state and totals since create.

@@ -186,6 +186,7 @@ struct uvodbc_op_s {
   uint64_t queued_ns;
   int timed;
   int traced;                /* its QUEUED event went out               */
+  int trace_started;         /* and its STARTED                         */
   uint64_t id;               /* the trace events' op_id                 */
   uint64_t popped_ns;        /* left the connection's queue             */
   uint64_t hop_ns;           /* its hop began on a worker               */

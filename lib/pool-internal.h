@@ -9,13 +9,14 @@
  * parameters to the connection).
  *
  * The files, one concept each:
- *   pool.c             create, close, terminate, statistics, the public glue
+ *   pool.c             create, close, terminate, the public glue
  *   pool-slots.c       slots: connect, setup, ping, reset, the idle list,
  *                      eviction, give-back
  *   pool-waiters.c     the FIFO of requests, their timeout, the hand-off of
  *                      idle slots (dispatch), delivery on a later tick
  *   pool-jobs.c        uvodbc_pool_exec / _query: one statement on a slot
  *   pool-maintenance.c the timer: lifetime, idle timeout, min_size, backoff
+ *   pool-stats.c       statistics: the wait histogram, outcomes, timings
  *
  * Each connection lives in a slot: CONNECTING -> (SETUP) -> IDLE <->
  * CHECKING (ping) / BORROWED -> RESETTING -> IDLE, and CLOSING from any
@@ -62,6 +63,7 @@ struct slot_s {
   int revoked;         /* borrowed when terminate closed it: release
                           is a no-op until the pool's close callback */
   preq_t* job;         /* the pool exec/query running on it          */
+  uint64_t check_ns;   /* uv_hrtime() at the ping or reset            */
   uvodbc_req_t req;    /* the pool's own operations                  */
   slot_t* prev;        /* every slot                                 */
   slot_t* next;
@@ -93,6 +95,27 @@ struct preq_s {
   int has_opts;
   uvodbc_req_t inner;
 };
+
+/* The wait histogram (pool-stats.c): 32 buckets per power of two of the
+ * wait in microseconds, waits from 2^40 us (12 days) on in the last. */
+#define POOL_WAIT_SUB_BITS 5
+#define POOL_WAIT_MAX_BITS 40
+#define POOL_WAIT_BUCKETS \
+  ((POOL_WAIT_MAX_BITS - POOL_WAIT_SUB_BITS + 1) << POOL_WAIT_SUB_BITS)
+
+typedef enum {
+  OUT_OK,
+  OUT_SQL_ERROR,
+  OUT_TIMEOUT,
+  OUT_CANCELLED,
+  OUT_DISCONNECT,
+  OUT_OTHER,
+  POOL_NOUTCOMES
+} pool_outcome_t;
+
+typedef struct {
+  uint64_t n, total_us, max_us;
+} pool_timing_t;
 
 typedef struct {
   preq_t* head;
@@ -131,6 +154,10 @@ struct uvodbc_pool_s {
   /* statistics */
   uint64_t acquires, timeouts, connects, connect_errors, evictions, expired;
   uint64_t wait_total_us, wait_max_us;
+  uint64_t wait_hist[POOL_WAIT_BUCKETS]; /* acquires by wait, log scale  */
+  uint64_t ops[POOL_NOUTCOMES];
+  uint64_t acquire_cancelled, acquire_errors;
+  pool_timing_t resets, validations;
 };
 
 /* ---- counts ---- */
@@ -195,8 +222,6 @@ int uvodbc__pool_unwait(uvodbc_pool_t* pool, const uvodbc_req_t* req,
 void uvodbc__pool_ready_push(preq_t* p);
 /* Makes sure the ready handle runs (ready_cb, ready list). */
 void uvodbc__pool_ready_schedule(uvodbc_pool_t* pool);
-/* Counts a hand-out in the statistics. */
-void uvodbc__pool_count_acquire(uvodbc_pool_t* pool, const preq_t* p);
 /* Hands idle slots to waiters, opens connections for the rest and for
  * min_size, and schedules maintenance. */
 void uvodbc__pool_dispatch(uvodbc_pool_t* pool);
@@ -204,6 +229,22 @@ void uvodbc__pool_dispatch(uvodbc_pool_t* pool);
 /* ---- pool-jobs.c ---- */
 /* Runs a pool exec/query on the slot just assigned to it. */
 void uvodbc__job_start(preq_t* p, slot_t* s);
+
+/* ---- pool-stats.c ---- */
+/* The histogram bucket of a wait of `us`: exact below 2 * 32; above, the
+ * power of two and the next POOL_WAIT_SUB_BITS bits below the leading one.
+ * The largest wait in bucket `b` is at most 1/32 above any wait in it. */
+unsigned int uvodbc__pool_wait_bucket(uint64_t us);
+uint64_t uvodbc__pool_wait_bucket_upper(unsigned int b);
+/* Counts a hand-out: its wait in the mean, max and histogram. */
+void uvodbc__pool_count_acquire(uvodbc_pool_t* pool, const preq_t* p);
+/* Counts a request delivered with `status` without a connection. */
+void uvodbc__pool_count_failed(uvodbc_pool_t* pool, int status);
+/* Counts a pool exec/query statement's outcome (`inner` its request). */
+void uvodbc__pool_count_outcome(uvodbc_pool_t* pool,
+                                const uvodbc_req_t* inner, int status);
+/* Counts a completed ping or reset that began at `began_ns`. */
+void uvodbc__pool_count_time(pool_timing_t* t, uint64_t began_ns);
 
 /* ---- pool-maintenance.c ---- */
 /* Opens connections up to min_size, then arms the maintenance timer for

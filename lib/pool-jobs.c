@@ -12,6 +12,7 @@ static void on_statement(uvodbc_req_t* inner, int status) {
   uvodbc_req_cb cb = p->cb;
 
   uvodbc__preq_list_unlink(&pool->running, p);
+  uvodbc__pool_count_outcome(pool, inner, status);
   req->status = status;
   req->rows_affected = inner->rows_affected;
   req->ndiag = inner->ndiag; /* valid until this callback returns */

@@ -231,6 +231,9 @@ static void on_checked(uvodbc_req_t* req, int status) {
   slot_t* s = req->data;
   uvodbc_pool_t* pool = s->pool;
   if (s->state == S_CLOSING) return;
+  uvodbc__pool_count_time(
+      s->state == S_CHECKING ? &pool->validations : &pool->resets,
+      s->check_ns);
   if (status == 0 && !uvodbc_conn_is_broken(s->conn))
     make_idle(s); /* fresh: the next dispatch hands it out */
   else
@@ -240,6 +243,7 @@ static void on_checked(uvodbc_req_t* req, int status) {
 
 void uvodbc__slot_check(slot_t* s) {
   uvodbc__slot_set_state(s, S_CHECKING);
+  s->check_ns = uv_hrtime();
   if (uvodbc_conn_ping(s->conn, &s->req, on_checked) != 0) evict(s);
 }
 
@@ -256,6 +260,7 @@ void uvodbc__slot_give_back(slot_t* s, int discard) {
     make_idle(s);
   } else {
     uvodbc__slot_set_state(s, S_RESETTING);
+    s->check_ns = uv_hrtime();
     if (uvodbc_conn_reset(s->conn, &s->req, on_checked) != 0) evict(s);
   }
   uvodbc__pool_dispatch(pool);

@@ -64,13 +64,6 @@ void uvodbc__preq_free(preq_t* p) {
   uvodbc__free(p);
 }
 
-void uvodbc__pool_count_acquire(uvodbc_pool_t* pool, const preq_t* p) {
-  uint64_t us = (uv_hrtime() - p->start_ns) / 1000;
-  pool->acquires++;
-  pool->wait_total_us += us;
-  if (us > pool->wait_max_us) pool->wait_max_us = us;
-}
-
 /* ---- delivery on a later tick ---- */
 
 static void deliver(preq_t* p) {
@@ -85,6 +78,8 @@ static void deliver(preq_t* p) {
   if (status == 0 && p->kind == P_ACQUIRE) {
     req->conn = p->slot->conn;
     uvodbc__pool_count_acquire(pool, p);
+  } else if (status != 0) {
+    uvodbc__pool_count_failed(pool, status);
   }
   req->status = status;
   req->ndiag = diags.n;

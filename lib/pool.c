@@ -1,6 +1,6 @@
-/* The pool handle: create, close and terminate, statistics, and the
- * public calls that only route to the pool's parts (see pool-internal.h
- * for the whole picture). */
+/* The pool handle: create, close and terminate, and the public calls
+ * that only route to the pool's parts (see pool-internal.h for the whole
+ * picture). */
 #include <string.h>
 
 #include "pool-internal.h"
@@ -95,8 +95,14 @@ int uvodbc_pool_create(uv_loop_t* loop, uvodbc_pool_t** out,
   if (limit == 0) return UVODBC_ENOWORKER; /* as uvodbc_connect() */
   if (o.max_size == 0)
     o.max_size = limit < threads ? limit : threads > 1 ? threads - 1 : 1;
-  if (!o.oversubscribe && (o.max_size > limit || o.max_size >= threads))
-    return UV_EINVAL;
+  if (!o.oversubscribe && (o.max_size > limit || o.max_size >= threads)) {
+    if (uvodbc__debug_on())
+      uvodbc__debug_log("misuse: uvodbc_pool_create: max_size %u, but the "
+                        "worker limit is %u and UV_THREADPOOL_SIZE %u "
+                        "(UVODBC_EPOOLSIZE)",
+                        o.max_size, limit, threads);
+    return UVODBC_EPOOLSIZE;
+  }
   if (o.min_size > o.max_size) return UV_EINVAL;
   if (o.max_connecting == 0) o.max_connecting = DEFAULT_MAX_CONNECTING;
   if (o.max_connecting > o.max_size) o.max_connecting = o.max_size;
@@ -204,26 +210,6 @@ int uvodbc_pool_terminate(uvodbc_pool_t* pool, uvodbc_pool_close_cb cb) {
   /* A graceful close that already closed everything: only its callback is
    * left to come, and it is this one now. */
   if (!pool->finishing) shut_down(pool);
-  return 0;
-}
-
-int uvodbc_pool_stats(const uvodbc_pool_t* pool, uvodbc_pool_stats_t* st) {
-  if (pool == NULL || st == NULL) return UV_EINVAL;
-  memset(st, 0, sizeof(*st));
-  st->size = pool_open_count(pool);
-  st->idle = pool->count[S_IDLE];
-  st->in_use = st->size - st->idle;
-  st->waiting = pool->waiting.n;
-  st->connecting = pool_connecting_count(pool);
-  st->acquires = pool->acquires;
-  st->timeouts = pool->timeouts;
-  st->connects = pool->connects;
-  st->connect_errors = pool->connect_errors;
-  st->evictions = pool->evictions;
-  st->expired = pool->expired;
-  st->wait_mean_us =
-      pool->acquires > 0 ? pool->wait_total_us / pool->acquires : 0;
-  st->wait_max_us = pool->wait_max_us;
   return 0;
 }
 

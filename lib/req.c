@@ -38,7 +38,8 @@ uvodbc_op_t* uvodbc__op_new(uvodbc_conn_t* conn, uvodbc__op_kind_t kind,
   op->vt = vt;
   op->conn = conn;
   op->queued_ns = uv_hrtime();
-  uvodbc__debug_check_thread(conn, uvodbc_op_kind_name((uvodbc_op_kind_t)kind));
+  uvodbc__debug_check_thread(conn,
+                             uvodbc_op_kind_name((uvodbc_op_kind_t)kind));
   uvodbc__op_attach(op, req, cb);
   return op;
 }

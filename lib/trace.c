@@ -82,8 +82,10 @@ void uvodbc__trace_queued(uvodbc_op_t* op) {
   hook(&ev, op->conn->options.trace_data);
 }
 
+/* The first pop counts: an op chained behind a head that never reached a
+ * thread goes back to the queue and is popped again. */
 void uvodbc__trace_popped(uvodbc_op_t* op) {
-  if (op->timed) op->popped_ns = uv_hrtime();
+  if (op->timed && op->popped_ns == 0) op->popped_ns = uv_hrtime();
 }
 
 /* The executor hands the hop to libuv's pool (its on_start). */
@@ -94,6 +96,8 @@ static void started(uvodbc__task_t* task) {
   uvodbc_trace_event_t ev;
   if (hook == NULL) return;
   for (; op != NULL; op = op->chain_next) {
+    if (op->trace_started) continue; /* handed out again after an unchain */
+    op->trace_started = 1;
     event_init(&ev, op, UVODBC_TRACE_STARTED);
     ev.wait_conn_ns = op->popped_ns - op->queued_ns;
     ev.wait_worker_ns = now - op->popped_ns;

@@ -46,6 +46,9 @@ if [ $minimal -eq 0 ]; then
         # servers.sh picks ports with python3; pgrep/ps to check for leftovers.
         python3 procps
         ca-certificates git
+        # examples/http-server (h2o's libuv build; jansson: above) and its
+        # smoke test (curl); wrk for docs/http-server.md's measurements.
+        libh2o-dev curl wrk
     )
     if [ $servers -eq 1 ]; then
         # Servers run by tests/servers.sh (never as system services);

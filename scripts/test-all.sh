@@ -85,8 +85,14 @@ done
 
 # The README's usage example, as a reader runs it (in-memory SQLite).
 run "example readme" ./build-ci/examples/readme
-# The instruments' example: tracing and a debug-mode report (in-memory SQLite).
-run "example trace" ./build-ci/examples/trace
+# One example per page of docs/ (docs/README.md), on in-memory SQLite.
+for ex in connect statements reading prepared transactions catalog cancel errors \
+    threads trace; do
+    run "example $ex" ./build-ci/examples/$ex
+done
+run "example pool" ./build-ci/examples/pool "DRIVER={SQLite3};Database=:memory:" 200 8
+# JSON over HTTP on h2o: every endpoint with curl, then SIGTERM (SQLite).
+run "example http-server" bash scripts/http-smoke.sh build-ci
 
 for d in "${drivers[@]}"; do
     run "tests $d" ./build-ci/tests/uvodbc-tests "$d"
@@ -113,6 +119,12 @@ if [ "${UVODBC_SKIP_ASAN:-0}" != 1 ]; then
     for d in "${drivers[@]}"; do
         run "cli asan $d" bash tests/cli/run.sh "$d" build-ci-asan/cli/uvodbc
     done
+    # The docs' examples end with every handle closed: leak-free here.
+    for ex in connect statements reading prepared transactions catalog \
+        cancel errors threads trace; do
+        run "example asan $ex" ./build-ci-asan/examples/$ex
+    done
+    run "asan example http-server" bash scripts/http-smoke.sh build-ci-asan
     # The chaos test (tests/chaos.c): a new seed each run, printed first
     # and on failure; --seed reproduces it.  Bounded by ops and seconds.
     for d in "${drivers[@]}"; do

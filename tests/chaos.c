@@ -16,7 +16,9 @@
  * read_stop, with what their callbacks do), timeout,
  * cancel, close_in_cb, release_in_cb, pool_terminate, release_terminated
  * (uvodbc_pool_release() between terminate and its callback),
- * open_at_release (cursors and prepared statements left open at release).
+ * open_at_release (cursors and prepared statements left open at release),
+ * tracing (the hook on every connection and its oracle, below), debug
+ * (debug mode, its reports checked for the password).
  * --only keeps just the operations named.  --threads sets
  * UV_THREADPOOL_SIZE (default 8: fewer threads than connections, so
  * operations wait for a worker; 32: none waits).  --trace prints every
@@ -147,6 +149,99 @@ static int op_disabled(const char* name) {
   char key[64];
   snprintf(key, sizeof(key), ",%s,", name);
   return disabled(name) || (opt.only[0] && strstr(opt.only, key) == NULL);
+}
+
+/* ------------------------------------------------------------------------ */
+/* The tracing oracle (--no tracing turns it off): every connection has a
+ * hook; each op_id must go QUEUED, then STARTED at most once, then
+ * FINISHED exactly once, with the same kind and connection, and at the
+ * end every op queued has finished.  Op ids are the process's, from 1. */
+
+typedef struct {
+  unsigned char phase; /* 0: unseen, 1 + the last uvodbc_trace_phase_t */
+  unsigned char kind;
+  uvodbc_conn_t* conn;
+} traced_op;
+
+static traced_op* traced;
+static uint64_t ntraced, traced_queued, traced_finished;
+
+static void on_trace(const uvodbc_trace_event_t* ev, void* data) {
+  traced_op* t;
+  (void)data;
+  CHECK(ev->op_id > 0 && ev->conn != NULL, "trace: op_id %llu conn %p",
+        (unsigned long long)ev->op_id, (void*)ev->conn);
+  if (ev->op_id >= ntraced) {
+    uint64_t n = ntraced ? ntraced : 4096;
+    while (n <= ev->op_id) n *= 2;
+    traced = realloc(traced, n * sizeof(*traced));
+    CHECK(traced != NULL, "trace: out of memory");
+    memset(traced + ntraced, 0, (n - ntraced) * sizeof(*traced));
+    ntraced = n;
+  }
+  t = &traced[ev->op_id];
+  switch (ev->phase) {
+    case UVODBC_TRACE_QUEUED:
+      CHECK(t->phase == 0, "trace: op %llu (%s) queued twice",
+            (unsigned long long)ev->op_id, uvodbc_op_kind_name(ev->kind));
+      t->kind = (unsigned char)ev->kind;
+      t->conn = ev->conn;
+      traced_queued++;
+      break;
+    case UVODBC_TRACE_STARTED:
+      CHECK(t->phase == 1 + UVODBC_TRACE_QUEUED,
+            "trace: op %llu (%s) started in phase %d",
+            (unsigned long long)ev->op_id, uvodbc_op_kind_name(ev->kind),
+            t->phase);
+      break;
+    default:
+      CHECK(t->phase == 1 + UVODBC_TRACE_QUEUED ||
+                t->phase == 1 + UVODBC_TRACE_STARTED,
+            "trace: op %llu (%s) finished in phase %d",
+            (unsigned long long)ev->op_id, uvodbc_op_kind_name(ev->kind),
+            t->phase);
+      CHECK(ev->work_ns == 0 || t->phase == 1 + UVODBC_TRACE_STARTED,
+            "trace: op %llu worked without starting",
+            (unsigned long long)ev->op_id);
+      traced_finished++;
+      break;
+  }
+  CHECK(t->kind == (unsigned char)ev->kind && t->conn == ev->conn,
+        "trace: op %llu changed kind or connection",
+        (unsigned long long)ev->op_id);
+  t->phase = (unsigned char)(1 + ev->phase);
+}
+
+/* Debug mode is on too (--no debug turns it off): its reports must never
+ * carry the connection string's password. */
+static char password[128];
+static unsigned long debug_lines;
+
+static void on_debug_line(const char* line, void* data) {
+  (void)data;
+  debug_lines++;
+  CHECK(password[0] == '\0' || strstr(line, password) == NULL,
+        "debug mode printed the password: %s", line);
+}
+
+static void debug_start(void) {
+  uvodbc_debug_options_t d;
+  const char* pwd = strstr(opt.connstr, "PWD=");
+  if (disabled("debug")) return;
+  if (pwd != NULL)
+    snprintf(password, sizeof(password), "%.*s", (int)strcspn(pwd + 4, ";"),
+             pwd + 4);
+  uvodbc_debug_options_init(&d);
+  d.enabled = 1;
+  d.slow_callback_ms = 20;
+  d.slow_worker_wait_ms = 20;
+  d.log = on_debug_line;
+  uvodbc_set_debug(&d);
+}
+
+static void trace_options(uvodbc_conn_options_t* co) {
+  if (disabled("tracing")) return;
+  co->trace = on_trace;
 }
 
 static const char* pick(const char* sqlite, const char* pg,
@@ -1636,6 +1731,7 @@ static void op_connect(const uint64_t* w) {
     r->c = c;
     r->action = (w[2] % 16 == 0) ? A_CLOSE_CONN : A_NONE;
     uvodbc_conn_options_init(&co);
+    trace_options(&co);
     starting(r);
     c->opened_seq = r->seq;
     err = started(r, uvodbc_connect(&loop, &r->req, opt.connstr, &co, on_req));
@@ -2337,6 +2433,7 @@ static void op_pool_create(const uint64_t* w) {
   pool_rec* p;
   if (pools[i] != NULL) return;
   uvodbc_pool_options_init(&po);
+  trace_options(&po.conn);
   po.max_size = 2 + (unsigned)(w[1] % 2);
   po.min_size = (unsigned)((w[1] >> 4) % 2);
   po.acquire_timeout_ms = (w[1] >> 8) % 3 == 0 ? 300 : 5000;
@@ -2422,6 +2519,14 @@ static void op_pool_stats(const uint64_t* w) {
   CHECK(uvodbc_pool_stats(p->h, &st) == 0, "pool_stats failed");
   CHECK(st.size == st.idle + st.in_use, "pool %d: size %u != %u + %u", p->id,
         st.size, st.idle, st.in_use);
+  CHECK(st.wait_p50_us <= st.wait_p99_us && st.wait_p99_us <= st.wait_max_us,
+        "pool %d: wait p50 %llu, p99 %llu, max %llu out of order", p->id,
+        (unsigned long long)st.wait_p50_us,
+        (unsigned long long)st.wait_p99_us,
+        (unsigned long long)st.wait_max_us);
+  CHECK(st.validate_max_us <= st.validate_us_total &&
+            st.reset_max_us <= st.reset_us_total,
+        "pool %d: a ping or reset max above its total", p->id);
 }
 
 static const op_t ops[] = {
@@ -2768,6 +2873,7 @@ int main(int argc, char** argv) {
       uv_thread_create(&watchdog_thread, watchdog, NULL))
     return 2;
   if (uv_loop_init(&loop) != 0) return 2;
+  debug_start();
   if (setup_tables() != 0) {
     fprintf(stderr, "CHAOS FAIL: setup of the tables failed\n");
     return 1;
@@ -2794,6 +2900,10 @@ int main(int argc, char** argv) {
     CHECK(rc == 0, "uv_loop_close: %s", uv_err_name(rc));
     rc = uvodbc_shutdown();
     CHECK(rc == 0, "uvodbc_shutdown: %s", uvodbc_err_name(rc));
+    CHECK(traced_queued == traced_finished,
+          "trace: %llu ops queued, %llu finished",
+          (unsigned long long)traced_queued,
+          (unsigned long long)traced_finished);
     printf("uvodbc-chaos: driver %s seed %llu: %ld ops in %.1f s, %ld "
            "requests (%ld ok, %ld ECANCELED, %ld ETIMEDOUT, %ld ECLOSED, "
            "%ld ESQL, %ld EOF), %ld sync errors, %ld conns, %ld acquires, "
@@ -2819,6 +2929,10 @@ int main(int argc, char** argv) {
   uv_cond_signal(&watchdog_cond);
   uv_mutex_unlock(&watchdog_mutex);
   uv_thread_join(&watchdog_thread);
+  printf("uvodbc-chaos: tracing: %llu ops, each queued and finished once; "
+         "%lu debug-mode reports\n",
+         (unsigned long long)traced_finished, debug_lines);
+  free(traced);
   for (j = 0; j < nall; j++) free(all_rqs[j]);
   free(all_rqs);
   for (j = 0; j < nconns; j++) free(all_conns[j]);

@@ -312,3 +312,14 @@ int test_servers_sh(const char* verb) {
            test_driver() == TEST_PG ? "pg" : "mariadb");
   return system(cmd);
 }
+
+int test_server_up(void) {
+  const char* sh = getenv("UVODBC_TEST_SERVERS_SH");
+  const char* dir = getenv("UVODBC_TEST_SERVER_DIR");
+  char cmd[1024];
+  int err = test_servers_sh("thaw");
+  if (err != 0) return err;
+  snprintf(cmd, sizeof(cmd), "'%s' start-%s '%s' >&2", sh, test_driver_name(),
+           dir);
+  return system(cmd);
+}

@@ -342,6 +342,7 @@ START_TEST(cancel_random_points) {
   start(&loop);
   conn = test_connect(&loop);
   printf("cancel_random_points/%s: seed %u (UVODBC_TEST_SEED)\n", test_driver_name(), seed);
+  fflush(stdout); /* a failing test's process ends without flushing */
   srand(seed);
   for (i = 0; i < 300; i++) {
     op_t q, next;
@@ -352,7 +353,7 @@ START_TEST(cancel_random_points) {
                "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 "
                "FROM c WHERE x < %d) SELECT group_concat(printf('%%08d', x)) "
                "FROM c",
-               size);
+               size * 8); /* up to a few ms: long enough to be hit */
     else if (test_driver() == TEST_SQLITE && i % 3 == 1) /* metadata */
       snprintf(work, sizeof(work), "SELECT %s", wide);
     else if (test_driver() == TEST_SQLITE) { /* parameters */

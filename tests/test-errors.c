@@ -179,6 +179,78 @@ START_TEST(errors_unknown_table) {
 }
 END_TEST
 
+/* uvodbc_req_describe(): the status and every record, one line each, with
+ * snprintf's rules for a short or missing buffer. */
+typedef struct {
+  int done;
+  char text[2048];
+  char tiny[16];
+  size_t need, need_tiny, need_null;
+  char line[512];
+  size_t need_diag;
+  size_t ndiag;
+} described_t;
+
+static void on_described(uvodbc_req_t* req, int status) {
+  described_t* d = req->data;
+  ck_assert_int_eq(status, UVODBC_ESQL);
+  d->need = uvodbc_req_describe(req, d->text, sizeof(d->text));
+  d->need_tiny = uvodbc_req_describe(req, d->tiny, sizeof(d->tiny));
+  d->need_null = uvodbc_req_describe(req, NULL, 0);
+  d->need_diag = uvodbc_diag_format(req->diag, req->ndiag, d->line,
+                                    sizeof(d->line));
+  d->ndiag = req->ndiag;
+  d->done = 1;
+}
+
+START_TEST(errors_describe) {
+  uv_loop_t loop;
+  uvodbc_conn_t* conn;
+  uvodbc_req_t req;
+  described_t d;
+  char expect[64];
+
+  memset(&d, 0, sizeof(d));
+  ck_assert_int_eq(uv_loop_init(&loop), 0);
+  conn = test_connect(&loop);
+  req.data = &d;
+  ck_assert_int_eq(uvodbc_conn_exec(conn, &req,
+                                    "SELECT * FROM errors_describe_missing",
+                                    NULL, 0, NULL, on_described),
+                   0);
+  TEST_RUN_UNTIL(&loop, d.done, 10000);
+  ck_assert_uint_eq(d.need, strlen(d.text));
+  ck_assert_msg(strncmp(d.text, "ESQL: ", 6) == 0, "%s", d.text);
+  snprintf(expect, sizeof(expect), "\n[%s] ",
+           test_pick("HY000", "42P01", "42S02"));
+  ck_assert_msg(strstr(d.text, expect) != NULL, "%s", d.text);
+  ck_assert_msg(strstr(d.text, " SQLExecDirect: ") != NULL, "%s", d.text);
+  ck_assert_msg(strstr(d.text, "errors_describe_missing") != NULL, "%s",
+                d.text);
+  /* One line per record, even for psqlODBC's two-line message. */
+  {
+    size_t lines = 0;
+    const char* c;
+    for (c = d.text; *c != '\0'; c++) lines += *c == '\n';
+    ck_assert_uint_ge(d.ndiag, 1);
+    ck_assert_uint_eq(lines, d.ndiag);
+  }
+  /* The records alone are the text's second part. */
+  ck_assert_str_eq(d.line, strchr(d.text, '\n') + 1);
+  ck_assert_uint_eq(d.need_diag, strlen(d.line));
+  /* Short buffer: cut, terminated, the full length returned. */
+  ck_assert_uint_eq(d.need_tiny, d.need);
+  ck_assert_uint_eq(strlen(d.tiny), sizeof(d.tiny) - 1);
+  ck_assert_int_eq(strncmp(d.tiny, d.text, sizeof(d.tiny) - 1), 0);
+  ck_assert_uint_eq(d.need_null, d.need);
+  ck_assert_uint_eq(uvodbc_req_describe(NULL, d.tiny, sizeof(d.tiny)), 0);
+  ck_assert_str_eq(d.tiny, "");
+  ck_assert_uint_eq(uvodbc_diag_format(NULL, 3, d.tiny, sizeof(d.tiny)), 0);
+  test_close(&loop, conn);
+  test_loop_close(&loop);
+}
+END_TEST
+
 /* More or fewer values than `?` markers: UVODBC_EPARAMS, 07002, on every
  * driver, whatever the driver itself would have made of it. */
 START_TEST(errors_param_count) {
@@ -938,6 +1010,7 @@ Suite* errors_suite(void) {
   TCase* tc = tcase_create("errors");
   tcase_set_timeout(tc, TIMEOUT_S);
   tcase_add_test(tc, errors_bad_sql);
+  tcase_add_test(tc, errors_describe);
   tcase_add_test(tc, errors_unknown_table);
   tcase_add_test(tc, errors_param_count);
   tcase_add_test(tc, errors_unique_violation);

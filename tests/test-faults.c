@@ -48,39 +48,17 @@ static const char* server_name(void) {
   return test_driver() == TEST_PG ? "pg" : "mariadb";
 }
 
-/* tests/servers.sh `verb` <dir> pg|mariadb (`with_what`), or `verb`-pg
- * <dir> for the start and stop commands.  Returns its exit status. */
-static int servers_sh(const char* verb, int with_what) {
-  const char* sh = getenv("UVODBC_TEST_SERVERS_SH");
-  const char* dir = getenv("UVODBC_TEST_SERVER_DIR");
-  char cmd[1024];
-  if (sh == NULL || dir == NULL) return -1;
-  if (with_what)
-    snprintf(cmd, sizeof(cmd), "'%s' %s '%s' %s >&2", sh, verb, dir,
-             server_name());
-  else
-    snprintf(cmd, sizeof(cmd), "'%s' %s-%s '%s' >&2", sh, verb, server_name(),
-             dir);
-  return system(cmd);
-}
-
 static void server(const char* verb) {
-  ck_assert_msg(servers_sh(verb, 1) == 0, "tests/servers.sh %s %s failed",
+  ck_assert_msg(test_servers_sh(verb) == 0, "tests/servers.sh %s %s failed",
                 verb, server_name());
 }
 
-/* Up and not frozen, whatever an earlier (failed) test left behind. */
-static int server_up(void) {
-  int err = servers_sh("thaw", 1);
-  return err != 0 ? err : servers_sh("start", 0);
-}
-
 static void setup(void) {
-  ck_assert_msg(server_up() == 0, "cannot bring %s back", server_name());
+  ck_assert_msg(test_server_up() == 0, "cannot bring %s back", server_name());
 }
 
 static void teardown(void) {
-  if (server_up() != 0)
+  if (test_server_up() != 0)
     fprintf(stderr, "faults: cannot bring %s back\n", server_name());
 }
 

@@ -389,7 +389,7 @@ START_TEST(pool_create_invalid) {
   uvodbc_pool_options_init(&o);
   o.max_size = limit + 1;
   ck_assert_int_eq(uvodbc_pool_create(&loop, &pool, test_connstr(), &o, NULL),
-                   UV_EINVAL);
+                   UVODBC_EPOOLSIZE);
   ck_assert_ptr_null(pool);
   /* ... unless asked for. */
   o.oversubscribe = 1;
@@ -411,7 +411,7 @@ START_TEST(pool_create_invalid) {
     pool = NULL;
     ck_assert_int_eq(
         uvodbc_pool_create(&loop, &pool, test_connstr(), &o, NULL),
-        UV_EINVAL);
+        UVODBC_EPOOLSIZE);
     o.max_size = 3;
     pool = make_pool(&loop, test_connstr(), &o, &log);
     close_pool(&loop, pool, &log);

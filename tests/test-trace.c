@@ -780,6 +780,37 @@ START_TEST(debug_other_thread) {
 }
 END_TEST
 
+/* A pool too large for the thread pool: its own error code, and debug
+ * mode says which numbers clash. */
+START_TEST(debug_pool_too_large) {
+  uv_loop_t loop;
+  uvodbc_pool_t* pool = NULL;
+  uvodbc_pool_options_t po;
+  static log_t l;
+  char expect[96];
+  unsigned int limit = uvodbc_get_worker_limit();
+
+  uv_loop_init(&loop);
+  uvodbc_pool_options_init(&po);
+  po.max_size = limit + 1;
+  ck_assert_int_eq(uvodbc_pool_create(&loop, &pool, test_connstr(), &po, NULL),
+                   UVODBC_EPOOLSIZE);
+  ck_assert_ptr_null(pool);
+  ck_assert_ptr_nonnull(strstr(uvodbc_strerror(UVODBC_EPOOLSIZE),
+                               "UV_THREADPOOL_SIZE"));
+  ck_assert_str_eq(uvodbc_err_name(UVODBC_EPOOLSIZE), "EPOOLSIZE");
+  debug_on(&l, 0, 0);
+  ck_assert_int_eq(uvodbc_pool_create(&loop, &pool, test_connstr(), &po, NULL),
+                   UVODBC_EPOOLSIZE);
+  debug_off();
+  snprintf(expect, sizeof(expect), "max_size %u, but the worker limit is %u",
+           limit + 1, limit);
+  ck_assert_int_eq(l.n, 1);
+  ck_assert_msg(log_count(&l, expect) == 1, "%s", l.lines[0]);
+  test_loop_close(&loop);
+}
+END_TEST
+
 /* UVODBC_DEBUG=1 turns debug mode on (read once, at the first call that
  * needs it: this test's own process). */
 START_TEST(debug_from_environment) {
@@ -820,6 +851,7 @@ Suite* trace_suite(void) {
   tcase_add_test(tc, debug_worker_wait);
   tcase_add_test(tc, debug_other_thread);
   tcase_add_test(tc, debug_from_environment);
+  tcase_add_test(tc, debug_pool_too_large);
   suite_add_tcase(s, tc);
   return s;
 }

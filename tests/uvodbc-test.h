@@ -128,6 +128,9 @@ const char* test_sleep_sql(double seconds);
  * UVODBC_TEST_SERVER_DIR from env.sh; the shell's status, -1 without
  * them. */
 int test_servers_sh(const char* verb);
+/* Up and not frozen, whatever an earlier (failed) test left behind: thaw,
+ * then start-pg / start-mariadb.  0 or the failing step's status. */
+int test_server_up(void);
 
 /* Prints every diagnostic of a request (for failure messages). */
 void test_print_diags(const uvodbc_req_t* req, const char* what);
@@ -142,6 +145,7 @@ Suite* types_suite(void);
 Suite* utf8_suite(void);
 Suite* errors_suite(void);
 Suite* pool_suite(void);
+Suite* pool_stats_suite(void);
 Suite* prepared_suite(void);
 Suite* txn_suite(void);
 Suite* bulk_suite(void);

@@ -23,7 +23,8 @@ typedef struct uvodbc_batch_s uvodbc_batch_t;
   XX(ENOTCONN, -30008, "connection is not open")                              \
   XX(ERANGE, -30009, "column or row index out of range")                      \
   XX(EPARAMS, -30010, "parameter count does not match the statement")      \
-  XX(ENOWORKER, -30011, "libuv's thread pool has one thread (UV_THREADPOOL_SIZE=1), which uvodbc would hold: set UV_THREADPOOL_SIZE >= 2, or uvodbc_set_worker_limit(1) to accept that")
+  XX(ENOWORKER, -30011, "libuv's thread pool has one thread (UV_THREADPOOL_SIZE=1), which uvodbc would hold: set UV_THREADPOOL_SIZE >= 2, or uvodbc_set_worker_limit(1) to accept that") \
+  XX(EPOOLSIZE, -30012, "pool max_size is above uvodbc's worker limit or reaches UV_THREADPOOL_SIZE: set UV_THREADPOOL_SIZE to max_size + 1 or more before libuv's first use, lower max_size, or set oversubscribe")
 
 typedef enum {
 #define XX(name, value, msg) UVODBC_##name = (value),

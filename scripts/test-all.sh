@@ -156,6 +156,13 @@ if [ "${UVODBC_SKIP_TSAN:-0}" != 1 ]; then
     for d in "${drivers[@]}"; do
         supp=
         [ "$d" = mariadb ] && supp=:suppressions=$repo/tests/tsan-mariadb.supp
+        run "cli tsan $d" env \
+            TSAN_OPTIONS="halt_on_error=1:exitcode=66$supp" \
+            bash tests/cli/run.sh "$d" build-ci-tsan/cli/uvodbc
+    done
+    for d in "${drivers[@]}"; do
+        supp=
+        [ "$d" = mariadb ] && supp=:suppressions=$repo/tests/tsan-mariadb.supp
         run "chaos tsan $d" env \
             TSAN_OPTIONS="halt_on_error=1:exitcode=66:second_deadlock_stack=1$supp" \
             ./build-ci-tsan/tests/uvodbc-chaos --driver "$d" \

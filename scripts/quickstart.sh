@@ -14,3 +14,9 @@ work=$(mktemp -d /tmp/uvodbc-quickstart.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 bash tests/odbc/make-odbcinst.sh "$work" >/dev/null
 ODBCSYSINI=$work ./build-quickstart/examples/hello "DRIVER={SQLite3};Database=$work/hello.db"
+# The uvodbc command-line tool on the same database (docs/cli.md).
+if [ -x build-quickstart/cli/uvodbc ]; then
+    ODBCSYSINI=$work ./build-quickstart/cli/uvodbc query -f table \
+        -c "DRIVER={SQLite3};Database=$work/hello.db" \
+        -p text:uvodbc "SELECT ? AS tool, sqlite_version() AS sqlite_version"
+fi

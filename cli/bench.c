@@ -222,24 +222,24 @@ static void report(bench_t* b) {
   double maxms = b->nlat ? (double)b->lat[b->nlat - 1] / 1e6 : 0;
   if (b->args->json) {
     json_t* errs = json_object();
+    json_t* pool = json_object();
     for (size_t i = 0; i < b->nerrs; i++)
       json_object_set_new(errs, b->errs[i].key, json_integer((json_int_t)b->errs[i].n));
+#define POOL(field) json_object_set_new(pool, #field, json_integer((json_int_t)st->field))
+    POOL(size); POOL(idle); POOL(in_use); POOL(waiting); POOL(connecting);
+    POOL(acquires); POOL(timeouts); POOL(acquire_cancelled);
+    POOL(acquire_errors); POOL(connects); POOL(connect_errors);
+    POOL(evictions); POOL(expired); POOL(wait_mean_us); POOL(wait_p50_us);
+    POOL(wait_p99_us); POOL(wait_max_us); POOL(resets); POOL(reset_max_us);
+    POOL(validations); POOL(validate_max_us);
+#undef POOL
     json_t* j = json_pack(
-        "{s:s, s:i, s:f, s:I, s:I, s:f, s:{s:f, s:f, s:f, s:f, s:f}, s:o, "
-        "s:{s:i, s:i, s:i, s:i, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}}",
+        "{s:s, s:i, s:f, s:I, s:I, s:f, s:{s:f, s:f, s:f, s:f, s:f}, s:o, s:o}",
         "workload", b->name, "clients", (int)b->nclients, "seconds", secs,
         "transactions", (json_int_t)ok, "failed", (json_int_t)b->errors,
         "tps", tps, "latency_ms", "avg", avg, "p50", pct_ms(b, 50), "p95",
         pct_ms(b, 95), "p99", pct_ms(b, 99), "max", maxms, "errors", errs,
-        "pool", "size", (int)st->size, "idle", (int)st->idle, "in_use",
-        (int)st->in_use, "waiting", (int)st->waiting, "connecting",
-        (int)st->connecting, "acquires", (json_int_t)st->acquires,
-        "timeouts", (json_int_t)st->timeouts, "connects",
-        (json_int_t)st->connects, "connect_errors",
-        (json_int_t)st->connect_errors, "evictions",
-        (json_int_t)st->evictions, "expired", (json_int_t)st->expired,
-        "wait_mean_us", (json_int_t)st->wait_mean_us, "wait_max_us",
-        (json_int_t)st->wait_max_us);
+        "pool", pool);
     if (j != NULL) {
       json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
       fputc('\n', stdout);
@@ -267,9 +267,17 @@ static void report(bench_t* b) {
          (unsigned long long)st->connects,
          (unsigned long long)st->connect_errors,
          (unsigned long long)st->evictions, (unsigned long long)st->expired);
-  printf("               acquire wait mean %llu us, max %llu us\n",
+  printf("               acquire wait mean %llu us, p50 %llu us, p99 %llu us, "
+         "max %llu us\n",
          (unsigned long long)st->wait_mean_us,
+         (unsigned long long)st->wait_p50_us,
+         (unsigned long long)st->wait_p99_us,
          (unsigned long long)st->wait_max_us);
+  printf("               resets %llu (max %llu us), validations %llu (max %llu "
+         "us)\n",
+         (unsigned long long)st->resets, (unsigned long long)st->reset_max_us,
+         (unsigned long long)st->validations,
+         (unsigned long long)st->validate_max_us);
 }
 
 /* ---- the end -------------------------------------------------------- */

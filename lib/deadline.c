@@ -99,6 +99,7 @@ static void deliver_timeout(uvodbc_op_t* op) {
   req->rows_affected = -1;
   req->ndiag = d.n;
   req->diag = d.recs;
+  uvodbc__req_untrack(req, NULL); /* reusable from the callback */
   began = uvodbc__cb_begin();
   if (cb != NULL) cb(req, UV_ETIMEDOUT); /* may reuse req: not touched */
   uvodbc__cb_end(began, uvodbc_op_kind_name((uvodbc_op_kind_t)op->kind),

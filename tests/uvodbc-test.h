@@ -152,5 +152,6 @@ Suite* stream_driver_suite(void);
 Suite* redact_suite(void);
 Suite* convoy_suite(void);
 Suite* cancel_suite(void);
+Suite* req_misuse_suite(void);
 
 #endif /* UVODBC_TEST_H */

@@ -7,7 +7,9 @@
 #include <stdlib.h>
 
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#include <sanitizer/allocator_interface.h>
+/* The sanitizers' allocator (mallinfo2 does not see it); declared here:
+ * Debian's gcc has no <sanitizer/allocator_interface.h>. */
+size_t __sanitizer_get_current_allocated_bytes(void);
 #define HEAP_IN_USE() __sanitizer_get_current_allocated_bytes()
 #else
 #include <malloc.h>

@@ -208,8 +208,8 @@ struct uvodbc_req_s {
 
 /* Frees the result a finished request holds (QUERY: req->batch; INFO,
  * BULK, CALL: their results).  Safe on any finished request and twice;
- * does nothing while the operation is pending.  Never frees a cursor.  Diagnostics need no cleanup: they are
- * freed when the callback returns. */
+ * does nothing while the operation is pending.  Never frees a cursor.
+ * Diagnostics need no cleanup: they are freed when the callback returns. */
 UVODBC_EXTERN void uvodbc_req_cleanup(uvodbc_req_t* req);
 
 /* Cancels a pending request.  Queued: it completes with UV_ECANCELED on a

@@ -76,23 +76,21 @@ static entry_t* find(table_t* t, const uvodbc_req_t* req) {
 }
 
 /* Backward-shift deletion: no tombstones, so a lookup stops at the first
- * free slot. */
+ * free slot.  The entries after the hole, up to a free slot, move back
+ * into it when that keeps them at or after their home slot. */
 static void erase(table_t* t, entry_t* e) {
-  size_t i = (size_t)(e - t->slots), j = i;
+  size_t hole = (size_t)(e - t->slots), j = hole;
   for (;;) {
     size_t home;
-    t->slots[i].req = NULL;
-    for (;;) {
-      j = (j + 1) & t->mask;
-      if (t->slots[j].req == NULL) goto done;
-      home = hash(t, t->slots[j].req);
-      /* Can slot j's entry move back to i (i lies between home and j)? */
-      if (i <= j ? (home <= i || home > j) : (home <= i && home > j)) break;
+    j = (j + 1) & t->mask;
+    if (t->slots[j].req == NULL) break;
+    home = hash(t, t->slots[j].req);
+    if (((j - home) & t->mask) >= ((j - hole) & t->mask)) {
+      t->slots[hole] = t->slots[j];
+      hole = j;
     }
-    t->slots[i] = t->slots[j];
-    i = j;
   }
-done:
+  t->slots[hole].req = NULL;
   if (--t->n == 0 && t->slots != t->inline_slots) { /* back to inline */
     uvodbc__free(t->slots);
     t->slots = t->inline_slots;

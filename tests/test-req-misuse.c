@@ -20,6 +20,7 @@ static size_t heap_mallinfo(void) {
 #define HEAP_IN_USE() heap_mallinfo()
 #endif
 
+#include "internal.h" /* req-track.c's table, for req_table_random */
 #include "uvodbc-test.h"
 
 #define NMANY 100 /* pending at once: beyond the table's inline slots */
@@ -734,6 +735,45 @@ START_TEST(req_debug_reports) {
 }
 END_TEST
 
+/* req-track.c's table against a model: random starts, completions and
+ * failed starts over 600 requests (the table grows, shrinks, wraps). */
+START_TEST(req_table_random) {
+  enum { N = 600 };
+  static uvodbc_req_t reqs[N];
+  static int pending[N];
+  unsigned int seed = 12345;
+  int owner_tag = 0; /* an owner the table only compares */
+  int i, step;
+  memset(reqs, 0, sizeof(reqs)); /* type UNKNOWN: holds no result */
+  for (step = 0; step < 200000; step++) {
+    seed = seed * 1103515245u + 12345u;
+    i = (int)((seed >> 8) % N);
+    if (pending[i]) {
+      ck_assert_int_eq(uvodbc__req_start(&reqs[i], "test"), UV_EBUSY);
+      if ((seed >> 4) & 1)
+        uvodbc__req_untrack(&reqs[i], &owner_tag);
+      else
+        uvodbc__req_forget(&reqs[i], &owner_tag);
+      pending[i] = 0;
+    } else {
+      ck_assert_int_eq(uvodbc__req_start(&reqs[i], "test"), 0);
+      uvodbc__req_track(&reqs[i], &owner_tag);
+      pending[i] = 1;
+    }
+    if (step % 50000 == 49999) /* everything completes: back to empty */
+      for (i = 0; i < N; i++)
+        if (pending[i]) {
+          uvodbc__req_untrack(&reqs[i], NULL);
+          pending[i] = 0;
+        }
+  }
+  for (i = 0; i < N; i++) {
+    ck_assert_int_eq(uvodbc__req_start(&reqs[i], "test"), 0);
+    uvodbc__req_forget(&reqs[i], &owner_tag); /* nothing to forget */
+  }
+}
+END_TEST
+
 Suite* req_misuse_suite(void) {
   Suite* s = suite_create("req_misuse");
   TCase* tc = tcase_create("req_misuse");
@@ -746,6 +786,7 @@ Suite* req_misuse_suite(void) {
   tcase_add_test(tc, req_many_and_reused_addresses);
   tcase_add_test(tc, req_restart_frees_result);
   tcase_add_test(tc, req_debug_reports);
+  tcase_add_test(tc, req_table_random);
   suite_add_tcase(s, tc);
   return s;
 }

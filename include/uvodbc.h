@@ -173,7 +173,8 @@ typedef void (*uvodbc_prepared_close_cb)(uvodbc_prepared_t* prepared);
  * Debug mode reports both (a start on a pending request, a result freed
  * by a restart) as misuse.
  *
- * Thread: start, cancel and clean up a request on its loop's thread.
+ * Thread: start, cancel and clean up a request on its loop's thread
+ * (uvodbc remembers pending requests and held results per thread).
  *
  * Public fields are read-only for the caller except `data`. */
 struct uvodbc_req_s {

@@ -155,8 +155,26 @@ typedef void (*uvodbc_prepared_close_cb)(uvodbc_prepared_t* prepared);
 /* A request: one asynchronous operation.  Caller-owned (stack, struct member
  * or heap); it must stay valid until its callback returns, and may then be
  * reused at once, also from inside the callback (a fetch loop does that).
- * Starting an operation overwrites every field but `data`; call
- * uvodbc_req_cleanup() first when the request holds a QUERY result.
+ * It needs no initialisation before its first start.
+ *
+ * Pending: from a successful start until its callback runs (a read's
+ * request: from uvodbc_cursor_read_start() until the read's last callback
+ * or uvodbc_cursor_read_stop()).  Starting any operation (uvodbc_conn_*,
+ * uvodbc_prepared_*, uvodbc_cursor_*, uvodbc_pool_acquire/_exec/_query,
+ * uvodbc_connect) on a pending request returns UV_EBUSY and changes
+ * nothing: the pending operation goes on and calls back as usual.
+ *
+ * Finished: starting an operation overwrites every field but `data`.  A
+ * result the request still holds (what uvodbc_req_cleanup() frees: QUERY,
+ * INFO, BULK and CALL results) is freed first, as uvodbc_req_cleanup()
+ * would: pointers to it taken earlier become invalid.  Call
+ * uvodbc_req_cleanup() as soon as the result is no longer needed anyway:
+ * a request that is never started again holds its result until then.
+ * Debug mode reports both (a start on a pending request, a result freed
+ * by a restart) as misuse.
+ *
+ * Thread: start, cancel and clean up a request on its loop's thread
+ * (uvodbc remembers pending requests and held results per thread).
  *
  * Public fields are read-only for the caller except `data`. */
 struct uvodbc_req_s {
@@ -189,10 +207,10 @@ struct uvodbc_req_s {
   uvodbc_op_t* op;          /* private                                      */
 };
 
-/* Frees the result a finished QUERY request holds (req->batch).  Safe on
- * any finished request and twice; does nothing while the operation is
- * pending.  Never frees a cursor.  Diagnostics need no cleanup: they are
- * freed when the callback returns. */
+/* Frees the result a finished request holds (QUERY: req->batch; INFO,
+ * BULK, CALL: their results).  Safe on any finished request and twice;
+ * does nothing while the operation is pending.  Never frees a cursor.
+ * Diagnostics need no cleanup: they are freed when the callback returns. */
 UVODBC_EXTERN void uvodbc_req_cleanup(uvodbc_req_t* req);
 
 /* Diagnostic records as text, one line each ("[42S02] 1146 SQLExecDirect:

@@ -84,8 +84,10 @@ const uvodbc__op_vtable_t uvodbc__info_vt = {
 int uvodbc_conn_get_info(uvodbc_conn_t* conn, uvodbc_req_t* req,
                          uvodbc_req_cb cb) {
   uvodbc_op_t* op;
+  int err;
   if (conn == NULL || req == NULL) return UV_EINVAL;
   if (conn->closing) return UVODBC_ECLOSED;
+  if ((err = uvodbc__req_start(req, "info")) != 0) return err;
   op = uvodbc__op_new(conn, OP_INFO, &uvodbc__info_vt, req, cb);
   if (op == NULL) return UV_ENOMEM;
   op->info = uvodbc__calloc(1, sizeof(*op->info));

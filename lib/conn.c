@@ -23,6 +23,8 @@ int uvodbc__connect(uv_loop_t* loop, uvodbc_req_t* req, const char* connstr,
   /* No worker for uvodbc (UV_THREADPOOL_SIZE=1): refuse rather than take
    * libuv's only thread from uv_fs_* and DNS. */
   if (uvodbc_get_worker_limit() == 0) return UVODBC_ENOWORKER;
+  err = uvodbc__req_start(req, "connect");
+  if (err != 0) return err;
   conn = uvodbc__calloc(1, sizeof(*conn));
   if (conn == NULL) return UV_ENOMEM;
   conn->loop = loop;
@@ -74,7 +76,14 @@ static void connect_done(uvodbc_op_t* op) {
 
 int uvodbc_conn_close(uvodbc_conn_t* conn, uvodbc_conn_close_cb cb) {
   /* A pool's connection goes back with uvodbc_pool_release/_discard. */
-  if (conn == NULL || conn->pool_slot != NULL) return UV_EINVAL;
+  if (conn == NULL) return UV_EINVAL;
+  if (conn->pool_slot != NULL) {
+    if (uvodbc__debug_on())
+      uvodbc__debug_log("misuse: uvodbc_conn_close on a pool's connection: "
+                        "refused with UV_EINVAL (give it back with "
+                        "uvodbc_pool_release or uvodbc_pool_discard)");
+    return UV_EINVAL;
+  }
   return uvodbc__conn_close(conn, cb);
 }
 

@@ -34,6 +34,7 @@ static void queue_fetch(uvodbc_cursor_t* c, uvodbc_op_t* op, int ended) {
   op->req = c->read_req;
   op->cb = c->read_cb;
   c->read_req->op = op;
+  uvodbc__req_track(c->read_req, op); /* pending between callbacks */
   c->read_op = op;
   if (ended || c->conn->closing)
     uvodbc__strand_defer(c->conn, op, UV_ECANCELED);
@@ -58,11 +59,14 @@ int uvodbc_cursor_read_start(uvodbc_cursor_t* c, uvodbc_req_t* req,
                              size_t max_rows, uvodbc_req_cb cb) {
   const uvodbc_batch_t* last;
   uvodbc_op_t* op;
+  int err;
   if (c == NULL || req == NULL || cb == NULL) return UV_EINVAL;
   if (c->closing || c->conn == NULL || c->conn->closing)
     return UVODBC_ECLOSED;
   if (c->reading) return UV_EALREADY;
   if (c->busy) return UV_EBUSY;
+  /* From here to the read's end (its last callback, or read_stop). */
+  if ((err = uvodbc__req_start(req, "read")) != 0) return err;
   c->read_rows = max_rows > 0 ? max_rows : c->opts.batch_rows;
   op = c->held != NULL ? c->held : c->read_op;
   if (op == NULL && (op = read_fetch_new(c)) == NULL) return UV_ENOMEM;
@@ -86,6 +90,7 @@ int uvodbc_cursor_read_stop(uvodbc_cursor_t* c) {
   if (c->read_op != NULL && c->read_op->req == c->read_req)
     uvodbc__op_attach(c->read_op, NULL, NULL);
   c->read_req->op = NULL; /* the caller's again */
+  uvodbc__req_untrack(c->read_req, NULL);
   c->read_req = NULL;
   c->read_cb = NULL;
   return 0;

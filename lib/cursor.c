@@ -93,10 +93,13 @@ static int cursor_op(uvodbc_cursor_t* cursor, uvodbc_req_t* req,
                      uvodbc_req_cb cb) {
   uvodbc_conn_t* conn;
   uvodbc_op_t* op;
+  int err;
   if (cursor == NULL || req == NULL) return UV_EINVAL;
   conn = cursor->conn;
   if (cursor->closing || conn == NULL || conn->closing) return UVODBC_ECLOSED;
   if (cursor->busy || cursor->reading) return UV_EBUSY;
+  err = uvodbc__req_start(req, uvodbc_op_kind_name((uvodbc_op_kind_t)kind));
+  if (err != 0) return err;
   if (kind == OP_FETCH && uvodbc__read_take(cursor, req, cb)) return 0;
   op = timed_op_new(cursor, kind, req, cb);
   if (op == NULL) return UV_ENOMEM;

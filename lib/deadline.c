@@ -101,6 +101,7 @@ static void deliver_timeout(uvodbc_op_t* op) {
   req->rows_affected = -1;
   req->ndiag = d.n;
   req->diag = d.recs;
+  uvodbc__req_untrack(req, NULL); /* reusable from the callback */
   began = uvodbc__cb_begin();
   /* Copied: the callback may close what the op points to. */
   sql = began != 0 && uvodbc__op_sql(op) != NULL

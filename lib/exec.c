@@ -50,6 +50,8 @@ uvodbc_op_t* uvodbc__exec_op_new(uvodbc_conn_t* conn,
   if (nparams > 0 && params == NULL) return NULL;
   *err = UVODBC_ECLOSED;
   if (conn->closing) return NULL;
+  *err = uvodbc__req_start(req, uvodbc_op_kind_name((uvodbc_op_kind_t)kind));
+  if (*err != 0) return NULL;
   *err = UV_ENOMEM;
   op = uvodbc__op_new(conn, kind, &uvodbc__exec_vt, req, cb);
   if (op == NULL) return NULL;

@@ -207,6 +207,24 @@ void uvodbc__op_attach(uvodbc_op_t* op, uvodbc_req_t* req, uvodbc_req_cb cb);
  * fetch). */
 void uvodbc__op_deliver(uvodbc_op_t* op);
 void uvodbc__op_free(uvodbc_op_t* op);
+
+/* ---- req-track.c: pending requests and the results they hold ---- */
+/* At a start, before anything changes: UV_EBUSY while `req` is pending
+ * (reported in debug mode as misuse of `what`); frees the result it still
+ * holds (as uvodbc_req_cleanup()); UV_ENOMEM without room to track it;
+ * else 0.  Reads *req only if uvodbc wrote it last. */
+int uvodbc__req_start(uvodbc_req_t* req, const char* what);
+/* `req` is pending, answered by `owner` (an op or a pool request), which
+ * replaces any earlier owner (a read's next fetch).  After _start. */
+void uvodbc__req_track(uvodbc_req_t* req, const void* owner);
+/* Its callback is about to run (owner NULL: whoever answers it): it is no
+ * longer pending, and is remembered while it holds a result. */
+void uvodbc__req_untrack(uvodbc_req_t* req, const void* owner);
+/* `owner` goes without a callback (a failed start): forgets `req` if
+ * `owner` still answers it.  Never reads *req. */
+void uvodbc__req_forget(const uvodbc_req_t* req, const void* owner);
+/* uvodbc_req_cleanup(): UV_EBUSY while pending; else forgets it, 0. */
+int uvodbc__req_cleaning(const uvodbc_req_t* req);
 /* Worker side: 1 if op->dbc is open; else fails the op with
  * UVODBC_ENOTCONN (08003, as from `function`) and returns 0. */
 int uvodbc__op_has_dbc(uvodbc_op_t* op, const char* function);

@@ -21,6 +21,7 @@ static void on_statement(uvodbc_req_t* inner, int status) {
     req->batch = inner->batch; /* ownership moves to the caller's req */
     inner->batch = NULL;
   }
+  uvodbc_req_cleanup(inner); /* forgets it: the result moved */
   if (inner->cursor != NULL) { /* pool_exec returns no rows */
     uvodbc_cursor_close(inner->cursor, NULL);
     req->rows_affected = -1;
@@ -29,6 +30,7 @@ static void on_statement(uvodbc_req_t* inner, int status) {
   p->slot = NULL;
   if (s->state == S_BORROWED) /* else terminated */
     uvodbc__slot_give_back(s, 0);
+  uvodbc__req_untrack(req, p); /* reusable from the callback */
   uvodbc__preq_free(p);
   if (cb != NULL) cb(req, status);
   uvodbc__pool_finish(pool);
@@ -69,6 +71,8 @@ static int start_job(uvodbc_pool_t* pool, uvodbc_req_t* req, preq_kind_t kind,
   for (i = 0; i < nparams; i++) /* an OUT value would have nowhere to go */
     if (params[i].direction != UVODBC_PARAM_IN) return UV_EINVAL;
   if (pool->closing) return UVODBC_ECLOSED;
+  err = uvodbc__req_start(req, kind == P_EXEC ? "pool exec" : "pool query");
+  if (err != 0) return err;
   p = uvodbc__preq_new(pool, req, cb, kind);
   if (p == NULL) return UV_ENOMEM;
   p->sql = uvodbc__strdup(sql);

@@ -57,6 +57,7 @@ preq_t* uvodbc__preq_new(uvodbc_pool_t* pool, uvodbc_req_t* req,
 }
 
 void uvodbc__preq_free(preq_t* p) {
+  uvodbc__req_forget(p->req, p);
   p->pool->nreqs--;
   uvodbc__diags_free(&p->diags);
   uvodbc__params_free(&p->params);
@@ -84,6 +85,7 @@ static void deliver(preq_t* p) {
   req->status = status;
   req->ndiag = diags.n;
   req->diag = diags.recs;
+  uvodbc__req_untrack(req, p); /* reusable from the callback */
   uvodbc__preq_free(p);
   began = uvodbc__cb_begin();
   if (cb != NULL) cb(req, status);
@@ -145,6 +147,7 @@ void uvodbc__pool_enqueue(uvodbc_pool_t* pool, preq_t* p,
                           uvodbc_req_type_t type) {
   uvodbc_req_t* req = p->req;
   void* data = req->data;
+  uvodbc__req_track(req, p);
   memset(req, 0, sizeof(*req));
   req->data = data;
   req->type = type;

@@ -142,8 +142,10 @@ int uvodbc_pool_create(uv_loop_t* loop, uvodbc_pool_t** out,
 int uvodbc_pool_acquire(uvodbc_pool_t* pool, uvodbc_req_t* req,
                         uvodbc_req_cb cb) {
   preq_t* p;
+  int err;
   if (pool == NULL || req == NULL) return UV_EINVAL;
   if (pool->closing) return UVODBC_ECLOSED;
+  if ((err = uvodbc__req_start(req, "pool acquire")) != 0) return err;
   p = uvodbc__preq_new(pool, req, cb, P_ACQUIRE);
   if (p == NULL) return UV_ENOMEM;
   uvodbc__pool_enqueue(pool, p, UVODBC_REQ_ACQUIRE);

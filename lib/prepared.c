@@ -165,8 +165,10 @@ const uvodbc__op_vtable_t uvodbc__prepared_vt = {
 int uvodbc_conn_prepare(uvodbc_conn_t* conn, uvodbc_req_t* req,
                         const char* sql, uvodbc_req_cb cb) {
   uvodbc_op_t* op;
+  int err;
   if (conn == NULL || req == NULL || sql == NULL) return UV_EINVAL;
   if (conn->closing) return UVODBC_ECLOSED;
+  if ((err = uvodbc__req_start(req, "prepare")) != 0) return err;
   op = uvodbc__op_new(conn, OP_PREPARE, &uvodbc__prepared_vt, req, cb);
   if (op == NULL) return UV_ENOMEM;
   op->sql = uvodbc__strdup(sql);

@@ -16,9 +16,11 @@ void uvodbc__op_attach(uvodbc_op_t* op, uvodbc_req_t* req,
       [OP_NEXT_RESULT] = UVODBC_REQ_NEXT_RESULT, [OP_TXN] = UVODBC_REQ_TXN,
       [OP_PREPARE] = UVODBC_REQ_PREPARE, [OP_INFO] = UVODBC_REQ_INFO,
       [OP_BULK] = UVODBC_REQ_BULK,       [OP_CALL] = UVODBC_REQ_CALL};
+  if (op->req != NULL && op->req != req) uvodbc__req_forget(op->req, op);
   op->req = req;
   op->cb = cb;
   if (req != NULL) {
+    uvodbc__req_track(req, op);
     void* data = req->data;
     memset(req, 0, sizeof(*req));
     req->data = data;
@@ -49,6 +51,7 @@ static void free_timer(uv_handle_t* handle) {
 }
 
 void uvodbc__op_free(uvodbc_op_t* op) {
+  if (op->req != NULL) uvodbc__req_forget(op->req, op);
   uvodbc__trace_finished(op, op->status);
   if (op->timer != NULL) {
     uv_timer_stop(op->timer);
@@ -91,10 +94,12 @@ void uvodbc__op_deliver(uvodbc_op_t* op) {
   uvodbc_op_kind_t kind = (uvodbc_op_kind_t)op->kind;
   char* sql = op->sql; /* for debug mode's report, after op is gone */
   uint64_t began;
+  int done = req != NULL && req->op == op; /* else a read's next fetch
+                                              answers req */
 
   if (req != NULL) {
     req->status = status;
-    if (req->op == op) req->op = NULL;
+    if (done) req->op = NULL;
     if (op->kind == OP_QUERY && status == 0) {
       req->batch = op->result;
       op->result = NULL;
@@ -123,6 +128,7 @@ void uvodbc__op_deliver(uvodbc_op_t* op) {
     req->ndiag = diags.n;
     req->diag = diags.recs;
   }
+  if (done) uvodbc__req_untrack(req, op); /* reusable from the callback */
   op->sql = NULL;
   uvodbc__op_free(op);
   began = uvodbc__cb_begin();
@@ -133,7 +139,8 @@ void uvodbc__op_deliver(uvodbc_op_t* op) {
 }
 
 void uvodbc_req_cleanup(uvodbc_req_t* req) {
-  if (req == NULL || req->op != NULL) return;
+  if (req == NULL || uvodbc__req_cleaning(req) != 0 || req->op != NULL)
+    return;
   if (req->type == UVODBC_REQ_QUERY && req->batch != NULL) {
     uvodbc__batch_free((uvodbc_batch_t*)req->batch);
     uvodbc__free((void*)req->batch);

@@ -115,8 +115,10 @@ const uvodbc__op_vtable_t uvodbc__txn_vt = {
 static int start(uvodbc_conn_t* conn, uvodbc_req_t* req, int txn, int flag,
                  SQLUINTEGER level, uvodbc_req_cb cb) {
   uvodbc_op_t* op;
+  int err;
   if (conn == NULL || req == NULL) return UV_EINVAL;
   if (conn->closing) return UVODBC_ECLOSED;
+  if ((err = uvodbc__req_start(req, "txn")) != 0) return err;
   op = uvodbc__op_new(conn, OP_TXN, &uvodbc__txn_vt, req, cb);
   if (op == NULL) return UV_ENOMEM;
   op->txn = txn;

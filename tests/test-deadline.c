@@ -208,14 +208,23 @@ START_TEST(deadline_query_frozen) {
   ck_assert_int_eq(
       uvodbc_conn_query(conn, &q.req, "SELECT 2", NULL, 0, NULL, on_op), 0);
   ck_assert_int_eq(uvodbc_conn_ping(conn, &ping.req, on_op), 0);
+  /* Pending while the driver call hangs (tests/test-req-misuse.c). */
+  ck_assert_int_eq(
+      uvodbc_conn_query(conn, &q.req, "SELECT 3", NULL, 0, NULL, on_op),
+      UV_EBUSY);
   WAIT_FOR(&loop, q.calls > 0, 2000 + GRACE_MS);
   expect_timed_out(&q, t0, 2000, "query");
   ck_assert_ptr_null(q.req.batch);
   ck_assert(uvodbc_conn_is_broken(conn));
   expect_fails_at_once(&loop, &ping, q.at);
+  /* Given up: the request is the caller's again, though its op lives on. */
+  ck_assert_int_eq(
+      uvodbc_conn_query(conn, &q.req, "SELECT 4", NULL, 0, NULL, on_op), 0);
+  WAIT_FOR(&loop, q.calls > 1, 300);
+  ck_assert_int_eq(q.status, UVODBC_ENOTCONN);
   close_and_recover(&loop, conn);
   thaw_and_finish(&loop);
-  ck_assert_int_eq(q.calls + ping.calls, 2);
+  ck_assert_int_eq(q.calls + ping.calls, 3);
 }
 END_TEST
 

@@ -51,7 +51,7 @@ int main(int argc, char** argv) {
       call_suite,      catalog_suite, read_suite,      chain_suite,
       ownership_suite, faults_suite, deadline_suite, driver_values_suite,
       redact_suite,    loops_suite,  convoy_suite, cancel_suite,
-      stream_driver_suite, trace_suite, pool_stats_suite};
+      stream_driver_suite, trace_suite, pool_stats_suite, walk_suite};
   SRunner* runner = NULL;
   size_t i;
   int failed, run;

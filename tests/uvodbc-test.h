@@ -163,5 +163,6 @@ Suite* redact_suite(void);
 Suite* convoy_suite(void);
 Suite* cancel_suite(void);
 Suite* trace_suite(void);
+Suite* walk_suite(void);
 
 #endif /* UVODBC_TEST_H */

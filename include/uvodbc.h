@@ -72,7 +72,8 @@ UVODBC_EXTERN int uvodbc_init(void);
  * the driver does not return").  Returns 0, or UV_EBUSY (nothing changed)
  * while one is.  With several loops, each may call it when its handles are
  * closed: the last call succeeds.  A later connect makes a new
- * environment.  Thread: any. */
+ * environment.  uvodbc_walk() lists what is open; in debug mode a refusal
+ * logs that list, for every loop.  Thread: any. */
 UVODBC_EXTERN int uvodbc_shutdown(void);
 
 /* How many libuv pool threads uvodbc may occupy at once.  libuv's pool is
@@ -1124,6 +1125,91 @@ UVODBC_EXTERN int uvodbc_pool_stats(const uvodbc_pool_t* pool,
 UVODBC_EXTERN void* uvodbc_pool_get_data(const uvodbc_pool_t* pool);
 UVODBC_EXTERN void uvodbc_pool_set_data(uvodbc_pool_t* pool, void* data);
 UVODBC_EXTERN uv_loop_t* uvodbc_pool_get_loop(const uvodbc_pool_t* pool);
+
+/* ------------------------------------------------------------------------ */
+/* Open handles (docs/instruments.md, "What is still open") */
+
+/* What a handle is. */
+typedef enum {
+  UVODBC_HANDLE_CONN = 1,
+  UVODBC_HANDLE_CURSOR,
+  UVODBC_HANDLE_PREPARED,
+  UVODBC_HANDLE_POOL
+} uvodbc_handle_kind_t;
+
+/* "conn", "cursor", "prepared", "pool" ("?" for an unknown kind).  Static
+ * string. */
+UVODBC_EXTERN const char* uvodbc_handle_kind_name(uvodbc_handle_kind_t kind);
+
+/* One pending operation of a connection. */
+typedef struct uvodbc_op_info_s {
+  uvodbc_op_kind_t kind;
+  /* "running": handed to the worker pool (it may still wait there for a
+   *            thread), or chained behind the running one in its hop;
+   * "ready":   its result is known, its callback comes on a later loop
+   *            iteration;
+   * "queued":  waiting behind the connection's other operations;
+   * "cancelled": queued, cancelled by a close: its callback comes with
+   *            UV_ECANCELED. */
+  const char* state;
+  const char* sql; /* the statement, the prepared statement's text, or the
+                      catalog function ("SQLTables"); NULL for none    */
+  uint64_t age_ms; /* since the call that started it                 */
+} uvodbc_op_info_t;
+
+/* One open handle. */
+typedef struct uvodbc_handle_info_s {
+  uvodbc_handle_kind_t kind;
+  void* handle;         /* the uvodbc_conn_t*, uvodbc_cursor_t*, ...    */
+  uvodbc_conn_t* conn;  /* CONN: itself; CURSOR, PREPARED: its
+                           connection, NULL when detached (below)      */
+  uvodbc_pool_t* pool;  /* POOL: itself; else the pool owning `conn`,
+                           or NULL                                     */
+  /* CONN: "connecting", "open", "broken" (the server went away: close
+   *       it), "failed" (its connect failed: close it), "closing"; a
+   *       pool's connection in the pool's words: "setup", "idle",
+   *       "checking", "borrowed", "resetting" (or "connecting",
+   *       "closing");
+   * CURSOR: "open", "fetching", "reading", "detached", "closing";
+   * PREPARED: "open", "busy" (an execution or its cursor is pending),
+   *       "detached", "closing";
+   * POOL: "open", "closing", "terminating". */
+  const char* state;
+  const char* sql;      /* CURSOR: the statement that opened it;
+                           PREPARED: its statement; else NULL          */
+  uint64_t age_ms;      /* since its creation                          */
+  size_t nops;          /* CONN: its pending operations, in the order
+                           their callbacks come: running first, then
+                           ready, then queued; else 0                  */
+  const uvodbc_op_info_t* ops;
+} uvodbc_handle_info_t;
+
+typedef void (*uvodbc_walk_cb)(const uvodbc_handle_info_t* info, void* arg);
+
+/* Calls cb(info, arg) for every open uvodbc handle of `loop`, as libuv's
+ * uv_walk() does for its handles: what keeps uvodbc_shutdown() returning
+ * UV_EBUSY, and what a program forgot to close.  A handle is open from the
+ * call that made it until its close callback starts.  Listed: each pool;
+ * each connection (a pool's too), followed by its cursors and prepared
+ * statements; and each cursor or prepared statement *detached* from its
+ * connection (a reset or close of the connection took its statement: it
+ * does nothing more, but its memory stays until uvodbc_cursor_close() or
+ * uvodbc_prepared_close()), with `conn` NULL.  Not listed: pool requests
+ * waiting for a connection (see uvodbc_pool_stats()), and a driver call
+ * abandoned at its deadline that has not returned (it holds no handle of
+ * the caller's, but keeps uvodbc_shutdown() busy).
+ *
+ * The list is taken before the first call of cb, so cb may close any
+ * handle, the one it is given too (closes complete on a later loop
+ * iteration, as always); it must not run the loop.
+ *
+ * Returns 0, UV_EINVAL (NULL loop or cb) or UV_ENOMEM (cb never called).
+ * Callback: once per handle, inside this call.  Ownership: *info, its ops
+ * and every string in them are valid only during that call of cb; nothing
+ * in them is ever a connection string nor a parameter value.  Thread:
+ * the loop's.  (In debug mode, uvodbc_shutdown() logs the same list for
+ * every loop when it refuses.) */
+UVODBC_EXTERN int uvodbc_walk(uv_loop_t* loop, uvodbc_walk_cb cb, void* arg);
 
 #ifdef __cplusplus
 }

@@ -52,6 +52,8 @@ int uvodbc__connect(uv_loop_t* loop, uvodbc_req_t* req, const char* connstr,
   op->connect.allow_serialized = conn->options.allow_serialized;
   uv_idle_init(loop, &conn->idle);
   uvodbc__live_conns_add(1);
+  uvodbc__walk_add(&conn->walk, loop, UVODBC_HANDLE_CONN, conn,
+                   conn->created_ns);
   uvodbc__strand_push(conn, op);
   return 0;
 }
@@ -166,6 +168,7 @@ static void on_closed(uv_handle_t* idle) {
   uv_loop_t* loop = conn->loop;
   uint64_t began;
   uvodbc__live_conns_add(-1);
+  uvodbc__walk_remove(&conn->walk);
   uvodbc__strand_hold(conn, 0);
   began = uvodbc__cb_begin();
   if (cb != NULL) cb(conn);

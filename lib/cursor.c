@@ -18,6 +18,7 @@ uvodbc_cursor_t* uvodbc__cursor_new(uvodbc_conn_t* conn,
   c->loop = conn->loop;
   c->stmt = stmt;
   c->opts = *opts;
+  c->created_ns = uv_hrtime();
   c->next = conn->cursors;
   if (conn->cursors != NULL) conn->cursors->prev = c;
   conn->cursors = c;
@@ -38,9 +39,11 @@ static void finish(void* handle) {
   uvodbc_cursor_t* c = handle;
   uint64_t began;
   uvodbc__read_drop(c);
+  uvodbc__walk_remove(&c->walk);
   began = uvodbc__cb_begin();
   if (c->close_cb != NULL) c->close_cb(c);
   uvodbc__cb_end(began, "cursor close callback", NULL);
+  uvodbc__free(c->sql);
   uvodbc__free(c);
 }
 
@@ -61,6 +64,9 @@ void uvodbc__cursor_detach(uvodbc_cursor_t* c) {
   c->conn = NULL;
   c->stmt = NULL;
   uvodbc__read_drop(c); /* its rows went with the statement */
+  /* No longer found through a connection: the walk lists it alone. */
+  uvodbc__walk_add(&c->walk, c->loop, UVODBC_HANDLE_CURSOR, c,
+                   c->created_ns);
   finish_orphan(c);
 }
 

@@ -320,6 +320,8 @@ static void exec_done(uvodbc_op_t* op) {
   if (cursor) {
     uvodbc_cursor_t* c = uvodbc__cursor_new(conn, s, &op->opts);
     if (c != NULL) {
+      const char* sql = uvodbc__op_sql(op);
+      c->sql = sql != NULL ? uvodbc__strdup(sql) : NULL; /* for the walk */
       c->borrowed = op->prepared; /* stays busy until the cursor closes */
       req->cursor = c;
       req->batch = &s->batch;

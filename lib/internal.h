@@ -81,6 +81,29 @@ void uvodbc__debug_worker_wait(uint64_t wait_ns, const char* what,
 void uvodbc__debug_check_thread(const uvodbc_conn_t* conn,
                                 const char* function);
 
+/* ---- walk.c: the registry behind uvodbc_walk() ---- */
+/* A registered handle: a connection or pool from its creation until its
+ * close callback, a cursor or prepared statement while detached (the
+ * attached ones are found through their connection).  Under walk.c's
+ * lock; `thread` is the registering thread, its loop's. */
+typedef struct uvodbc__walk_node_s {
+  struct uvodbc__walk_node_s* prev;
+  struct uvodbc__walk_node_s* next;
+  uv_loop_t* loop;
+  uv_thread_t thread;
+  uvodbc_handle_kind_t kind;
+  void* handle;
+  uint64_t created_ns;
+  int linked;
+} uvodbc__walk_node_t;
+void uvodbc__walk_add(uvodbc__walk_node_t* node, uv_loop_t* loop,
+                      uvodbc_handle_kind_t kind, void* handle,
+                      uint64_t created_ns);
+/* No-op when not registered. */
+void uvodbc__walk_remove(uvodbc__walk_node_t* node);
+/* uvodbc_shutdown() refused: debug mode's list of what is open. */
+void uvodbc__walk_report(void);
+
 /* ---- operations ---- */
 /* The public kinds (uvodbc_op_kind_t), by shorter names. */
 typedef enum {
@@ -349,6 +372,7 @@ struct uvodbc_conn_s {
   void* pool_slot;            /* pool.c: the slot holding it, or NULL.
                                  Set: uvodbc_conn_close() refuses, and
                                  the close leaves the memory to the pool */
+  uvodbc__walk_node_t walk;   /* until its close callback (walk.c)      */
 };
 
 /* uvodbc_connect() of a pool's connection (the instruments name `pool`). */
@@ -395,6 +419,9 @@ struct uvodbc_cursor_s {
   uvodbc__closing_t closing;
   uvodbc_cursor_t* prev;
   uvodbc_cursor_t* next;
+  uint64_t created_ns;
+  char* sql;           /* for the walk (NULL: out of memory)          */
+  uvodbc__walk_node_t walk; /* while detached                         */
 };
 
 /* Takes every statement the connection owns (spare and cursors', which
@@ -417,6 +444,8 @@ struct uvodbc_prepared_s {
   uvodbc_prepared_close_cb close_cb;
   uvodbc_prepared_t* prev;
   uvodbc_prepared_t* next;
+  uint64_t created_ns;
+  uvodbc__walk_node_t walk; /* while detached                         */
 };
 
 /* The connection closes or resets: the handle stays, its statement goes. */

@@ -158,6 +158,8 @@ struct uvodbc_pool_s {
   uint64_t ops[POOL_NOUTCOMES];
   uint64_t acquire_cancelled, acquire_errors;
   pool_timing_t resets, validations;
+  uint64_t created_ns;        /* uv_hrtime() at create                  */
+  uvodbc__walk_node_t walk;   /* until its close callback (walk.c)      */
 };
 
 /* ---- counts ---- */

@@ -16,6 +16,7 @@ static void on_handle_closed(uv_handle_t* handle) {
   uvodbc_pool_close_cb cb;
   uint64_t began;
   if (--pool->handles > 0) return;
+  uvodbc__walk_remove(&pool->walk);
   cb = pool->close_cb;
   began = uvodbc__cb_begin();
   if (cb != NULL) cb(pool);
@@ -134,6 +135,9 @@ int uvodbc_pool_create(uv_loop_t* loop, uvodbc_pool_t** out,
     pool->ready_due = 1;
     uvodbc__pool_ready_schedule(pool);
   }
+  pool->created_ns = uv_hrtime();
+  uvodbc__walk_add(&pool->walk, loop, UVODBC_HANDLE_POOL, pool,
+                   pool->created_ns);
   uvodbc__pool_dispatch(pool);
   *out = pool;
   return 0;

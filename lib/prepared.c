@@ -25,7 +25,9 @@ static void unlink_prepared(uvodbc_prepared_t* p) {
 
 static void free_prepared(void* handle) {
   uvodbc_prepared_t* p = handle;
-  uint64_t began = uvodbc__cb_begin();
+  uint64_t began;
+  uvodbc__walk_remove(&p->walk);
+  began = uvodbc__cb_begin();
   if (p->close_cb != NULL) p->close_cb(p);
   uvodbc__cb_end(began, "prepared close callback", p->sql);
   uvodbc__free(p->params);
@@ -48,6 +50,9 @@ void uvodbc__prepared_detach(uvodbc_prepared_t* p) {
   unlink_prepared(p);
   p->conn = NULL;
   p->stmt = NULL;
+  /* No longer found through a connection: the walk lists it alone. */
+  uvodbc__walk_add(&p->walk, p->loop, UVODBC_HANDLE_PREPARED, p,
+                   p->created_ns);
   finish_orphan(p);
 }
 
@@ -119,6 +124,7 @@ static void prepare_done(uvodbc_op_t* op) {
       uvodbc__free(op->stmt);
     } else {
       p->loop = op->conn->loop;
+      p->created_ns = uv_hrtime();
       p->stmt = op->stmt;
       p->params = op->result_params;
       p->sql = uvodbc__strdup(op->sql);

@@ -42,5 +42,7 @@ int uvodbc_shutdown(void) {
     err = uvodbc__env_free() == 0 ? 0 : UV_EBUSY;
   }
   pthread_mutex_unlock(&life_lock);
+  /* Outside the lock: the log function is the application's. */
+  if (err != 0 && uvodbc__debug_on()) uvodbc__walk_report();
   return err;
 }

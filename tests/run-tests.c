@@ -52,7 +52,7 @@ int main(int argc, char** argv) {
       ownership_suite, faults_suite, deadline_suite, driver_values_suite,
       redact_suite,    loops_suite,  convoy_suite, cancel_suite,
       stream_driver_suite, trace_suite, pool_stats_suite,
-      req_misuse_suite};
+      req_misuse_suite, walk_suite};
   SRunner* runner = NULL;
   size_t i;
   int failed, run;

@@ -164,5 +164,6 @@ Suite* convoy_suite(void);
 Suite* cancel_suite(void);
 Suite* trace_suite(void);
 Suite* req_misuse_suite(void);
+Suite* walk_suite(void);
 
 #endif /* UVODBC_TEST_H */

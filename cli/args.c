@@ -9,6 +9,7 @@
 void cli_usage(FILE* f) {
   fputs(
       "usage: uvodbc query   -c CONN [-p TYPE:VALUE ...] [-f FORMAT] [--file F] [SQL ...]\n"
+      "       (every command also takes --trace)\n"
       "       uvodbc info    -c CONN [-f FORMAT]\n"
       "       uvodbc tables  -c CONN [-f FORMAT] [PATTERN]\n"
       "       uvodbc columns -c CONN [-f FORMAT] [TABLE]\n"
@@ -33,6 +34,8 @@ void cli_usage(FILE* f) {
       "  --workload W     bench: select1 (default), point, insert\n"
       "  --script FILE    bench: SQL script (docs/cli.md)\n"
       "  --json           bench: the report as JSON\n"
+      "  --trace          every operation on stderr as it finishes: its times,\n"
+      "                   rows and outcome (uvodbc's tracing hook)\n"
       "\n"
       "exit codes: 0 ok, 1 SQL error, 2 usage, 3 connect failure, 130 interrupted\n",
       f);
@@ -88,7 +91,7 @@ static int parse_format(const char* s, cli_format_t* f) {
 }
 
 enum { OPT_FILE = 256, OPT_BATCH, OPT_TIMEOUT, OPT_WORKLOAD, OPT_SCRIPT,
-       OPT_JSON };
+       OPT_JSON, OPT_TRACE };
 
 int cli_args_parse(cli_args_t* a, int argc, char** argv) {
   static const struct option longopts[] = {
@@ -101,6 +104,7 @@ int cli_args_parse(cli_args_t* a, int argc, char** argv) {
       {"workload", required_argument, NULL, OPT_WORKLOAD},
       {"script", required_argument, NULL, OPT_SCRIPT},
       {"json", no_argument, NULL, OPT_JSON},
+      {"trace", no_argument, NULL, OPT_TRACE},
       {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0}};
   static const char* const commands[] = {"query", "info", "tables",
@@ -189,6 +193,9 @@ int cli_args_parse(cli_args_t* a, int argc, char** argv) {
         break;
       case OPT_JSON:
         a->json = 1;
+        break;
+      case OPT_TRACE:
+        a->trace = 1;
         break;
       case 'h':
         cli_usage(stdout);

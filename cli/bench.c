@@ -605,6 +605,7 @@ int cli_bench(const cli_args_t* args) {
   opts.max_size = b->nclients;
   opts.max_connecting = b->nclients < 8 ? b->nclients : 8;
   opts.conn.query_timeout_ms = args->timeout_ms;
+  cli_trace_options(&opts.conn, args);
   rc = uvodbc_pool_create(&b->loop, &b->pool, args->connstr, &opts, on_ready);
   if (rc != 0) {
     cli_print_error("pool create failed", rc, NULL);

@@ -47,6 +47,7 @@ typedef struct cli_args_s {
   const char* workload;  /* --workload                                  */
   const char* script;    /* --script                                    */
   int json;              /* --json                                      */
+  int trace;             /* --trace                                     */
 } cli_args_t;
 
 /* Parses argv; on a usage error prints it and the usage on stderr and
@@ -109,6 +110,11 @@ int cli_out_flush(cli_out_t* out);
 int cli_out_end(cli_out_t* out);
 uint64_t cli_out_rows(const cli_out_t* out);
 void cli_out_free(cli_out_t* out);
+
+/* ---- trace.c: --trace ----------------------------------------------- */
+
+/* Sets the tracing hook in `opts` when --trace was given. */
+void cli_trace_options(uvodbc_conn_options_t* opts, const cli_args_t* args);
 
 /* ---- session.c: loop, connect, Ctrl-C, diagnostics ------------------ */
 

@@ -129,6 +129,7 @@ int cli_session_run(cli_session_t* s, const cli_args_t* args,
 
   uvodbc_conn_options_init(&opts);
   opts.query_timeout_ms = args->timeout_ms;
+  cli_trace_options(&opts, args);
   s->req.data = s;
   s->connecting = 1;
   rc = uvodbc_connect(&s->loop, &s->req, args->connstr, &opts, on_connect);

@@ -99,6 +99,22 @@ for f in csv json jsonl; do
 done
 run batches_table 0 query -c "$conn" -f table --batch-rows 2 "$sel" &&
     same_as batches_table "$(expected table2)"
+# --trace: the same rows on stdout; on stderr one line per operation, the
+# statement's with its SQL, none with the password.
+run trace_csv 0 query -c "$conn" -f csv --trace "$sel" && same_as trace_csv "$(expected csv)"
+pw=$(printf '%s' "$conn" | sed -n 's/.*[Pp][Ww][Dd]=\([^;]*\).*/\1/p')
+if grep -q "^trace: connect OK " "$tmp/trace_csv.err" &&
+    grep -qF "trace: exec OK " "$tmp/trace_csv.err" &&
+    grep -qF ": $sel" "$tmp/trace_csv.err" &&
+    grep -q "^trace: conn_close OK " "$tmp/trace_csv.err" &&
+    { [ -z "$pw" ] || ! grep -qF "$pw" "$tmp/trace_csv.err"; }; then
+    ok trace_lines
+else
+    bad trace_lines "stderr: $(head -c 800 "$tmp/trace_csv.err")"
+fi
+run trace_error 1 query -c "$conn" --trace "SELEC oops" &&
+if grep -q "^trace: exec ESQL [0-9A-Z]\{5\} " "$tmp/trace_error.err"; then ok trace_error
+else bad trace_error "stderr: $(head -c 800 "$tmp/trace_error.err")"; fi
 # Default format off a terminal: CSV.
 run format_default 0 query -c "$conn" "$sel" && same_as format_default "$(expected csv)"
 # A parameter in a WHERE clause; an empty result still has its header.

@@ -131,7 +131,7 @@ PY
 # A client that leaves in the middle of a stream must not hurt the server.
 curl -s -N "$base/items?limit=$limit" 2>/dev/null | head -c 100 >/dev/null || true
 call GET /stats
-expect 200 "b['pool']['acquires'] >= 3 and b['pool']['in_use'] == 0" stats
+expect 200 "b['pool']['acquires'] >= 3 and b['pool']['in_use'] == 0 and b['pool']['wait_p50_us'] <= b['pool']['wait_p99_us'] <= b['pool']['wait_max_us'] and b['pool']['ops_ok'] >= 1 and b['operations']['query']['count'] >= 1 and b['operations']['connect']['count'] >= 1" stats
 call GET /health; expect 200 'b == {"status": "ok"}' "health after all"
 
 kill -TERM "$pid"

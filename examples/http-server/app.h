@@ -32,6 +32,12 @@ typedef struct app_s {
   uvodbc_pool_t* pool;       /* async mode                                */
   void* odbc;                /* blocking mode: blocking.c's state         */
   uint64_t requests;         /* requests received                         */
+  /* The pool's operations by kind, from uvodbc's tracing hook: how many,
+   * and their time queued, waiting for a worker and working (ms). */
+  struct {
+    uint64_t count, failed;
+    double queued_ms, waited_ms, worked_ms;
+  } ops[UVODBC_OP_CALL + 1];
 } app_t;
 
 /* An item as POST /items takes it. */

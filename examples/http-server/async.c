@@ -395,13 +395,25 @@ void async_list_items(app_t* app, h2o_req_t* req, long limit) {
 
 void async_stats(app_t* app, h2o_req_t* req) {
   uvodbc_pool_stats_t st;
+  json_t* ops = json_object();
+  int k;
   if (uvodbc_pool_stats(app->pool, &st) != 0) {
+    json_decref(ops);
     respond_error(req, 500, "no statistics");
     return;
   }
+  for (k = 0; k <= UVODBC_OP_CALL; k++) {
+    if (app->ops[k].count == 0) continue;
+    json_object_set_new(
+        ops, uvodbc_op_kind_name((uvodbc_op_kind_t)k),
+        json_pack("{sIsIsfsfsf}", "count", (json_int_t)app->ops[k].count,
+                  "failed", (json_int_t)app->ops[k].failed, "queued_ms",
+                  app->ops[k].queued_ms, "waited_ms", app->ops[k].waited_ms,
+                  "worked_ms", app->ops[k].worked_ms));
+  }
   respond_json(req, 200, json_pack(
-      "{sIs{sIsIsIsIsIsIsIsIsIsIsIsIsI}}", "requests",
-      (json_int_t)app->requests, "pool",
+      "{sIs{sIsIsIsIsIsIsIsIsIsIsIsIsIsIsIsIsIsIsIsIsIsIsIsI}so}",
+      "requests", (json_int_t)app->requests, "pool",
       "size", (json_int_t)st.size, "idle", (json_int_t)st.idle,
       "in_use", (json_int_t)st.in_use, "waiting", (json_int_t)st.waiting,
       "connecting", (json_int_t)st.connecting,
@@ -410,7 +422,30 @@ void async_stats(app_t* app, h2o_req_t* req) {
       "connect_errors", (json_int_t)st.connect_errors,
       "evictions", (json_int_t)st.evictions, "expired", (json_int_t)st.expired,
       "wait_mean_us", (json_int_t)st.wait_mean_us,
-      "wait_max_us", (json_int_t)st.wait_max_us));
+      "wait_max_us", (json_int_t)st.wait_max_us,
+      "wait_p50_us", (json_int_t)st.wait_p50_us,
+      "wait_p99_us", (json_int_t)st.wait_p99_us,
+      "ops_ok", (json_int_t)st.ops_ok,
+      "ops_sql_errors", (json_int_t)st.ops_sql_errors,
+      "ops_timeouts", (json_int_t)st.ops_timeouts,
+      "ops_cancelled", (json_int_t)st.ops_cancelled,
+      "ops_disconnects", (json_int_t)st.ops_disconnects,
+      "resets", (json_int_t)st.resets,
+      "reset_us_total", (json_int_t)st.reset_us_total,
+      "validations", (json_int_t)st.validations,
+      "validate_us_total", (json_int_t)st.validate_us_total,
+      "operations", ops));
+}
+
+/* Every operation of the pool's connections, summed by kind for /stats. */
+static void on_trace(const uvodbc_trace_event_t* ev, void* data) {
+  app_t* app = data;
+  if (ev->phase != UVODBC_TRACE_FINISHED) return;
+  app->ops[ev->kind].count++;
+  if (ev->status != 0 && ev->status != UV_EOF) app->ops[ev->kind].failed++;
+  app->ops[ev->kind].queued_ms += (double)ev->wait_conn_ns / 1e6;
+  app->ops[ev->kind].waited_ms += (double)ev->wait_worker_ns / 1e6;
+  app->ops[ev->kind].worked_ms += (double)ev->work_ns / 1e6;
 }
 
 /* Start and stop --------------------------------------------------------- */
@@ -437,6 +472,8 @@ int async_start(app_t* app, const char* connstr, unsigned int pool_size) {
   opts.min_size = 1;
   opts.max_size = pool_size;
   opts.acquire_timeout_ms = 10000;
+  opts.conn.trace = on_trace;
+  opts.conn.trace_data = app;
   err = uvodbc_pool_create(app->loop, &app->pool, connstr, &opts, NULL);
   if (err != 0) {
     fprintf(stderr, "http-server: pool: %s\n", uvodbc_strerror(err));

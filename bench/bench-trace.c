@@ -9,9 +9,11 @@
  *     hook, then on one whose hook counts events;
  *   - a pool of 3 connections, `clients` loops of uvodbc_pool_query
  *     ("SELECT 1") sharing K queries, without and with the hook.
- * The table gives medians and ranges of queries per second and the ratio
- * traced / untraced (1.00: no cost). */
+ * The table gives medians and ranges of queries per second and of the
+ * process's CPU time per query (every thread, user + system), then the
+ * per-run ratios traced / untraced (q/s 1.00 and CPU 1.00: no cost). */
 #include <stdio.h>
+#include <sys/resource.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -203,97 +205,111 @@ static double max_of(const double* v, size_t n) {
   return m;
 }
 
-static void row(const char* driver, const char* what, const double* v,
-                size_t n, double base_median) {
-  double med = bench_median(v, n), lo = bench_min(v, n), hi = max_of(v, n);
-  printf("%-8s %-28s %10.0f %10.0f-%-10.0f", driver, what, med, lo, hi);
-  if (base_median > 0)
-    printf(" %6.3f\n", med / base_median);
-  else
-    printf("      -\n");
+static void row(const char* driver, const char* what, const double* qps,
+                const double* cpu, size_t n) {
+  printf("%-8s %-26s %9.0f %9.0f-%-9.0f %7.1f %6.1f-%-6.1f\n", driver, what,
+         bench_median(qps, n), bench_min(qps, n), max_of(qps, n),
+         bench_median(cpu, n), bench_min(cpu, n), max_of(cpu, n));
+}
+
+/* Process CPU (user + system, every thread) in microseconds. */
+static double cpu_us(void) {
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e6 +
+         (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
+}
+
+enum { W_BLOCKING, W_PLAIN, W_TRACED, W_POOL_PLAIN, W_POOL_TRACED, NW };
+
+typedef struct {
+  baseline_t b;
+  uv_loop_t loop;
+  uvodbc_conn_t* conn[2];  /* [traced] */
+  uvodbc_pool_t* pool[2];
+  size_t k, clients;
+} sides_t;
+
+/* One run of workload w: queries per second; *cpu: CPU µs per query. */
+static double run_one(sides_t* s, int w, size_t k, double* cpu) {
+  double c0 = cpu_us(), t0 = bench_now(), qps;
+  switch (w) {
+    case W_BLOCKING:
+      baseline_select1(&s->b, k);
+      qps = (double)k / (bench_now() - t0);
+      break;
+    case W_PLAIN:
+    case W_TRACED:
+      qps = serial_qps(&s->loop, s->conn[w == W_TRACED], k);
+      break;
+    default:
+      qps = pool_qps(&s->loop, s->pool[w == W_POOL_TRACED], k, s->clients);
+      break;
+  }
+  *cpu = (cpu_us() - c0) / (double)k;
+  return qps;
+}
+
+static void ratio_line(const char* name, const char* what, const double* a,
+                       const double* b, size_t n) {
+  double r[MAX_RUNS];
+  size_t i;
+  for (i = 0; i < n; i++) r[i] = a[i] / b[i];
+  printf("%-8s %-34s %.3f (%.3f-%.3f)\n", name, what, bench_median(r, n),
+         bench_min(r, n), max_of(r, n));
 }
 
 static void bench_driver(bench_driver_t d, const options_t* o) {
-  const char* connstr = bench_connstr(d);
-  size_t k = o->queries != 0 ? o->queries : d == BENCH_SQLITE ? 2000 : 1000;
-  double blocking[MAX_RUNS], plain[MAX_RUNS], traced[MAX_RUNS],
-      pool_plain[MAX_RUNS], pool_traced[MAX_RUNS];
-  double ratios[MAX_RUNS], pool_ratios[MAX_RUNS];
-  baseline_t b;
-  uv_loop_t loop;
-  uvodbc_conn_t* c_plain;
-  uvodbc_conn_t* c_traced;
-  uvodbc_pool_t* p_plain;
-  uvodbc_pool_t* p_traced;
-  size_t r, step;
+  static const char* const labels[NW] = {
+      "blocking C, SELECT 1", "uvodbc SELECT 1, no hook",
+      "uvodbc SELECT 1, hook", "pool, no hook", "pool, hook"};
   const char* name = bench_driver_name(d);
+  const char* connstr = bench_connstr(d);
+  double qps[NW][MAX_RUNS], cpu[NW][MAX_RUNS], ignored;
+  sides_t s;
+  size_t r, step;
+  int w;
 
-  baseline_connect(&b, connstr);
-  uv_loop_init(&loop);
-  c_plain = connect_conn(&loop, connstr, 0);
-  c_traced = connect_conn(&loop, connstr, 1);
-  p_plain = make_pool(&loop, connstr, 0);
-  p_traced = make_pool(&loop, connstr, 1);
-  /* Warm-up: every side once. */
-  baseline_select1(&b, k / 4);
-  serial_qps(&loop, c_plain, k / 4);
-  serial_qps(&loop, c_traced, k / 4);
-  pool_qps(&loop, p_plain, k / 4, o->clients);
-  pool_qps(&loop, p_traced, k / 4, o->clients);
-  for (r = 0; r < o->runs; r++) {
-    for (step = 0; step < 5; step++) {
-      double t0;
-      switch ((step + r) % 5) {
-        case 0:
-          t0 = bench_now();
-          baseline_select1(&b, k);
-          blocking[r] = (double)k / (bench_now() - t0);
-          break;
-        case 1:
-          plain[r] = serial_qps(&loop, c_plain, k);
-          break;
-        case 2:
-          traced[r] = serial_qps(&loop, c_traced, k);
-          break;
-        case 3:
-          pool_plain[r] = pool_qps(&loop, p_plain, k, o->clients);
-          break;
-        default:
-          pool_traced[r] = pool_qps(&loop, p_traced, k, o->clients);
-          break;
-      }
-    }
-    ratios[r] = traced[r] / plain[r];
-    pool_ratios[r] = pool_traced[r] / pool_plain[r];
+  s.k = o->queries != 0 ? o->queries : d == BENCH_SQLITE ? 2000 : 1000;
+  s.clients = o->clients;
+  baseline_connect(&s.b, connstr);
+  uv_loop_init(&s.loop);
+  for (w = 0; w < 2; w++) {
+    s.conn[w] = connect_conn(&s.loop, connstr, w);
+    s.pool[w] = make_pool(&s.loop, connstr, w);
   }
-  row(name, "blocking C, SELECT 1", blocking, o->runs, 0);
-  row(name, "uvodbc SELECT 1, no hook", plain, o->runs,
-      bench_median(blocking, o->runs));
-  row(name, "uvodbc SELECT 1, hook", traced, o->runs,
-      bench_median(plain, o->runs));
-  row(name, "pool, no hook", pool_plain, o->runs, 0);
-  row(name, "pool, hook", pool_traced, o->runs,
-      bench_median(pool_plain, o->runs));
-  printf("%-8s per-run ratio hook / no hook: serial %.3f (%.3f-%.3f), "
-         "pool %.3f (%.3f-%.3f)\n",
-         name, bench_median(ratios, o->runs), bench_min(ratios, o->runs),
-         max_of(ratios, o->runs), bench_median(pool_ratios, o->runs),
-         bench_min(pool_ratios, o->runs), max_of(pool_ratios, o->runs));
-  die_on(uvodbc_conn_close(c_plain, NULL), "close");
-  die_on(uvodbc_conn_close(c_traced, NULL), "close");
-  die_on(uvodbc_pool_close(p_plain, pool_closed), "pool close");
-  die_on(uvodbc_pool_close(p_traced, pool_closed), "pool close");
-  uv_run(&loop, UV_RUN_DEFAULT);
-  uv_loop_close(&loop);
-  baseline_disconnect(&b);
+  for (w = 0; w < NW; w++) run_one(&s, w, s.k / 4, &ignored); /* warm-up */
+  /* Interleaved, the order rotating each run. */
+  for (r = 0; r < o->runs; r++)
+    for (step = 0; step < NW; step++) {
+      w = (int)((step + r) % NW);
+      qps[w][r] = run_one(&s, w, s.k, &cpu[w][r]);
+    }
+  for (w = 0; w < NW; w++)
+    row(name, labels[w], qps[w], cpu[w], o->runs);
+  ratio_line(name, "q/s hook / no hook, serial", qps[W_TRACED],
+             qps[W_PLAIN], o->runs);
+  ratio_line(name, "q/s hook / no hook, pool", qps[W_POOL_TRACED],
+             qps[W_POOL_PLAIN], o->runs);
+  ratio_line(name, "CPU/query hook / no hook, serial", cpu[W_TRACED],
+             cpu[W_PLAIN], o->runs);
+  ratio_line(name, "CPU/query hook / no hook, pool", cpu[W_POOL_TRACED],
+             cpu[W_POOL_PLAIN], o->runs);
+  for (w = 0; w < 2; w++) {
+    die_on(uvodbc_conn_close(s.conn[w], NULL), "close");
+    die_on(uvodbc_pool_close(s.pool[w], pool_closed), "pool close");
+  }
+  uv_run(&s.loop, UV_RUN_DEFAULT);
+  uv_loop_close(&s.loop);
+  baseline_disconnect(&s.b);
 }
 
 int main(int argc, char** argv) {
   options_t o;
   int d;
   parse_args(argc, argv, &o);
-  printf("%-8s %-28s %10s %21s %6s\n", "driver", "workload", "q/s median",
-         "range", "ratio");
+  printf("%-8s %-26s %9s %19s %7s %13s\n", "driver", "workload",
+         "q/s med", "range", "CPU µs", "range");
   for (d = 0; d < BENCH_NDRIVERS; d++)
     if (o.drivers[d]) bench_driver((bench_driver_t)d, &o);
   printf("events counted by the hook: %llu\n", (unsigned long long)events);

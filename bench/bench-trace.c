@@ -252,7 +252,7 @@ static double run_one(sides_t* s, int w, size_t k, double* cpu) {
 
 static void ratio_line(const char* name, const char* what, const double* a,
                        const double* b, size_t n) {
-  double r[MAX_RUNS];
+  double r[MAX_RUNS] = {0};
   size_t i;
   for (i = 0; i < n; i++) r[i] = a[i] / b[i];
   printf("%-8s %-34s %.3f (%.3f-%.3f)\n", name, what, bench_median(r, n),

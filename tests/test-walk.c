@@ -380,7 +380,8 @@ START_TEST(walk_pending_ops) {
   const seen_t* s;
   ck_assert_int_eq(uv_loop_init(&loop), 0);
   conn = test_connect(&loop);
-  copy_str(slow, sizeof(slow), test_sleep_sql(1.0));
+  /* Runs until cancelled: no timing to win (valgrind, a loaded machine). */
+  copy_str(slow, sizeof(slow), test_sleep_sql(600.0));
   r1.data = &d1;
   r2.data = &d2;
   ck_assert_int_eq(uvodbc_conn_exec(conn, &r1, slow, NULL, 0, NULL, on_done),
@@ -388,7 +389,8 @@ START_TEST(walk_pending_ops) {
   ck_assert_int_eq(
       uvodbc_conn_query(conn, &r2, quick, NULL, 0, NULL, on_done), 0);
   run_for(&loop, 100);
-  ck_assert_int_eq(d1.calls, 0); /* a second's sleep: still running */
+  ck_assert_msg(d1.calls == 0, "the slow statement ended: %s",
+                uvodbc_err_name(d1.status));
 
   walk(&loop, &w);
   ck_assert_int_eq(w.n, 1);
@@ -406,15 +408,11 @@ START_TEST(walk_pending_ops) {
   ck_assert_str_eq(s->op_sql[1], quick);
   ck_assert_uint_le(s->ops[1].age_ms, s->ops[0].age_ms);
 
+  ck_assert_int_eq(uvodbc_req_cancel(&r1), 0);
   TEST_RUN_UNTIL(&loop, d1.calls == 1 && d2.calls == 1, 30000);
-  ck_assert_int_eq(d1.status, 0);
+  ck_assert_int_eq(d1.status, UV_ECANCELED);
   ck_assert_int_eq(d2.status, 0);
   uvodbc_req_cleanup(&r2);
-  if (d1.cursor != NULL) { /* the sleep's one row */
-    closed_cursors = 0;
-    ck_assert_int_eq(uvodbc_cursor_close(d1.cursor, on_cursor_closed), 0);
-    TEST_RUN_UNTIL(&loop, closed_cursors == 1, 30000);
-  }
   walk(&loop, &w);
   ck_assert_int_eq(w.n, 1);
   ck_assert_uint_eq(w.h[0].nops, 0);
@@ -439,11 +437,7 @@ START_TEST(walk_pending_ops) {
   ck_assert_int_eq(d1.calls, 1);
   ck_assert_int_eq(d2.calls, 1);
   ck_assert_int_eq(d2.status, UV_ECANCELED);
-  if (d1.status == 0 && d1.cursor != NULL) { /* finished before the cancel */
-    closed_cursors = 0;
-    ck_assert_int_eq(uvodbc_cursor_close(d1.cursor, on_cursor_closed), 0);
-    TEST_RUN_UNTIL(&loop, closed_cursors == 1, 30000);
-  }
+  ck_assert_int_eq(d1.status, UV_ECANCELED);
   check_all_closed(&loop);
   test_loop_close(&loop);
 }

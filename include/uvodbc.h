@@ -1,8 +1,9 @@
 /* uvodbc: non-blocking SQL through ODBC for libuv programs.
  *
  * Every blocking ODBC call runs on libuv's worker pool; every result comes
- * back as a callback on the loop thread.  Three handles (connection, cursor
- * and, later, pool) and one request type.
+ * back as a callback on the loop thread.  Four handles (connection, cursor,
+ * prepared statement, pool) and one request type.  docs/design.md says how
+ * it is built; docs/README.md lists a page per concept.
  *
  * Thread: handles are not thread-safe.  Call a handle's functions only on
  * the thread that runs the loop it belongs to; its callbacks run there.
@@ -828,7 +829,7 @@ UVODBC_EXTERN int uvodbc_batch_get_timestamp(const uvodbc_batch_t* batch,
 /* Pool
  *
  * Connections to one connection string, lent to one borrower at a time
- * (DESIGN.md section 5).  Min and max size; a FIFO of waiting acquires
+ * (docs/design.md, section 5).  Min and max size; a FIFO of waiting acquires
  * with a timeout; connects run in parallel, up to a limit; a connection
  * is closed when it reaches its max lifetime or sits idle too long; one
  * that sat idle is pinged before it is handed out; released connections

@@ -1,5 +1,5 @@
 /* The pool's private header: connections to one connection string, lent to
- * one borrower at a time (DESIGN.md section 5).
+ * one borrower at a time (docs/design.md, section 5).
  *
  * A layer above connections: every connection is driven only through the
  * public API (uvodbc_connect, _ping, _reset, _close), plus

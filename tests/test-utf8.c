@@ -70,7 +70,7 @@ static uvodbc_conn_t* connect_in(uv_loop_t* loop, loc_t loc) {
   ck_assert_int_eq(uv_loop_init(loop), 0);
   conn = test_connect(loop);
   if (test_driver() == TEST_PG) {
-    /* Whatever the locale, the session speaks UTF-8 (DESIGN.md §3). */
+    /* Whatever the locale, the session speaks UTF-8 (docs/design.md, section 3). */
     uvodbc_batch_t* b = test_query(loop, conn, "SHOW client_encoding", NULL, 0);
     const char* enc;
     ck_assert_int_eq(uvodbc_batch_get_text(b, 0, 0, &enc, NULL), 0);

@@ -449,11 +449,67 @@ START_TEST(deadline_sqlite_interrupted) {
 }
 END_TEST
 
+
+/* A close that itself hangs in the driver (the rollback it issues, on a
+ * frozen server, inside a transaction) is abandoned at close_timeout_ms:
+ * its close callback runs and the connection's memory is freed.  The close
+ * op was traced (QUEUED went out): its FINISHED must not come after the
+ * close callback, when the stuck worker returns, from an op whose
+ * connection is gone (trace.c reads op->conn->options.trace: a use after
+ * free, found in review). */
+static uvodbc_conn_t* traced_conn;
+static int trace_after_close;
+static int trace_close_finished;
+
+static void on_trace(const uvodbc_trace_event_t* ev, void* data) {
+  (void)data;
+  if (closed > 0) trace_after_close++;
+  if (ev->phase == UVODBC_TRACE_FINISHED && ev->kind == UVODBC_OP_CONN_CLOSE)
+    trace_close_finished++;
+}
+
+START_TEST(deadline_close_hangs_traced) {
+  uv_loop_t loop;
+  uvodbc_conn_options_t co;
+  op_t b;
+  uint64_t t0;
+  start(&loop);
+  trace_after_close = trace_close_finished = 0;
+  uvodbc_conn_options_init(&co);
+  co.close_timeout_ms = 300;
+  co.trace = on_trace;
+  traced_conn = connect_with(&loop, &co);
+  op_init(&b);
+  ck_assert_int_eq(uvodbc_conn_begin(traced_conn, &b.req, on_op), 0);
+  WAIT_FOR(&loop, b.calls > 0, 5000);
+  ck_assert_int_eq(b.status, 0);
+  /* In a transaction: the close's rollback needs the server. */
+  ck_assert_int_eq(test_query_int(&loop, traced_conn, "SELECT 1"), 1);
+  freeze();
+  ck_assert_int_eq(uvodbc_conn_close(traced_conn, on_closed), 0);
+  WAIT_FOR(&loop, closed > 0, 300);
+  ck_assert_msg(close_status == UV_ETIMEDOUT, "close status %s",
+                uvodbc_err_name(close_status));
+  /* The stuck rollback returns after the thaw; its op is freed then. */
+  thaw();
+  t0 = now_ms();
+  while (now_ms() - t0 < bound_ms(2000) && uvodbc_shutdown() != 0)
+    uv_run(&loop, UV_RUN_ONCE);
+  ck_assert_int_eq(uvodbc_shutdown(), 0);
+  uv_close((uv_handle_t*)&ticker, NULL);
+  test_loop_close(&loop);
+  ck_assert_msg(trace_after_close == 0,
+                "%d trace event(s) for a connection after its close callback",
+                trace_after_close);
+  ck_assert_int_eq(trace_close_finished, 1);
+}
+END_TEST
+
 Suite* deadline_suite(void) {
   static const char* const frozen[] = {
       "deadline_query_frozen", "deadline_exec_frozen",
       "deadline_close_frozen", "deadline_pool_frozen",
-      "deadline_zombies_outlive_connections"};
+      "deadline_zombies_outlive_connections", "deadline_close_hangs_traced"};
   Suite* s = suite_create("deadline");
   TCase* tc = tcase_create("deadline");
   const char* skip = NULL;
@@ -479,6 +535,7 @@ Suite* deadline_suite(void) {
     tcase_add_test(tc, deadline_close_frozen);
     tcase_add_test(tc, deadline_pool_frozen);
     tcase_add_test(tc, deadline_zombies_outlive_connections);
+    tcase_add_test(tc, deadline_close_hangs_traced);
   }
   suite_add_tcase(s, tc);
   return s;

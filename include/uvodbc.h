@@ -94,7 +94,11 @@ UVODBC_EXTERN unsigned int uvodbc_get_worker_limit(void);
 /* ------------------------------------------------------------------------ */
 /* Debug mode (docs/instruments.md) */
 
-/* Receives one report: a line without its newline, never with a secret. */
+/* Receives one report: a line without its newline, never with a secret.
+ * Called on the thread whose call or loop made the report, so from several
+ * loop threads at once when several loops run; a log function that is
+ * replaced (uvodbc_set_debug) may still be running on another thread, or
+ * about to: keep its data alive while any loop may still report. */
 typedef void (*uvodbc_log_fn)(const char* line, void* data);
 
 typedef struct uvodbc_debug_options_s {
@@ -176,7 +180,10 @@ typedef void (*uvodbc_prepared_close_cb)(uvodbc_prepared_t* prepared);
  * by a restart) as misuse.
  *
  * Thread: start, cancel and clean up a request on its loop's thread
- * (uvodbc remembers pending requests and held results per thread).
+ * (uvodbc remembers pending requests and held results per thread, by the
+ * request's address).  So a request is its memory: do not copy one and
+ * clean up the copy, and clean up (or let a restart free) a request's
+ * result before freeing the request's memory.
  *
  * Public fields are read-only for the caller except `data`. */
 struct uvodbc_req_s {

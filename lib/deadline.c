@@ -161,6 +161,9 @@ static int abandon(uvodbc_conn_t* conn) {
    * again, freed after the stuck call returns. */
   uvodbc__conn_take_stmts(conn, cleanup);
   if (head->kind == OP_CONN_CLOSE) { /* the close itself hangs */
+    /* Its FINISHED now: the connection is freed before the worker
+     * returns with the op. */
+    uvodbc__trace_abandoned(head);
     z->conn = NULL;
     conn->zombie = NULL;
     uvodbc__conn_closed(conn, UV_ETIMEDOUT);

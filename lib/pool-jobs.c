@@ -43,13 +43,14 @@ void uvodbc__job_start(preq_t* p, slot_t* s) {
   p->slot = s;
   s->job = p;
   uvodbc__preq_list_push(&pool->running, p);
-  uvodbc__pool_count_acquire(pool, p);
   p->inner.data = p;
   err = uvodbc__exec_start_owned(s->conn, &p->inner,
                                  p->kind == P_EXEC ? OP_EXEC : OP_QUERY,
                                  p->sql, &p->params,
                                  p->has_opts ? &p->opts : NULL, on_statement);
-  if (err != 0) { /* nothing ran: the connection stays good */
+  if (err == 0) {
+    uvodbc__pool_count_acquire(pool, p);
+  } else { /* nothing ran: the connection stays good; counted as failed */
     uvodbc__preq_list_unlink(&pool->running, p);
     s->job = NULL;
     p->slot = NULL;

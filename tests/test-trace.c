@@ -705,13 +705,43 @@ START_TEST(debug_worker_wait) {
   static log_t l;
   char expect[64];
 
+  uvodbc_conn_options_t traced;
+  uvodbc_debug_options_t off;
+  recorder_t* r = malloc(sizeof(*r));
+
   uv_loop_init(&loop);
+  init_recorder(r, NULL);
+  uvodbc_conn_options_init(&traced);
+  traced.trace = on_trace;
+  traced.trace_data = r;
   a = test_connect(&loop);
-  b = test_connect(&loop);
+  b = test_connect_with(&loop, test_connstr(), &traced);
   ck_assert_int_eq(uvodbc_set_worker_limit(1), 0);
+  /* Debug mode off, a hook on: the same wait is not reported. */
   debug_on(&l, 0, 150);
+  uvodbc_debug_options_init(&off);
+  off.log = on_log;
+  off.log_data = &l;
+  ck_assert_int_eq(uvodbc_set_debug(&off), 0);
   ra.data = &wa;
   rb.data = &wb;
+  ck_assert_int_eq(uvodbc_conn_exec(a, &ra, test_sleep_sql(1.5), NULL, 0,
+                                    NULL, on_done),
+                   0);
+  ck_assert_int_eq(uvodbc_conn_query(b, &rb, "SELECT 5 AS waited", NULL, 0,
+                                     NULL, on_done),
+                   0);
+  TEST_RUN_UNTIL(&loop, wa.done && wb.done, 20000);
+  if (wa.cursor != NULL) {
+    int closed = 0;
+    uvodbc_cursor_set_data(wa.cursor, &closed);
+    uvodbc_cursor_close(wa.cursor, on_cursor_closed);
+    TEST_RUN_UNTIL(&loop, closed == 1, 20000);
+  }
+  ck_assert_msg(l.n == 0, "reported with debug mode off: %s", l.lines[0]);
+  memset(&wa, 0, sizeof(wa));
+  memset(&wb, 0, sizeof(wb));
+  debug_on(&l, 0, 150);
   ck_assert_int_eq(uvodbc_conn_exec(a, &ra, test_sleep_sql(1.5), NULL, 0,
                                     NULL, on_done),
                    0);
@@ -733,6 +763,7 @@ START_TEST(debug_worker_wait) {
   test_close(&loop, a);
   test_close(&loop, b);
   test_loop_close(&loop);
+  free(r);
 }
 END_TEST
 

@@ -31,6 +31,9 @@ static void on_sync(uvodbc_req_t* req, int status) {
   if (req->type == UVODBC_REQ_QUERY && status == 0) {
     s->batch = (uvodbc_batch_t*)req->batch;
     req->batch = NULL; /* ownership moves to the test (test_free_result) */
+    /* The request holds nothing now: uvodbc must forget it held a result,
+     * or a later request at this stack address would be read for it. */
+    uvodbc_req_cleanup(req);
   }
   if (req->cursor != NULL && req->type == UVODBC_REQ_EXEC)
     uvodbc_cursor_close(req->cursor, NULL);

@@ -44,22 +44,18 @@ static void run_for(uv_loop_t* loop, uint64_t ms) {
 
 /* ---- the server ---- */
 
-static const char* server_name(void) {
-  return test_driver() == TEST_PG ? "pg" : "mariadb";
-}
-
 static void server(const char* verb) {
   ck_assert_msg(test_servers_sh(verb) == 0, "tests/servers.sh %s %s failed",
-                verb, server_name());
+                verb, test_driver_name());
 }
 
 static void setup(void) {
-  ck_assert_msg(test_server_up() == 0, "cannot bring %s back", server_name());
+  ck_assert_msg(test_server_up() == 0, "cannot bring %s back", test_driver_name());
 }
 
 static void teardown(void) {
   if (test_server_up() != 0)
-    fprintf(stderr, "faults: cannot bring %s back\n", server_name());
+    fprintf(stderr, "faults: cannot bring %s back\n", test_driver_name());
 }
 
 /* ---- requests: each callback counted, its outcome kept ---- */

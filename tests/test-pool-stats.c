@@ -411,17 +411,13 @@ END_TEST
 
 /* ---- disconnect: the server is killed under a running pool query ---- */
 
-static const char* server_name(void) {
-  return test_driver() == TEST_PG ? "pg" : "mariadb";
-}
-
 static void kill_setup(void) {
-  ck_assert_msg(test_server_up() == 0, "cannot bring %s back", server_name());
+  ck_assert_msg(test_server_up() == 0, "cannot bring %s back", test_driver_name());
 }
 
 static void kill_teardown(void) {
   if (test_server_up() != 0)
-    fprintf(stderr, "pool_stats: cannot bring %s back\n", server_name());
+    fprintf(stderr, "pool_stats: cannot bring %s back\n", test_driver_name());
 }
 
 START_TEST(pool_stats_disconnect) {

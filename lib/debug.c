@@ -113,6 +113,7 @@ void uvodbc__debug_worker_wait(uint64_t wait_ns, const char* what,
   uvodbc_debug_options_t o;
   uint64_t ms = wait_ns / 1000000;
   char shown[SQL_SHOWN + 8];
+  if (!uvodbc__debug_on()) return; /* a hook times ops too */
   uvodbc_get_debug(&o);
   if (ms < o.slow_worker_wait_ms) return;
   uvodbc__debug_sql(shown, sizeof(shown), sql);

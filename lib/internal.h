@@ -74,7 +74,8 @@ void uvodbc__debug_sql(char* out, size_t size, const char* sql);
  * off), then uvodbc__cb_end() reports it if it held the loop too long. */
 uint64_t uvodbc__cb_begin(void);
 void uvodbc__cb_end(uint64_t began, const char* what, const char* sql);
-/* Reports an operation that waited wait_ns for a worker, if too long. */
+/* Reports an operation that waited wait_ns for a worker, if debug mode is
+ * on and the wait too long. */
 void uvodbc__debug_worker_wait(uint64_t wait_ns, const char* what,
                                const char* sql);
 /* Reports a call on conn from a thread other than its loop's. */

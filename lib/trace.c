@@ -134,7 +134,7 @@ static void finish(uvodbc_op_t* op, int status, int abandoned) {
   uvodbc_trace_event_t ev;
   if (!op->traced) return;
   op->traced = 0; /* once */
-  if (!abandoned && op->hop_ns != 0 && uvodbc__debug_on())
+  if (!abandoned && op->hop_ns != 0)
     uvodbc__debug_worker_wait(op->hop_ns - op->popped_ns,
                               uvodbc_op_kind_name((uvodbc_op_kind_t)op->kind),
                               uvodbc__op_sql(op));

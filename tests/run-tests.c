@@ -76,6 +76,7 @@ int main(int argc, char** argv) {
             drivers[i].env);
     return 2;
   }
+  if (driver == TEST_SQLITE) test_calibrate_sqlite_sleep(connstr);
   for (i = 0; i < sizeof(suites) / sizeof(suites[0]); i++) {
     Suite* s = suites[i]();
     if (runner == NULL)

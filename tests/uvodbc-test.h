@@ -120,8 +120,12 @@ void test_ticker_start(uv_loop_t* loop, uv_timer_t* ticker);
 char* test_sqlite_file_connstr(const char* file, int timeout_ms);
 
 /* A statement that sleeps `s` seconds on this driver (SQLite: a recursive
- * CTE busy loop of about that long). */
+ * CTE busy loop of about that long, at the rate measured by
+ * test_calibrate_sqlite_sleep). */
 const char* test_sleep_sql(double seconds);
+/* Measures how fast SQLite counts in this build (blocking ODBC on
+ * `connstr`); the runner calls it once, before the first test forks. */
+void test_calibrate_sqlite_sleep(const char* connstr);
 
 /* tests/servers.sh `verb` (freeze, thaw, kill, restart) on this run's
  * server (PostgreSQL or MariaDB), with UVODBC_TEST_SERVERS_SH and

@@ -61,7 +61,10 @@ int uvodbc__connect(uv_loop_t* loop, uvodbc_req_t* req, const char* connstr,
 static void connect_work(uvodbc_op_t* op) {
   op->status = uvodbc__odbc_connect(&op->connect, &op->dbc, &op->driver,
                                     &op->streams, &op->diags);
-  if (op->status == 0) op->level = uvodbc__odbc_get_isolation(op->dbc);
+  if (op->status == 0) {
+    op->level = uvodbc__odbc_get_isolation(op->dbc);
+    op->txn_closes = uvodbc__odbc_txn_closes(op->dbc, op->streams);
+  }
 }
 
 static void connect_done(uvodbc_op_t* op) {
@@ -70,6 +73,7 @@ static void connect_done(uvodbc_op_t* op) {
     conn->dbc = op->dbc; /* a close queued behind us disconnects it */
     conn->driver = op->driver;
     conn->streams = op->streams;
+    conn->txn_closes = op->txn_closes;
     conn->initial_isolation = op->level;
     conn->open = !conn->closing;
   }

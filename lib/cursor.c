@@ -70,6 +70,11 @@ void uvodbc__cursor_detach(uvodbc_cursor_t* c) {
   finish_orphan(c);
 }
 
+void uvodbc__cursors_ended(uvodbc_conn_t* conn, const char* how) {
+  uvodbc_cursor_t* c;
+  for (c = conn->cursors; c != NULL; c = c->next) c->ended_by = how;
+}
+
 /* Each fetch (and next_result) has the statement's timeout: a streaming
  * driver runs the query in its fetches. */
 static uvodbc_op_t* timed_op_new(uvodbc_cursor_t* c, uvodbc__op_kind_t kind,
@@ -161,6 +166,17 @@ static void cursor_prepare(uvodbc_op_t* op) {
       uvodbc__op_complete_early(op, 0);
   } else if (op->stmt == NULL) {
     uvodbc__op_complete_early(op, UVODBC_ECLOSED);
+  } else if (c->ended_by != NULL &&
+             !(op->kind == OP_FETCH && op->stmt->eof)) {
+    char msg[200];
+    snprintf(msg, sizeof(msg),
+             "a %s since this cursor opened closed it (the driver's cursor "
+             "%s behavior is not SQL_CB_PRESERVE): its remaining rows and "
+             "results are gone; close it",
+             c->ended_by, c->ended_by);
+    uvodbc__diags_add(&op->diags, "24000", 0, msg,
+                      op->kind == OP_FETCH ? "SQLFetch" : "SQLMoreResults");
+    uvodbc__op_complete_early(op, UVODBC_ESQL);
   } else if (op->kind == OP_FETCH && c->lost != 0) {
     uvodbc__diags_add(&op->diags, "HY008", 0,
                       "an earlier fetch of this cursor was cancelled or "

@@ -198,19 +198,6 @@ static void exec_run_chain(uvodbc_op_t* head, void (*run)(uvodbc_op_t* op)) {
   }
 }
 
-/* Several statements never stream (psqlODBC buffers them either way), and
- * must not run in psqlODBC's declare-fetch mode: there a rollback, even of
- * the transaction the driver opened itself in autocommit mode, drops their
- * pending results, and SQLMoreResults says SQL_NO_DATA (results lost
- * without an error).  Either quoting rule counting several is enough:
- * a single statement taken for several is only buffered. */
-static int several_statements(const uvodbc_op_t* op) {
-  const char* sql = op->prepared != NULL ? op->prepared->sql : op->sql;
-  return sql == NULL || uvodbc__split_several(sql, 0) ||
-         uvodbc__split_several(sql, UVODBC__SPLIT_NO_BACKSLASH |
-                                        UVODBC__SPLIT_ANSI_QUOTES);
-}
-
 /* At submission: the prepared statement, or the connection's spare. */
 static void exec_prepare(uvodbc_op_t* op) {
   if (op->prepared != NULL) {
@@ -227,9 +214,7 @@ static void exec_prepare(uvodbc_op_t* op) {
   op->driver = op->conn->driver;
   /* A cursor's rows stream; a whole result is read in one hop anyway, and
    * a server cursor would cost it round trips. */
-  op->streams = op->conn->streams
-                    ? op->kind == OP_EXEC && !several_statements(op)
-                    : -1;
+  op->streams = op->conn->streams ? op->kind == OP_EXEC : -1;
 }
 
 /* CALL: every result set in full, then the OUT values, which MariaDB only

@@ -199,6 +199,8 @@ struct uvodbc_op_s {
                                 -1 to leave the driver's setting      */
   uvodbc__stmt_t** doomed;   /* CONN_CLOSE: statements to free         */
   size_t ndoomed;
+  unsigned txn_closes;       /* CONNECT: conn->txn_closes; TXN: this
+                                end closed the connection's cursors    */
   int txn;                   /* TXN: what to do (txn.c)                */
   int flag;                  /* TXN: autocommit on/off, end a begin    */
   SQLUINTEGER level;         /* TXN: isolation to set                  */
@@ -342,6 +344,7 @@ struct uvodbc_conn_s {
   SQLHDBC dbc;
   uvodbc__driver_t driver;
   int streams;       /* uvodbc decides which results stream: cursors */
+  unsigned txn_closes; /* which ends close every cursor (odbc-txn.c) */
   int open;
   int closing;
   uvodbc_conn_options_t options;
@@ -416,6 +419,8 @@ struct uvodbc_cursor_s {
                           read_start or fetch                         */
   int lost;            /* a fetch lost rows (cancelled or timed out after
                           it ran): later fetches fail with this status  */
+  const char* ended_by; /* "commit" or "rollback" that closed it, or NULL:
+                          later fetches and next_result fail           */
   uvodbc_prepared_t* borrowed; /* the prepared statement owning stmt   */
   uvodbc__closing_t closing;
   uvodbc_cursor_t* prev;
@@ -476,6 +481,10 @@ int uvodbc__read_done(uvodbc_cursor_t* cursor, uvodbc_op_t* op);
 void uvodbc__read_drop(uvodbc_cursor_t* cursor);
 /* The connection closes: the cursor keeps its memory, loses its statement. */
 void uvodbc__cursor_detach(uvodbc_cursor_t* cursor);
+/* A commit or rollback (`how`, static) closed every open cursor of `conn`
+ * in the driver manager: their next fetch (short of their end) and
+ * next_result fail with UVODBC_ESQL instead of reaching it. */
+void uvodbc__cursors_ended(uvodbc_conn_t* conn, const char* how);
 
 /* Counts open connection handles of every loop, for uvodbc_shutdown()
  * (uvodbc.c; any thread). */

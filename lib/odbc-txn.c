@@ -18,6 +18,38 @@ int uvodbc__odbc_end_tran(SQLHDBC dbc, int commit, uvodbc__diags_t* d) {
   return SQL_SUCCEEDED(rc) ? 0 : UVODBC_ESQL;
 }
 
+/* unixODBC 2.3.11 asks the driver once, at the connection's first commit or
+ * rollback that succeeds, whether such an end closes its cursors
+ * (SQL_CURSOR_COMMIT_BEHAVIOR / _ROLLBACK_BEHAVIOR; SQLEndTran.c,
+ * cbs_found), and from then on closes every open statement of the
+ * connection at each end that does: fetch then says HY010 and
+ * SQLMoreResults SQL_NO_DATA, without asking the driver.  psqlODBC answers
+ * "close" for a rollback while declare-fetch is on and "preserve" while it
+ * is off, and uvodbc turns it on and off per statement: the answer cached
+ * was the one of whichever statement came before the first end.  Cached
+ * "preserve", a rollback ended a streaming cursor's rows early without an
+ * error (the driver returns the block it holds, then SQL_NO_DATA).  So the
+ * first end is made here, a commit in autocommit mode (nothing to commit:
+ * psqlODBC sends nothing), with declare-fetch on when uvodbc streams; the
+ * answer is then fixed and known.  Other drivers answer the same always:
+ * only asked.  A failed question counts as "close": refused reads, never
+ * short ones. */
+unsigned uvodbc__odbc_txn_closes(SQLHDBC dbc, int streams) {
+  SQLUSMALLINT commit = SQL_CB_CLOSE, rollback = SQL_CB_CLOSE;
+  if (streams) {
+    uvodbc__odbc_stream_cursors(dbc, 1);
+    SQLEndTran(SQL_HANDLE_DBC, dbc, SQL_COMMIT);
+  }
+  if (!SQL_SUCCEEDED(SQLGetInfo(dbc, SQL_CURSOR_COMMIT_BEHAVIOR, &commit,
+                                sizeof(commit), NULL)))
+    commit = SQL_CB_CLOSE;
+  if (!SQL_SUCCEEDED(SQLGetInfo(dbc, SQL_CURSOR_ROLLBACK_BEHAVIOR, &rollback,
+                                sizeof(rollback), NULL)))
+    rollback = SQL_CB_CLOSE;
+  return (commit != SQL_CB_PRESERVE ? UVODBC__COMMIT_CLOSES : 0) |
+         (rollback != SQL_CB_PRESERVE ? UVODBC__ROLLBACK_CLOSES : 0);
+}
+
 int uvodbc__odbc_set_isolation(SQLHDBC dbc, SQLUINTEGER level,
                                uvodbc__diags_t* d) {
   SQLRETURN rc;

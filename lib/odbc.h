@@ -176,6 +176,13 @@ typedef enum {
 int uvodbc__odbc_connect(const uvodbc__connect_args_t* args, SQLHDBC* out,
                          uvodbc__driver_t* driver, int* streams,
                          uvodbc__diags_t* diags);
+/* Which transaction ends close every cursor of the connection (the driver
+ * manager closes them): UVODBC__COMMIT_CLOSES | UVODBC__ROLLBACK_CLOSES.
+ * Right after connect: it also fixes the answer the driver manager keeps
+ * (odbc-txn.c). */
+#define UVODBC__COMMIT_CLOSES 1u
+#define UVODBC__ROLLBACK_CLOSES 2u
+unsigned uvodbc__odbc_txn_closes(SQLHDBC dbc, int streams);
 /* psqlODBC: whether the next executes read through a server cursor
  * (UseDeclareFetch) or buffer their result. */
 void uvodbc__odbc_stream_cursors(SQLHDBC dbc, int on);

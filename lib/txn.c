@@ -36,6 +36,7 @@ static void txn_prepare(uvodbc_op_t* op) {
     op->level = conn->isolation != 0 ? conn->initial_isolation : 0;
   } else if (op->txn == TXN_END) {
     op->flag = conn->began; /* back to autocommit after a begin */
+    op->txn_closes = conn->txn_closes;
   }
 }
 
@@ -50,6 +51,11 @@ static void txn_work(uvodbc_op_t* op) {
       break;
     case TXN_END:
       err = uvodbc__odbc_end_tran(dbc, op->level != 0, d);
+      /* On success the driver manager closed the cursors or not, whatever
+       * comes next: from here txn_closes says whether it did. */
+      op->txn_closes = err == 0 && (op->txn_closes &
+                                    (op->level != 0 ? UVODBC__COMMIT_CLOSES
+                                                    : UVODBC__ROLLBACK_CLOSES));
       if (err == 0 && op->flag) err = uvodbc__odbc_set_autocommit(dbc, 1, d);
       break;
     case TXN_ISOLATION:
@@ -79,6 +85,8 @@ static void txn_work(uvodbc_op_t* op) {
 
 static void txn_done(uvodbc_op_t* op) {
   uvodbc_conn_t* conn = op->conn;
+  if (op->txn == TXN_END && op->txn_closes != 0)
+    uvodbc__cursors_ended(conn, op->level != 0 ? "commit" : "rollback");
   if (op->status == 0) {
     switch (op->txn) {
       case TXN_AUTOCOMMIT:

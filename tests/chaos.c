@@ -626,15 +626,11 @@ static int status_ok(rq* r, int status) {
     case UVODBC_ESQL:
       if (r->may_fail || interrupted || r->timeout) return 1;
       if (c && (c->state == C_FAILED || c->txn_risk)) return 1;
-      /* A transaction's end closed a streaming cursor (the driver manager
-       * then says HY010).  Also seen (CI, pg seeds 1107588333 ASan and
-       * 1438416102 TSan, not reproduced) with no transaction op on the
-       * connection since the cursor opened: the driver manager's HY010,
-       * an error, never a short result.  Accepted on PostgreSQL cursors
-       * until understood (the closing note of issue 10). */
+      /* A rollback since the cursor opened closed it (docs/drivers.md,
+       * Explicit transactions: psqlODBC's rollback behaviour is "close"
+       * with declare-fetch on; uvodbc refuses with 24000). */
       if (opt.driver == DRV_PG && c && r->cur &&
-          (c->txn_end_seq > r->cur->created_seq ||
-           diag_has(&r->req, "HY010")))
+          c->txn_end_seq > r->cur->created_seq && diag_has(&r->req, "24000"))
         return 1;
       if (c && detached_since(c, since)) return 1;
       /* docs/reading.md: a cancelled or timed-out fetch may leave the
@@ -2295,11 +2291,11 @@ static rq* txn_step(conn_rec* c, int which, const char* what, int restores) {
   rq* r = new_rq(K_TXN);
   int err = 0;
   r->c = c;
-  if (which != 0) c->txn_end_seq = r->seq;
   r->what = what;
   r->restores = restores;
   r->may_fail = 1;
   starting(r);
+  if (which != 0) c->txn_end_seq = r->seq; /* once starting() numbered it */
   switch (which) {
     case 0: err = uvodbc_conn_begin(c->h, &r->req, on_req); break;
     case 1: err = uvodbc_conn_commit(c->h, &r->req, on_req); break;

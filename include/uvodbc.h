@@ -482,9 +482,10 @@ UVODBC_EXTERN int uvodbc_conn_set_autocommit(uvodbc_conn_t* conn,
 UVODBC_EXTERN int uvodbc_conn_begin(uvodbc_conn_t* conn, uvodbc_req_t* req,
                                     uvodbc_req_cb cb);
 /* Commit and rollback.  Where the driver's cursor behaviour for that end
- * is not SQL_CB_PRESERVE (PostgreSQL's rollback), every cursor open on the
- * connection is closed by it: its next fetch short of its end and its
- * next_result fail with UVODBC_ESQL, SQLSTATE 24000 (docs/transactions.md). */
+ * is not SQL_CB_PRESERVE (PostgreSQL's rollback, and a commit that fails
+ * there), every cursor open on the connection is closed by it: its next
+ * fetch short of its end and its next_result fail with UVODBC_ESQL,
+ * SQLSTATE 24000 (docs/transactions.md). */
 UVODBC_EXTERN int uvodbc_conn_commit(uvodbc_conn_t* conn, uvodbc_req_t* req,
                                      uvodbc_req_cb cb);
 UVODBC_EXTERN int uvodbc_conn_rollback(uvodbc_conn_t* conn,

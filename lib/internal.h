@@ -199,8 +199,9 @@ struct uvodbc_op_s {
                                 -1 to leave the driver's setting      */
   uvodbc__stmt_t** doomed;   /* CONN_CLOSE: statements to free         */
   size_t ndoomed;
-  unsigned txn_closes;       /* CONNECT: conn->txn_closes; TXN: this
-                                end closed the connection's cursors    */
+  unsigned txn_closes;       /* CONNECT: conn->txn_closes               */
+  int ended;                 /* TXN: SQLEndTran succeeded (1), failed
+                                (-1), or was never called (0)          */
   int txn;                   /* TXN: what to do (txn.c)                */
   int flag;                  /* TXN: autocommit on/off, end a begin    */
   SQLUINTEGER level;         /* TXN: isolation to set                  */

@@ -33,7 +33,9 @@ int uvodbc__odbc_end_tran(SQLHDBC dbc, int commit, uvodbc__diags_t* d) {
  * psqlODBC sends nothing), with declare-fetch on when uvodbc streams; the
  * answer is then fixed and known.  Other drivers answer the same always:
  * only asked.  A failed question counts as "close": refused reads, never
- * short ones. */
+ * short ones.  SQL_CB_DELETE counts as "close" (no driver here answers
+ * it; it would also unprepare prepared statements, which uvodbc does not
+ * track). */
 unsigned uvodbc__odbc_txn_closes(SQLHDBC dbc, int streams) {
   SQLUSMALLINT commit = SQL_CB_CLOSE, rollback = SQL_CB_CLOSE;
   if (streams) {
@@ -46,6 +48,7 @@ unsigned uvodbc__odbc_txn_closes(SQLHDBC dbc, int streams) {
   if (!SQL_SUCCEEDED(SQLGetInfo(dbc, SQL_CURSOR_ROLLBACK_BEHAVIOR, &rollback,
                                 sizeof(rollback), NULL)))
     rollback = SQL_CB_CLOSE;
+  if (streams) uvodbc__odbc_stream_cursors(dbc, 0); /* as connected */
   return (commit != SQL_CB_PRESERVE ? UVODBC__COMMIT_CLOSES : 0) |
          (rollback != SQL_CB_PRESERVE ? UVODBC__ROLLBACK_CLOSES : 0);
 }

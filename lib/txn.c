@@ -36,7 +36,6 @@ static void txn_prepare(uvodbc_op_t* op) {
     op->level = conn->isolation != 0 ? conn->initial_isolation : 0;
   } else if (op->txn == TXN_END) {
     op->flag = conn->began; /* back to autocommit after a begin */
-    op->txn_closes = conn->txn_closes;
   }
 }
 
@@ -51,11 +50,7 @@ static void txn_work(uvodbc_op_t* op) {
       break;
     case TXN_END:
       err = uvodbc__odbc_end_tran(dbc, op->level != 0, d);
-      /* On success the driver manager closed the cursors or not, whatever
-       * comes next: from here txn_closes says whether it did. */
-      op->txn_closes = err == 0 && (op->txn_closes &
-                                    (op->level != 0 ? UVODBC__COMMIT_CLOSES
-                                                    : UVODBC__ROLLBACK_CLOSES));
+      op->ended = err == 0 ? 1 : -1;
       if (err == 0 && op->flag) err = uvodbc__odbc_set_autocommit(dbc, 1, d);
       break;
     case TXN_ISOLATION:
@@ -83,9 +78,22 @@ static void txn_work(uvodbc_op_t* op) {
   op->status = err;
 }
 
+/* Whether the driver manager closed every cursor of the connection at
+ * this end (lib/odbc-txn.c): a commit or rollback that succeeded where the
+ * driver says such an end closes them.  One that failed may have ended
+ * the transaction anyway (psqlODBC aborts it when a commit fails), so where
+ * cursors do not outlive a rollback, it counts too.  Not run at all
+ * (cancelled first): nothing happened. */
+static int ends_cursors(const uvodbc_conn_t* conn, const uvodbc_op_t* op) {
+  unsigned bit =
+      op->level != 0 ? UVODBC__COMMIT_CLOSES : UVODBC__ROLLBACK_CLOSES;
+  if (op->ended > 0) return (conn->txn_closes & bit) != 0;
+  return op->ended < 0 && (conn->txn_closes & UVODBC__ROLLBACK_CLOSES) != 0;
+}
+
 static void txn_done(uvodbc_op_t* op) {
   uvodbc_conn_t* conn = op->conn;
-  if (op->txn == TXN_END && op->txn_closes != 0)
+  if (op->txn == TXN_END && ends_cursors(conn, op))
     uvodbc__cursors_ended(conn, op->level != 0 ? "commit" : "rollback");
   if (op->status == 0) {
     switch (op->txn) {

@@ -274,9 +274,9 @@ typedef struct conn_rec {
                            leaves the driver's handle to the zombie */
   int txn_risk;         /* autocommit may be off: reads may meet an aborted
                            transaction (PostgreSQL 25P02) */
-  uint64_t txn_end_seq; /* last commit / rollback / autocommit change: on
-                           PostgreSQL it may close cursors opened before
-                           (server cursors; docs/drivers.md, Streaming) */
+  uint64_t txn_end_seq; /* last commit or rollback: on PostgreSQL it may
+                           close cursors opened before (docs/drivers.md,
+                           Explicit transactions) */
 } conn_rec;
 
 typedef struct cur_rec {
@@ -2295,7 +2295,9 @@ static rq* txn_step(conn_rec* c, int which, const char* what, int restores) {
   r->restores = restores;
   r->may_fail = 1;
   starting(r);
-  if (which != 0) c->txn_end_seq = r->seq; /* once starting() numbered it */
+  /* Once starting() numbered it.  A commit closes cursors only when it
+   * fails (lib/txn.c), a change of autocommit never. */
+  if (which == 1 || which == 2) c->txn_end_seq = r->seq;
   switch (which) {
     case 0: err = uvodbc_conn_begin(c->h, &r->req, on_req); break;
     case 1: err = uvodbc_conn_commit(c->h, &r->req, on_req); break;

@@ -1095,6 +1095,62 @@ START_TEST(cursor_txn_end_never_short) {
 }
 END_TEST
 
+/* A rollback cancelled while it waited for a worker thread never ran: the
+ * cursors stay readable (review of the above: the cursors were marked from
+ * what the rollback would have done). */
+START_TEST(cursor_txn_end_cancelled) {
+  uv_loop_t loop;
+  uvodbc_conn_t* busy;
+  uvodbc_conn_t* conn;
+  uvodbc_req_t req, sleep_req, rb;
+  outcome_t o, so, ro;
+  uvodbc_exec_options_t opts;
+  uvodbc_cursor_t* c;
+  const char* t = TEST_TABLE("cursor_txn_cancel");
+  char sql[256];
+  size_t rows;
+  unsigned int def = uvodbc_get_worker_limit();
+
+  ck_assert_int_eq(uv_loop_init(&loop), 0);
+  busy = test_connect(&loop);
+  conn = test_connect(&loop);
+  test_make_table(&loop, conn, t, "id INTEGER, v INTEGER, s VARCHAR(20)");
+  test_fill_numbers(&loop, conn, t, 1000);
+  uvodbc_exec_options_init(&opts);
+  opts.batch_rows = 100;
+  snprintf(sql, sizeof(sql), "SELECT id, v, s FROM %s ORDER BY id", t);
+  ck_assert_int_eq(run_op(&loop, conn, 0, &req, &o, sql, NULL, 0, &opts), 0);
+  c = o.cursor;
+  rows = uvodbc_batch_nrows(o.batch);
+  uvodbc_req_cleanup(&req);
+  /* The only worker thread sleeps: the rollback waits for it. */
+  ck_assert_int_eq(uvodbc_set_worker_limit(1), 0);
+  memset(&so, 0, sizeof(so));
+  sleep_req.data = &so;
+  ck_assert_int_eq(uvodbc_conn_exec(busy, &sleep_req, test_sleep_sql(1.0),
+                                    NULL, 0, NULL, record),
+                   0);
+  memset(&ro, 0, sizeof(ro));
+  rb.data = &ro;
+  ck_assert_int_eq(uvodbc_conn_rollback(conn, &rb, record), 0);
+  uv_run(&loop, UV_RUN_NOWAIT);
+  ck_assert_int_eq(uvodbc_req_cancel(&rb), 0);
+  while (ro.calls == 0) uv_run(&loop, UV_RUN_ONCE);
+  ck_assert_int_eq(ro.status, UV_ECANCELED);
+  ck_assert_int_eq(so.calls, 0); /* it did wait for the thread */
+  ck_assert_int_eq(uvodbc_set_worker_limit(def), 0);
+  ck_assert_int_eq(fetch_rest(&loop, c, &rows, &o), UV_EOF);
+  ck_assert_uint_eq(rows, 1000);
+  while (so.calls == 0) uv_run(&loop, UV_RUN_ONCE);
+  uvodbc_req_cleanup(&sleep_req);
+  close_cursor(&loop, c);
+  test_drop_table(&loop, conn, t);
+  test_close(&loop, busy);
+  test_close(&loop, conn);
+  test_loop_close(&loop);
+}
+END_TEST
+
 /* ---- close with work pending ---- */
 
 typedef struct {
@@ -1908,6 +1964,7 @@ Suite* cursor_suite(void) {
     tcase_add_test(tc, cursor_next_result_long_after_block);
   }
   tcase_add_test(tc, cursor_txn_end_never_short);
+  tcase_add_test(tc, cursor_txn_end_cancelled);
   if (test_driver() == TEST_MARIADB)
     test_skip("cursor_next_result_multi_statement",
               "Connector/ODBC 3.1.15 keeps its connection lock after a "

@@ -444,7 +444,8 @@ START_TEST(lifecycle_threadpool_one) {
   pid_t pid;
   int status;
   char sleep_sql[256];
-  snprintf(sleep_sql, sizeof(sleep_sql), "%s", test_sleep_sql(1.0));
+  snprintf(sleep_sql, sizeof(sleep_sql), "%s",
+           test_sleep_sql_elsewhere(1.0));
   fflush(NULL);
   pid = fork();
   ck_assert_int_ge(pid, 0);

@@ -123,6 +123,9 @@ char* test_sqlite_file_connstr(const char* file, int timeout_ms);
  * CTE busy loop of about that long, at the rate measured by
  * test_calibrate_sqlite_sleep). */
 const char* test_sleep_sql(double seconds);
+/* The same for another process (exec'd: valgrind does not follow it), at
+ * a fixed SQLite rate: of about that length natively or under ASan. */
+const char* test_sleep_sql_elsewhere(double seconds);
 /* Measures how fast SQLite counts in this build (blocking ODBC on
  * `connstr`); the runner calls it once, before the first test forks. */
 void test_calibrate_sqlite_sleep(const char* connstr);

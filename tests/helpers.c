@@ -388,6 +388,12 @@ const char* test_sleep_sql_elsewhere(double seconds) {
   return sleep_sql(seconds, SQLITE_DEFAULT_ROWS_PER_S);
 }
 
+int test_under_valgrind(void) {
+  /* valgrind preloads its core into the programs it runs. */
+  const char* preload = getenv("LD_PRELOAD");
+  return preload != NULL && strstr(preload, "vgpreload") != NULL;
+}
+
 int test_servers_sh(const char* verb) {
   const char* sh = getenv("UVODBC_TEST_SERVERS_SH");
   const char* dir = getenv("UVODBC_TEST_SERVER_DIR");

@@ -130,6 +130,9 @@ const char* test_sleep_sql_elsewhere(double seconds);
  * `connstr`); the runner calls it once, before the first test forks. */
 void test_calibrate_sqlite_sleep(const char* connstr);
 
+/* 1 when the tests run under valgrind. */
+int test_under_valgrind(void);
+
 /* tests/servers.sh `verb` (freeze, thaw, kill, restart) on this run's
  * server (PostgreSQL or MariaDB), with UVODBC_TEST_SERVERS_SH and
  * UVODBC_TEST_SERVER_DIR from env.sh; the shell's status, -1 without

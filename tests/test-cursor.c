@@ -963,26 +963,15 @@ START_TEST(cursor_next_result_sqlite_one_statement) {
 }
 END_TEST
 
-static void run_commit(uv_loop_t* loop, uvodbc_conn_t* conn) {
+/* Runs uvodbc_conn_begin, _commit or _rollback to completion. */
+static void run_txn(uv_loop_t* loop, uvodbc_conn_t* conn,
+                    int (*start)(uvodbc_conn_t*, uvodbc_req_t*,
+                                 uvodbc_req_cb)) {
   uvodbc_req_t req;
   outcome_t o;
   memset(&o, 0, sizeof(o));
   req.data = &o;
-  ck_assert_int_eq(uvodbc_conn_commit(conn, &req, record), 0);
-  uv_run(loop, UV_RUN_DEFAULT);
-  ck_assert_int_eq(o.calls, 1);
-  ck_assert_int_eq(o.status, 0);
-}
-
-/* Runs a begin or rollback to completion. */
-static void run_txn(uv_loop_t* loop, uvodbc_conn_t* conn, int begin) {
-  uvodbc_req_t req;
-  outcome_t o;
-  memset(&o, 0, sizeof(o));
-  req.data = &o;
-  ck_assert_int_eq(begin ? uvodbc_conn_begin(conn, &req, record)
-                         : uvodbc_conn_rollback(conn, &req, record),
-                   0);
+  ck_assert_int_eq(start(conn, &req, record), 0);
   uv_run(loop, UV_RUN_DEFAULT);
   ck_assert_int_eq(o.calls, 1);
   ck_assert_int_eq(o.status, 0);
@@ -1030,10 +1019,10 @@ START_TEST(cursor_txn_end_never_short) {
   snprintf(sql, sizeof(sql), "SELECT id, v, s FROM %s ORDER BY id", t);
   /* The connection's first end, after a whole result. */
   ck_assert_int_eq(test_query_int(&loop, conn, "SELECT 1"), 1);
-  run_txn(&loop, conn, 1);
-  run_txn(&loop, conn, 0);
+  run_txn(&loop, conn, uvodbc_conn_begin);
+  run_txn(&loop, conn, uvodbc_conn_rollback);
   for (commit = 0; commit <= 1; commit++) {
-    run_txn(&loop, conn, 1);
+    run_txn(&loop, conn, uvodbc_conn_begin);
     ck_assert_int_eq(run_op(&loop, conn, 0, &req, &o, sql, NULL, 0, &opts),
                      0);
     c = o.cursor;
@@ -1041,9 +1030,9 @@ START_TEST(cursor_txn_end_never_short) {
     uvodbc_req_cleanup(&req);
     ck_assert_uint_eq(rows, 100);
     if (commit)
-      run_commit(&loop, conn);
+      run_txn(&loop, conn, uvodbc_conn_commit);
     else
-      run_txn(&loop, conn, 0);
+      run_txn(&loop, conn, uvodbc_conn_rollback);
     status = fetch_rest(&loop, c, &rows, &o);
     ck_assert_msg(status == UV_EOF ? rows == 5000 : status == UVODBC_ESQL,
                   "after a %s: %s after %zu of 5000 rows",
@@ -1068,10 +1057,11 @@ START_TEST(cursor_txn_end_never_short) {
       c = o.cursor;
       uvodbc_req_cleanup(&req);
       if (commit) {
-        run_txn(&loop, conn, 1);
-        run_commit(&loop, conn);
+        run_txn(&loop, conn, uvodbc_conn_begin);
+        run_txn(&loop, conn, uvodbc_conn_commit);
       } else {
-        run_txn(&loop, conn, 0); /* autocommit: still an end */
+        /* Autocommit: still an end. */
+        run_txn(&loop, conn, uvodbc_conn_rollback);
       }
       memset(&o, 0, sizeof(o));
       req.data = &o;

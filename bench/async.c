@@ -223,7 +223,7 @@ static int take_batch(fetch_t* f, uvodbc_req_t* req, int status,
   }
   if (status != 0) fail(req, status, what);
   consume(req, req->batch, f->sums);
-  core_batch_work();
+  core_batch_work(uvodbc_batch_nrows(req->batch));
   return 1;
 }
 
@@ -260,7 +260,7 @@ static void on_fetch_exec(uvodbc_req_t* req, int status) {
   err = uvodbc_cursor_read_start(f->cursor, req, f->batch_rows, on_read);
   if (err != 0) fail(NULL, err, "uvodbc_cursor_read_start");
   consume(req, first, f->sums);
-  core_batch_work();
+  core_batch_work(uvodbc_batch_nrows(first));
 }
 
 void async_fetch(async_t* a, size_t batch_rows, int read,
@@ -275,10 +275,49 @@ void async_fetch(async_t* a, size_t batch_rows, int read,
   f.req.data = &f;
   memset(sums, 0, sizeof(*sums));
   uvodbc_exec_options_init(&opts);
-  opts.batch_rows = batch_rows;
+  if (batch_rows > 0) opts.batch_rows = batch_rows; /* else the default */
   err = uvodbc_conn_exec(a->conn, &f.req, CORE_FETCH_SQL, NULL, 0, &opts,
                          on_fetch_exec);
   if (err != 0) fail(NULL, err, "uvodbc_conn_exec");
   run(a);
   if (!f.closed) bench_die("uvodbc: the fetch chain stopped early");
+}
+
+/* ---- the whole result in one request ---- */
+
+typedef struct query_fetch_s {
+  core_sums_t* sums;
+  int done;
+} query_fetch_t;
+
+static void on_query_fetch(uvodbc_req_t* req, int status) {
+  query_fetch_t* q = req->data;
+  if (status != 0) fail(req, status, "query(fetch)");
+  if (req->batch == NULL) bench_die("uvodbc: the fetch query has no rows");
+  q->sums->first_batch_at = bench_now();
+  q->sums->first_batch_rows = (int64_t)uvodbc_batch_nrows(req->batch);
+  consume(req, req->batch, q->sums);
+  core_batch_work(uvodbc_batch_nrows(req->batch));
+  uvodbc_req_cleanup(req); /* frees the result */
+  q->done = 1;
+}
+
+void async_query_fetch(async_t* a, size_t rows, size_t batch_rows,
+                       core_sums_t* sums) {
+  query_fetch_t q = {0};
+  uvodbc_req_t req;
+  uvodbc_exec_options_t opts;
+  int err;
+  q.sums = sums;
+  req.data = &q;
+  memset(sums, 0, sizeof(*sums));
+  uvodbc_exec_options_init(&opts);
+  if (batch_rows > 0) opts.batch_rows = batch_rows; /* else the default */
+  opts.max_rows = rows + 1; /* the defaults stop at 1,000,000 rows, 256 MiB */
+  opts.max_bytes = SIZE_MAX;
+  err = uvodbc_conn_query(a->conn, &req, CORE_FETCH_SQL, NULL, 0, &opts,
+                          on_query_fetch);
+  if (err != 0) fail(NULL, err, "uvodbc_conn_query");
+  run(a);
+  if (!q.done) bench_die("uvodbc: the whole-result query never called back");
 }

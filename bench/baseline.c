@@ -15,9 +15,10 @@ int core_sums_equal(const core_sums_t* a, const core_sums_t* b) {
 
 double core_work_us;
 
-void core_batch_work(void) {
-  double until = bench_now() + core_work_us / 1e6;
-  while (core_work_us > 0 && bench_now() < until) {
+void core_batch_work(size_t rows) {
+  double us = core_work_us * (double)rows / CORE_WORK_ROWS;
+  double until = bench_now() + us / 1e6;
+  while (us > 0 && bench_now() < until) {
   }
 }
 
@@ -83,19 +84,38 @@ void baseline_exec(baseline_t* b, const char* sql) {
   SQLFreeHandle(SQL_HANDLE_STMT, h);
 }
 
-void baseline_select1(baseline_t* b, size_t k) {
-  size_t i;
-  for (i = 0; i < k; i++) {
-    b->select1_value = 0;
-    check(SQLExecDirect(b->select1, (SQLCHAR*)CORE_SELECT1_SQL, SQL_NTS),
-          SQL_HANDLE_STMT, b->select1, "SQLExecDirect(SELECT 1)");
-    check(SQLFetch(b->select1), SQL_HANDLE_STMT, b->select1, "SQLFetch");
-    if (b->select1_ind == SQL_NULL_DATA || b->select1_value != 1)
-      bench_die("baseline: SELECT 1 returned %lld",
-                (long long)b->select1_value);
-    check(SQLCloseCursor(b->select1), SQL_HANDLE_STMT, b->select1,
-          "SQLCloseCursor");
+SQLRETURN baseline_select1_once(baseline_t* b, const char** what) {
+  SQLRETURN rc;
+  b->select1_value = 0;
+  rc = SQLExecDirect(b->select1, (SQLCHAR*)CORE_SELECT1_SQL, SQL_NTS);
+  if (!SQL_SUCCEEDED(rc)) {
+    *what = "SQLExecDirect(SELECT 1)";
+    return rc;
   }
+  rc = SQLFetch(b->select1);
+  if (!SQL_SUCCEEDED(rc)) {
+    *what = "SQLFetch";
+    return rc;
+  }
+  rc = SQLCloseCursor(b->select1);
+  if (!SQL_SUCCEEDED(rc)) {
+    *what = "SQLCloseCursor";
+    return rc;
+  }
+  return SQL_SUCCESS;
+}
+
+void baseline_select1_check(baseline_t* b, SQLRETURN rc, const char* what) {
+  check(rc, SQL_HANDLE_STMT, b->select1, what);
+  if (b->select1_ind == SQL_NULL_DATA || b->select1_value != 1)
+    bench_die("baseline: SELECT 1 returned %lld", (long long)b->select1_value);
+}
+
+void baseline_select1(baseline_t* b, size_t k) {
+  const char* what = NULL;
+  size_t i;
+  for (i = 0; i < k; i++)
+    baseline_select1_check(b, baseline_select1_once(b, &what), what);
 }
 
 /* ---- the fetch table ---- */
@@ -239,7 +259,7 @@ void baseline_fetch(baseline_t* b, size_t batch_rows, core_sums_t* sums) {
       }
     }
     sums->rows += (int64_t)blk.fetched;
-    core_batch_work();
+    core_batch_work(blk.fetched);
     if (blk.fetched < batch_rows) break; /* a short block is the last */
   }
   check(SQLCloseCursor(h), SQL_HANDLE_STMT, h, "SQLCloseCursor");

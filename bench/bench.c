@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 
 #include <uv.h>
 
@@ -49,6 +50,21 @@ double bench_min(const double* v, size_t n) {
   for (i = 1; i < n; i++)
     if (v[i] < m) m = v[i];
   return m;
+}
+
+double bench_max(const double* v, size_t n) {
+  size_t i;
+  double m = n > 0 ? v[0] : 0;
+  for (i = 1; i < n; i++)
+    if (v[i] > m) m = v[i];
+  return m;
+}
+
+double bench_cpu_now(void) {
+  struct rusage ru;
+  if (getrusage(RUSAGE_SELF, &ru) != 0) bench_die("getrusage failed");
+  return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+         (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
 }
 
 size_t bench_parse_count(const char* option, const char* value) {
@@ -180,4 +196,112 @@ void bench_print_row(const bench_row_t* r) {
          r->driver, r->what, r->unit, bcell, ucell, umed / bmed, umin / bmin,
          brate, r->rate, urate, r->rate);
   fflush(stdout);
+}
+
+/* ---- the wide table (uvodbc-bench-core) ---- */
+
+static FILE* csv_file;
+
+/* Decimals for about three significant digits at `v`'s size, so that
+ * 0.31 ms and 61.2 ms both stay readable. */
+static int digits_for(double v) {
+  return v >= 100 ? 0 : v >= 10 ? 1 : v >= 1 ? 2 : 3;
+}
+
+/* "med (min-max)", all three with the median's decimals. */
+static void fmt_range(char* buf, size_t size, const double* v, size_t n,
+                      double scale) {
+  double med = bench_median(v, n) * scale;
+  int d = digits_for(med);
+  snprintf(buf, size, "%.*f (%.*f-%.*f)", d, med, d, bench_min(v, n) * scale,
+           d, bench_max(v, n) * scale);
+}
+
+static void fmt_cpu(char* buf, size_t size, const double* v, size_t n,
+                    double scale) {
+  double med;
+  if (v == NULL) {
+    snprintf(buf, size, "-");
+    return;
+  }
+  med = bench_median(v, n) * scale;
+  snprintf(buf, size, "%.*f", digits_for(med), med);
+}
+
+void bench_print_wide_header(void) {
+  printf("%-8s %-9s %24s %24s %6s %6s  %-10s %9s %9s  %s\n", "driver", "unit",
+         "baseline med (min-max)", "uvodbc med (min-max)", "ratio", "r(min)",
+         "cpu unit", "cpu base", "cpu uvo", "measurement");
+}
+
+/* A CSV text field, quoted when it needs to be (RFC 4180). */
+static void csv_text(const char* t) {
+  if (strpbrk(t, ",\"\n") == NULL) {
+    fputs(t, csv_file);
+    return;
+  }
+  fputc('"', csv_file);
+  for (; *t != '\0'; t++) {
+    if (*t == '"') fputc('"', csv_file);
+    fputc(*t, csv_file);
+  }
+  fputc('"', csv_file);
+}
+
+static void csv_cpu(const double* v, size_t n, double scale) {
+  fputc(',', csv_file);
+  if (v != NULL) fprintf(csv_file, "%.6g", bench_median(v, n) * scale);
+}
+
+static void csv_row(const bench_row_t* r, const bench_cpu_t* cpu) {
+  double bmed = bench_median(r->base, r->n), umed = bench_median(r->uvo, r->n);
+  csv_text(r->driver);
+  fputc(',', csv_file);
+  csv_text(r->what);
+  fputc(',', csv_file);
+  csv_text(r->unit);
+  fprintf(csv_file, ",%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g", bmed * r->scale,
+          bench_min(r->base, r->n) * r->scale,
+          bench_max(r->base, r->n) * r->scale, umed * r->scale,
+          bench_min(r->uvo, r->n) * r->scale,
+          bench_max(r->uvo, r->n) * r->scale, umed / bmed);
+  csv_cpu(cpu != NULL ? cpu->base : NULL, r->n, cpu != NULL ? cpu->scale : 1);
+  csv_cpu(cpu != NULL ? cpu->uvo : NULL, r->n, cpu != NULL ? cpu->scale : 1);
+  fputc('\n', csv_file);
+  fflush(csv_file); /* a run that dies later keeps its rows */
+}
+
+void bench_print_wide_row(const bench_row_t* r, const bench_cpu_t* cpu) {
+  double bmed = bench_median(r->base, r->n), bmin = bench_min(r->base, r->n);
+  double umed = bench_median(r->uvo, r->n), umin = bench_min(r->uvo, r->n);
+  char bcell[48], ucell[48], bcpu[24], ucpu[24];
+
+  fmt_range(bcell, sizeof(bcell), r->base, r->n, r->scale);
+  fmt_range(ucell, sizeof(ucell), r->uvo, r->n, r->scale);
+  fmt_cpu(bcpu, sizeof(bcpu), cpu != NULL ? cpu->base : NULL, r->n,
+          cpu != NULL ? cpu->scale : 1);
+  fmt_cpu(ucpu, sizeof(ucpu), cpu != NULL ? cpu->uvo : NULL, r->n,
+          cpu != NULL ? cpu->scale : 1);
+  printf("%-8s %-9s %24s %24s %6.2f %6.2f  %-10s %9s %9s  %s\n", r->driver,
+         r->unit, bcell, ucell, umed / bmed, umin / bmin,
+         cpu != NULL ? cpu->unit : "-", bcpu, ucpu, r->what);
+  fflush(stdout);
+  if (csv_file != NULL) csv_row(r, cpu);
+}
+
+void bench_csv_open(const char* path) {
+  csv_file = fopen(path, "a");
+  if (csv_file == NULL)
+    bench_die("--csv %s: %s", path, strerror(errno));
+  fseek(csv_file, 0, SEEK_END); /* where "a" starts is up to the libc */
+  if (ftell(csv_file) == 0)     /* new or empty: name the columns */
+    fputs("driver,measurement,unit,base_med,base_min,base_max,uvo_med,"
+          "uvo_min,uvo_max,ratio,base_cpu,uvo_cpu\n",
+          csv_file);
+}
+
+void bench_csv_close(void) {
+  if (csv_file != NULL && fclose(csv_file) != 0)
+    bench_die("--csv: write failed");
+  csv_file = NULL;
 }

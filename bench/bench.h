@@ -3,8 +3,9 @@
  *
  * Every benchmark compares a plain blocking ODBC baseline with uvodbc doing
  * the same work, alternating the two within each run (ABAB) so they share
- * the machine's noise, and reports medians, minimums and the time ratio
- * uvodbc / baseline (below 1 means uvodbc is faster). */
+ * the machine's noise, and reports medians, minimums (and, in the wide
+ * table, maximums) and the time ratio uvodbc / baseline (below 1 means
+ * uvodbc is faster). */
 #ifndef UVODBC_BENCH_H
 #define UVODBC_BENCH_H
 
@@ -18,10 +19,15 @@ double bench_now(void);
 void bench_die(const char* fmt, ...)
     __attribute__((noreturn, format(printf, 1, 2)));
 
-/* Median (mean of the middle two for an even count) and minimum of `n`
- * samples; `v` is not modified. */
+/* Median (mean of the middle two for an even count), minimum and maximum
+ * of `n` samples; `v` is not modified. */
 double bench_median(const double* v, size_t n);
 double bench_min(const double* v, size_t n);
+double bench_max(const double* v, size_t n);
+
+/* CPU time of the process in seconds: getrusage(RUSAGE_SELF), user +
+ * system, every thread (so uvodbc's workers too). */
+double bench_cpu_now(void);
 
 /* Parses a positive integer option value or dies. */
 size_t bench_parse_count(const char* option, const char* value);
@@ -67,5 +73,28 @@ typedef struct bench_row_s {
 
 void bench_print_header(void);
 void bench_print_row(const bench_row_t* row);
+
+/* The wider table of uvodbc-bench-core: each side's median (min-max), the
+ * two ratios, the median CPU time of each side when measured, and the
+ * measurement last (its labels vary in length).  A separate struct, not
+ * fields of bench_row_t: some benchmarks fill a bench_row_t field by field
+ * and leave the rest unset. */
+typedef struct bench_cpu_s {
+  const double* base; /* process CPU seconds per sample; NULL: not measured */
+  const double* uvo;
+  double scale;     /* shown multiplied by this...                        */
+  const char* unit; /* ...under this label ("us/query", "ms/1k rows")     */
+} bench_cpu_t;
+
+void bench_print_wide_header(void);
+void bench_print_wide_row(const bench_row_t* row, const bench_cpu_t* cpu);
+
+/* Appends to `path` one CSV line per bench_print_wide_row() from now on
+ * (and a header line when the file is empty): driver, measurement, unit,
+ * base_med, base_min, base_max, uvo_med, uvo_min, uvo_max, ratio,
+ * base_cpu, uvo_cpu (scaled as printed; the CPU fields empty when not
+ * measured).  Dies when the file cannot be opened. */
+void bench_csv_open(const char* path);
+void bench_csv_close(void);
 
 #endif /* UVODBC_BENCH_H */

@@ -1,11 +1,13 @@
-/* uvodbc-bench-core: the two workloads, done once with plain blocking ODBC
- * (baseline.c) and once with uvodbc (async.c).
+/* uvodbc-bench-core: the workloads, done with plain blocking ODBC
+ * (baseline.c), with the cheapest async wrapper around the same ODBC calls
+ * (hop.c) and with uvodbc (async.c).
  *
  *   SELECT 1:  K sequential round trips on one connection.
  *   fetch:     every row of a rows x 4 table (integer, double, varchar(32),
- *              timestamp), read in blocks of rows bound column-wise
- *              (1024 by default), every value touched.  Both sides must produce
- *              the same sums. */
+ *              timestamp), every value touched: blocking in blocks of rows
+ *              bound column-wise (1024 by default); uvodbc with a cursor
+ *              (fetch or read_start) and with uvodbc_conn_query (the whole
+ *              result at once).  Every side must produce the same sums. */
 #ifndef UVODBC_BENCH_CORE_H
 #define UVODBC_BENCH_CORE_H
 
@@ -64,8 +66,15 @@ void baseline_exec(baseline_t* b, const char* sql);
 int baseline_try_exec(baseline_t* b, const char* sql);
 /* K x (SQLExecDirect, SQLFetch into a bound column, SQLCloseCursor). */
 void baseline_select1(baseline_t* b, size_t k);
+/* One of those: SQLExecDirect, SQLFetch, SQLCloseCursor on b->select1.
+ * Returns the first failure's code with that call's name in *what (its
+ * diagnostics stay on b->select1), or SQL_SUCCESS.  Any thread, one at a
+ * time: the bare hop runs it on a worker. */
+SQLRETURN baseline_select1_once(baseline_t* b, const char** what);
+/* Dies unless the SELECT 1 that returned `rc` succeeded and read 1. */
+void baseline_select1_check(baseline_t* b, SQLRETURN rc, const char* what);
 /* Reads CORE_FETCH_SQL with a column-wise block cursor of `batch_rows`
- * rows (SQL_ATTR_ROW_ARRAY_SIZE). */
+ * rows (SQL_ATTR_ROW_ARRAY_SIZE; uvodbc-bench-core: 1024 unless --batch). */
 void baseline_fetch(baseline_t* b, size_t batch_rows, core_sums_t* sums);
 
 /* ---- async.c: uvodbc, every step started from the previous callback ---- */
@@ -85,18 +94,34 @@ void async_select1_exec(async_t* a, size_t k);
  * ones run as chains, many per hop. */
 #define CORE_PIPELINE_DEPTH 64
 void async_select1_pipelined(async_t* a, size_t k);
+/* The application's own work while fetching, in µs of CPU (a spin) per
+ * CORE_WORK_ROWS rows read, done pro rata after each batch by every side
+ * (--work-us): per row, so that sides with different batch sizes do the
+ * same work. */
+#define CORE_WORK_ROWS 1024
+extern double core_work_us;
+void core_batch_work(size_t rows);
+
 /* uvodbc_conn_exec(CORE_FETCH_SQL), uvodbc_cursor_fetch until UV_EOF, every
  * value read with the uvodbc_batch_get_* accessors; then the cursor's
  * close.  Batches of `batch_rows` rows (uvodbc_exec_options_t.batch_rows;
- * uvodbc caps a batch near 8 MiB of buffers). */
-/* The application's own work per batch of a fetch, in µs of CPU (a spin),
- * done the same way after each batch by both sides (--work-us). */
-extern double core_work_us;
-void core_batch_work(void);
-
-/* read: the batches after the first with uvodbc_cursor_read_start()
+ * uvodbc caps a batch near 8 MiB of buffers); 0: uvodbc's default options
+ * untouched, and 0 for the fetches' max_rows, so the exec option applies.
+ * read: the batches after the first with uvodbc_cursor_read_start()
  * instead of uvodbc_cursor_fetch(). */
 void async_fetch(async_t* a, size_t batch_rows, int read,
                  core_sums_t* sums);
+/* uvodbc_conn_query(CORE_FETCH_SQL): the whole result of `rows` rows in
+ * one request, every value read as above, then uvodbc_req_cleanup().
+ * Default options but max_rows (rows + 1) and max_bytes (SIZE_MAX), so
+ * that the result fits; batch_rows (rows per SQLFetch) as async_fetch's. */
+void async_query_fetch(async_t* a, size_t rows, size_t batch_rows,
+                       core_sums_t* sums);
+
+/* ---- hop.c: the bare hop, the cheapest async SELECT 1 ---- */
+/* K x uv_queue_work on `loop`: the work runs baseline_select1_once() on
+ * b's reused statement, the after-work callback checks the value and
+ * queues the next.  What a thread hop costs around the blocking calls. */
+void hop_select1(uv_loop_t* loop, baseline_t* b, size_t k);
 
 #endif /* UVODBC_BENCH_CORE_H */

@@ -693,7 +693,7 @@ int uvodbc__stmt_fetch_all(uvodbc__stmt_t* s, size_t max_rows,
                            size_t max_bytes, uvodbc__cancel_t* cancel,
                            uvodbc_batch_t* out, uvodbc__diags_t* d) {
   uvodbc__colbuf_t* layout;
-  size_t i, step = FIRST_FETCH_ROWS;
+  size_t i, step = FIRST_FETCH_ROWS, bytes = 0, seg_rows = s->batch.cap;
   int err;
 
   memset(out, 0, sizeof(*out));
@@ -704,16 +704,18 @@ int uvodbc__stmt_fetch_all(uvodbc__stmt_t* s, size_t max_rows,
     layout[i] = s->layout[i];
     if (is_var_type(s->cols[i].type)) layout[i].width = 0; /* compact */
   }
-  err = uvodbc__batch_alloc(out, s->cols, layout, s->ncols, 64);
+  err = uvodbc__result_init(out, s->cols, layout, s->ncols, seg_rows);
   uvodbc__free(layout);
   if (err == 0) err = uvodbc__batch_own_columns(out);
   while (err == 0 && !s->eof) {
-    err = uvodbc__stmt_fetch(s, step, cancel, d);
-    step = step > 0 && step < s->batch.cap / 8 ? step * 8 : 0;
-    if (err == 0) err = uvodbc__batch_append(out, &s->batch);
+    /* Up to the end of the segment being filled, so blocks are not split. */
+    size_t room = seg_rows - out->nrows % seg_rows;
+    err = uvodbc__stmt_fetch(s, step > 0 && step < room ? step : room,
+                             cancel, d);
+    step = step > 0 && step < seg_rows / 8 ? step * 8 : 0;
+    if (err == 0) err = uvodbc__result_append(out, &s->batch, &bytes);
     if (err == 0 && uvodbc__cancel_requested(cancel)) err = UVODBC__ECANCELED;
-    if (err == 0 && (out->nrows > max_rows ||
-                     uvodbc__batch_bytes(out) > max_bytes)) {
+    if (err == 0 && (out->nrows > max_rows || bytes > max_bytes)) {
       char msg[160];
       snprintf(msg, sizeof(msg),
                "result exceeds the limit of %zu rows or %zu bytes",

@@ -298,6 +298,10 @@ struct uvodbc_batch_s {
   uvodbc__colbuf_t* bufs;
   uvodbc_column_t* owned_cols; /* a QUERY result owns its metadata        */
   char* owned_names;
+  /* A whole result (uvodbc__result_append): rows in segments of seg_rows
+   * rows, all full but the last; `bufs` then holds the layout only. */
+  uvodbc_batch_t* segs;
+  size_t nsegs, segs_cap, seg_rows;
 };
 
 int uvodbc__batch_alloc(uvodbc_batch_t* b, const uvodbc_column_t* cols,
@@ -318,6 +322,16 @@ int uvodbc__batch_append(uvodbc_batch_t* dst, const uvodbc_batch_t* src);
 int uvodbc__batch_move_last(uvodbc_batch_t* dst, uvodbc_batch_t* src);
 /* Bytes of cell data (fixed widths plus variable lengths). */
 size_t uvodbc__batch_bytes(const uvodbc_batch_t* b);
+/* A whole result, empty, of `ncols` columns read as `layout` says (width 0:
+ * a variable column, compacted), stored in segments of `seg_rows` rows. */
+int uvodbc__result_init(uvodbc_batch_t* result, const uvodbc_column_t* cols,
+                        const uvodbc__colbuf_t* layout, size_t ncols,
+                        size_t seg_rows);
+/* Appends every row of `block` to `result`, copying each cell once into
+ * its segment (no growing buffer moves what came before); adds the bytes
+ * of cell data appended to *bytes. */
+int uvodbc__result_append(uvodbc_batch_t* result, const uvodbc_batch_t* block,
+                          size_t* bytes);
 /* Copies column metadata (names included) into storage the batch owns. */
 int uvodbc__batch_own_columns(uvodbc_batch_t* b);
 

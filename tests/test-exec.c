@@ -498,6 +498,62 @@ START_TEST(exec_query_fetch_steps) {
 }
 END_TEST
 
+/* A whole result is stored in segments of batch_rows rows: every value,
+ * NULLs and text included, reads back across segment boundaries, whatever
+ * the batch size and in block and row mode (long_column_bytes 4 reads the
+ * text columns in chunks, one row per SQLFetch). */
+START_TEST(exec_query_segments) {
+  static const size_t batch_rows[] = {0, 1, 7, 1000};
+  static const size_t long_bytes[] = {0, 4};
+  uv_loop_t loop;
+  uvodbc_conn_t* conn;
+  uvodbc_req_t req;
+  outcome_t o;
+  uvodbc_exec_options_t opts;
+  const char* t = TEST_TABLE("exec_query_segments");
+  char sql[256];
+  size_t i, j, r;
+
+  ck_assert_int_eq(uv_loop_init(&loop), 0);
+  conn = test_connect(&loop);
+  test_make_table(&loop, conn, t, "id INTEGER, v INTEGER, s VARCHAR(20)");
+  test_fill_numbers(&loop, conn, t, 2500);
+  snprintf(sql, sizeof(sql),
+           "SELECT id, v, s, CASE WHEN MOD(id, 7) = 0 THEN NULL ELSE s END "
+           "FROM %s ORDER BY id", t);
+  for (i = 0; i < sizeof(batch_rows) / sizeof(batch_rows[0]); i++) {
+    for (j = 0; j < sizeof(long_bytes) / sizeof(long_bytes[0]); j++) {
+      int64_t next_id = 1, v;
+      const char* text;
+      uvodbc_exec_options_init(&opts);
+      opts.batch_rows = batch_rows[i];
+      opts.long_column_bytes = long_bytes[j];
+      ck_assert_int_eq(run_op(&loop, conn, 1, &req, &o, sql, NULL, 0, &opts),
+                       0);
+      ck_assert_uint_eq(uvodbc_batch_nrows(req.batch), 2500);
+      test_check_numbers(req.batch, &next_id);
+      for (r = 0; r < 2500; r++) {
+        if ((r + 1) % 7 == 0) {
+          ck_assert_int_eq(uvodbc_batch_is_null(req.batch, 3, r), 1);
+          ck_assert_int_eq(uvodbc_batch_get_text(req.batch, 3, r, &text,
+                                                 NULL),
+                           UVODBC_ENULL);
+        } else {
+          ck_assert_str_eq(test_get_text(req.batch, 3, r, NULL),
+                           test_get_text(req.batch, 2, r, NULL));
+        }
+      }
+      ck_assert_int_eq(uvodbc_batch_get_int64(req.batch, 0, 2500, &v),
+                       UVODBC_ERANGE);
+      uvodbc_req_cleanup(&req);
+    }
+  }
+  test_drop_table(&loop, conn, t);
+  test_close(&loop, conn);
+  test_loop_close(&loop);
+}
+END_TEST
+
 /* max_rows: one row past the limit fails, exactly the limit succeeds, also
  * when the limit falls inside a batch. */
 START_TEST(exec_query_limit_rows) {
@@ -1006,6 +1062,7 @@ Suite* exec_suite(void) {
   tcase_add_test(tc, exec_params_types);
   tcase_add_test(tc, exec_query_whole_result);
   tcase_add_test(tc, exec_query_fetch_steps);
+  tcase_add_test(tc, exec_query_segments);
   tcase_add_test(tc, exec_query_limit_rows);
   tcase_add_test(tc, exec_query_limit_bytes);
   tcase_add_test(tc, exec_query_non_select);

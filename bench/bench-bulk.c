@@ -58,6 +58,7 @@ static void usage(FILE* out) {
           "  --runs N     timed runs per measurement (default 5)\n"
           "  --rows N     rows inserted per measurement (default 100000)\n"
           "  --batch N    rows per parameter array (default 1000)\n"
+          "  --csv FILE   append a CSV line per row\n"
           "  --drivers L  drivers to run (default all three)\n"
           "  --arrays-only  skip the (slow) row-by-row measurements\n");
 }
@@ -80,6 +81,10 @@ static void parse_args(int argc, char** argv, options_t* o) {
       i++;
     } else if (strcmp(arg, "--batch") == 0) {
       o->batch = bench_parse_count(arg, val);
+      i++;
+    } else if (strcmp(arg, "--csv") == 0) {
+      if (val == NULL) bench_die("--csv needs a file");
+      bench_csv_open(val); /* one line per row, as uvodbc-bench-core */
       i++;
     } else if (strcmp(arg, "--drivers") == 0) {
       if (val == NULL) bench_die("--drivers needs a value");
@@ -615,5 +620,6 @@ int main(int argc, char** argv) {
   for (d = 0; d < BENCH_NDRIVERS; d++)
     if (o.drivers[d]) measure(&o, (bench_driver_t)d);
   if (uvodbc_shutdown() != 0) bench_die("uvodbc_shutdown: busy");
+  bench_csv_close();
   return 0;
 }

@@ -47,6 +47,7 @@ static void usage(FILE* out) {
           "                  sqlite, 500 on pg and mariadb)\n"
           "  --requesters N  concurrent requesters = baseline threads = pool\n"
           "                  max_size (default 8)\n"
+          "  --csv FILE   append a CSV line per row\n"
           "  --drivers L     drivers to run (default all three)\n");
 }
 
@@ -67,6 +68,10 @@ static void parse_args(int argc, char** argv, options_t* o) {
       i++;
     } else if (strcmp(arg, "--requesters") == 0) {
       o->requesters = bench_parse_count(arg, val);
+      i++;
+    } else if (strcmp(arg, "--csv") == 0) {
+      if (val == NULL) bench_die("--csv needs a file");
+      bench_csv_open(val); /* one line per row, as uvodbc-bench-core */
       i++;
     } else if (strcmp(arg, "--drivers") == 0) {
       if (val == NULL) bench_die("--drivers needs a value");
@@ -330,5 +335,6 @@ int main(int argc, char** argv) {
     if (o.drivers[d]) measure(&o, (bench_driver_t)d);
   SQLFreeHandle(SQL_HANDLE_ENV, env);
   uvodbc_shutdown();
+  bench_csv_close();
   return 0;
 }

@@ -181,6 +181,9 @@ void bench_print_header(void) {
          "ratio", "r(min)", "baseline rate", "uvodbc rate");
 }
 
+static FILE* csv_file; /* bench_csv_open() */
+static void csv_row(const bench_row_t* r, const bench_cpu_t* cpu);
+
 void bench_print_row(const bench_row_t* r) {
   double bmed = bench_median(r->base, r->n), bmin = bench_min(r->base, r->n);
   double umed = bench_median(r->uvo, r->n), umin = bench_min(r->uvo, r->n);
@@ -196,11 +199,10 @@ void bench_print_row(const bench_row_t* r) {
          r->driver, r->what, r->unit, bcell, ucell, umed / bmed, umin / bmin,
          brate, r->rate, urate, r->rate);
   fflush(stdout);
+  if (csv_file != NULL) csv_row(r, NULL);
 }
 
 /* ---- the wide table (uvodbc-bench-core) ---- */
-
-static FILE* csv_file;
 
 /* Decimals for about three significant digits at `v`'s size, so that
  * 0.31 ms and 61.2 ms both stay readable. */

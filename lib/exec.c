@@ -259,7 +259,9 @@ static int run_call(uvodbc_op_t* op, uvodbc__stmt_t* s) {
 static int run(uvodbc_op_t* op) {
   uvodbc__stmt_t* s = op->stmt;
   int err;
-  if (op->streams >= 0) uvodbc__odbc_stream_cursors(op->dbc, op->streams);
+  if (op->streams >= 0)
+    uvodbc__odbc_stream_cursors(op->dbc, op->streams,
+                                &op->conn->declare_fetch);
   s->driver = op->driver;
   s->keep_params = op->kind == OP_CALL;
   s->opts.batch_rows = op->opts.batch_rows;

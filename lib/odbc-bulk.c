@@ -241,6 +241,7 @@ int uvodbc__stmt_bulk(uvodbc__stmt_t* s, const char* sql,
     }
     for (i = 0; i < count; i++) status[i] = NOT_REPORTED;
     processed = 0;
+    s->clean = 0;
     uvodbc__cancel_arm(cancel, s->h, s->driver_h, s->kill);
     rc = uvodbc__cancel_requested(cancel) ? SQL_ERROR : SQLExecute(s->h);
     uvodbc__cancel_disarm(cancel);

@@ -64,6 +64,7 @@ int uvodbc__stmt_catalog(uvodbc__stmt_t* s, uvodbc_catalog_t kind,
   uvodbc__stmt_reset(s);
   s->prepared = 0;
   if (serialize) pthread_mutex_lock(&sqlite_catalog_lock);
+  s->clean = 0;
   rc = call(s->h, args, kind, &fn);
   if (rc != SQL_SUCCESS)
     uvodbc__diags_collect(d, SQL_HANDLE_STMT, s->h, fn, NULL);

@@ -30,6 +30,17 @@
 #define BATCH_BYTES_TARGET (8u << 20)
 #define GETDATA_CHUNK (64u << 10)
 
+/* SQL_ATTR_ROW_ARRAY_SIZE, set only when it changes (it outlives
+ * SQLFreeStmt(SQL_CLOSE)). */
+static SQLRETURN set_array_size(uvodbc__stmt_t* s, SQLULEN n) {
+  SQLRETURN rc;
+  if (s->array_size == n) return SQL_SUCCESS;
+  rc = SQLSetStmtAttr(s->h, SQL_ATTR_ROW_ARRAY_SIZE,
+                      (SQLPOINTER)(uintptr_t)n, 0);
+  s->array_size = SQL_SUCCEEDED(rc) ? n : 0;
+  return rc;
+}
+
 static int sql_error(uvodbc__stmt_t* s, const char* fn, uvodbc__diags_t* d) {
   uvodbc__diags_collect(d, SQL_HANDLE_STMT, s->h, fn, NULL);
   return UVODBC_ESQL;
@@ -292,8 +303,7 @@ int uvodbc__stmt_describe(uvodbc__stmt_t* s, uvodbc__diags_t* d) {
   if (s->row_mode) {
     /* One row per SQLFetch: the result before SQLMoreResults may have left
      * a larger rowset, and SQLGetData would read only its first row. */
-    if (!SQL_SUCCEEDED(SQLSetStmtAttr(s->h, SQL_ATTR_ROW_ARRAY_SIZE,
-                                      (SQLPOINTER)1, 0)))
+    if (!SQL_SUCCEEDED(set_array_size(s, 1)))
       return sql_error(s, "SQLSetStmtAttr", d);
     /* Fixed columns keep their width; text-like ones become variable. */
     for (i = 0; i < ncols; i++)
@@ -306,13 +316,14 @@ int uvodbc__stmt_describe(uvodbc__stmt_t* s, uvodbc__diags_t* d) {
   rows = batch_rows_for(s, s->opts.batch_rows);
   if (uvodbc__batch_alloc(&s->batch, s->cols, s->layout, s->ncols, rows))
     return UVODBC__ENOMEM;
-  if (!SQL_SUCCEEDED(SQLSetStmtAttr(s->h, SQL_ATTR_ROW_BIND_TYPE,
-                                    (SQLPOINTER)SQL_BIND_BY_COLUMN, 0)) ||
-      !SQL_SUCCEEDED(SQLSetStmtAttr(s->h, SQL_ATTR_ROW_ARRAY_SIZE,
-                                    (SQLPOINTER)(uintptr_t)rows, 0)) ||
-      !SQL_SUCCEEDED(SQLSetStmtAttr(s->h, SQL_ATTR_ROWS_FETCHED_PTR,
-                                    &s->rows_fetched, 0)))
-    return sql_error(s, "SQLSetStmtAttr", d);
+  if (!s->attrs_set) {
+    if (!SQL_SUCCEEDED(SQLSetStmtAttr(s->h, SQL_ATTR_ROW_BIND_TYPE,
+                                      (SQLPOINTER)SQL_BIND_BY_COLUMN, 0)) ||
+        !SQL_SUCCEEDED(SQLSetStmtAttr(s->h, SQL_ATTR_ROWS_FETCHED_PTR,
+                                      &s->rows_fetched, 0)))
+      return sql_error(s, "SQLSetStmtAttr", d);
+    s->attrs_set = 1;
+  }
   return bind_columns(s, &s->batch, d);
 }
 
@@ -381,6 +392,7 @@ int uvodbc__stmt_prepare(uvodbc__stmt_t* s, const char* sql,
   uvodbc__stmt_reset(s);
   s->prepared = 0;
   if (mariadb_lock_trap(s, sql, "SQLPrepare", d)) return UVODBC_ESQL;
+  s->clean = 0;
   rc = SQLPrepare(s->h, (SQLCHAR*)sql, SQL_NTS);
   if (rc != SQL_SUCCESS)
     uvodbc__diags_collect(d, SQL_HANDLE_STMT, s->h, "SQLPrepare", NULL);
@@ -403,7 +415,8 @@ static int execute(uvodbc__stmt_t* s, const char* sql,
   int err = 0;
 
   apply_defaults(s);
-  SQLFreeStmt(s->h, SQL_CLOSE); /* a previous result may still be open */
+  if (!s->clean) SQLFreeStmt(s->h, SQL_CLOSE); /* a result may be open */
+  s->clean = 0;
   s->rows_affected = -1;
   if (sql == NULL && n != s->nparams) {
     char msg[128];
@@ -451,13 +464,14 @@ int uvodbc__stmt_exec(uvodbc__stmt_t* s, const char* sql,
   int err;
   if (params == NULL || params->n == 0) {
     SQLSMALLINT markers = 0;
-    uvodbc__stmt_reset(s);
+    if (!s->clean) uvodbc__stmt_reset(s);
     s->prepared = 0;
     if (mariadb_lock_trap(s, sql, "SQLExecDirect", d)) return UVODBC_ESQL;
     /* Markers without values: our EPARAMS, not whatever each driver makes
      * of it (SQLite: HY000, MariaDB: a malformed packet).  Only SQL with a
      * '?' pays for the extra prepare; a failing one is left to
      * SQLExecDirect to report. */
+    if (strchr(sql, '?') != NULL) s->clean = 0; /* prepared below */
     if (strchr(sql, '?') != NULL &&
         SQL_SUCCEEDED(SQLPrepare(s->h, (SQLCHAR*)sql, SQL_NTS)) &&
         SQL_SUCCEEDED(SQLNumParams(s->h, &markers)) && markers > 0) {
@@ -524,14 +538,10 @@ static int fetch_block(uvodbc__stmt_t* s, uvodbc_batch_t* batch,
                        uvodbc__diags_t* d) {
   SQLRETURN rc;
   size_t want = max_rows > 0 && max_rows < batch->cap ? max_rows : batch->cap;
-  SQLULEN current = 0;
   int err;
   if (s->bound_to != batch->bufs && (err = bind_columns(s, batch, d)) != 0)
     return err;
-  SQLGetStmtAttr(s->h, SQL_ATTR_ROW_ARRAY_SIZE, &current, 0, NULL);
-  if (current != want &&
-      !SQL_SUCCEEDED(SQLSetStmtAttr(s->h, SQL_ATTR_ROW_ARRAY_SIZE,
-                                    (SQLPOINTER)(uintptr_t)want, 0)))
+  if (!SQL_SUCCEEDED(set_array_size(s, want)))
     return sql_error(s, "SQLSetStmtAttr", d);
   s->rows_fetched = 0; /* MariaDB leaves it untouched on SQL_NO_DATA */
   rc = fetch_armed(s, cancel);
@@ -745,8 +755,7 @@ void uvodbc__stmt_reset(uvodbc__stmt_t* s) {
   if (s->h == SQL_NULL_HSTMT) return;
   SQLFreeStmt(s->h, SQL_CLOSE);
   free_result(s);
-  SQLSetStmtAttr(s->h, SQL_ATTR_ROW_ARRAY_SIZE, (SQLPOINTER)1, 0);
-  SQLSetStmtAttr(s->h, SQL_ATTR_ROWS_FETCHED_PTR, NULL, 0);
+  s->clean = 1;
 }
 
 void uvodbc__stmt_free(uvodbc__stmt_t* s) {

@@ -184,8 +184,9 @@ int uvodbc__odbc_connect(const uvodbc__connect_args_t* args, SQLHDBC* out,
 #define UVODBC__ROLLBACK_CLOSES 2u
 unsigned uvodbc__odbc_txn_closes(SQLHDBC dbc, int streams);
 /* psqlODBC: whether the next executes read through a server cursor
- * (UseDeclareFetch) or buffer their result. */
-void uvodbc__odbc_stream_cursors(SQLHDBC dbc, int on);
+ * (UseDeclareFetch) or buffer their result.  `now` (or NULL) caches the
+ * connection's setting: no call when it already is `on`. */
+void uvodbc__odbc_stream_cursors(SQLHDBC dbc, int on, int* now);
 /* Rolls back, disconnects and frees the handle (SQLite: settling its
  * driver's stale transaction flag first if needed): 0, or UVODBC_ESQL when
  * the driver refused to disconnect (the handle is then still allocated). */
@@ -388,6 +389,13 @@ typedef struct uvodbc__stmt_s {
   const uvodbc__colbuf_t* bound_to; /* block mode: the buffers bound now,
                                        NULL when nothing is bound        */
   SQLULEN rows_fetched;  /* stable address bound to ROWS_FETCHED_PTR       */
+  /* Driver calls a statement need not repeat (SELECT 1 made 20, now 7):
+   * clean: closed since uvodbc__stmt_reset, nothing run on it since;
+   * array_size: SQL_ATTR_ROW_ARRAY_SIZE as set (0: unknown);
+   * attrs_set: column-wise binding and ROWS_FETCHED_PTR set (both stay). */
+  int clean;
+  SQLULEN array_size;
+  int attrs_set;
 } uvodbc__stmt_t;
 
 int uvodbc__stmt_init(uvodbc__stmt_t* s, SQLHDBC dbc, uvodbc__diags_t* d);

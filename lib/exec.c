@@ -270,6 +270,7 @@ static int run(uvodbc_op_t* op) {
   if (op->kind == OP_QUERY && s->opts.batch_rows == 0)
     s->opts.batch_rows = QUERY_BATCH_ROWS;
   s->opts.long_column_bytes = op->opts.long_column_bytes;
+  s->opts.whole = op->kind == OP_QUERY || op->kind == OP_CALL;
   if (op->catalog != NULL)
     err = uvodbc__stmt_catalog(s, op->catalog_kind, op->catalog, &op->diags);
   else if (op->prepared != NULL)

@@ -235,6 +235,21 @@ static size_t row_mode_rows(const uvodbc__stmt_t* s, size_t asked) {
   return asked > 0 ? asked : 1;
 }
 
+/* Rows per batch of the current result: per fetch, or per segment of a
+ * whole result. */
+static size_t full_rows(uvodbc__stmt_t* s) {
+  return s->row_mode ? row_mode_rows(s, s->opts.batch_rows)
+                     : batch_rows_for(s, s->opts.batch_rows);
+}
+
+/* The rows to allocate buffers for at describe: a whole result starts at
+ * its first fetch's size and grows (uvodbc__stmt_fetch_all), so a small
+ * result costs small buffers. */
+static size_t first_rows(uvodbc__stmt_t* s) {
+  size_t rows = full_rows(s);
+  return s->opts.whole && rows > FIRST_FETCH_ROWS ? FIRST_FETCH_ROWS : rows;
+}
+
 static void apply_defaults(uvodbc__stmt_t* s) {
   if (s->opts.long_column_bytes == 0)
     s->opts.long_column_bytes = DEFAULT_LONG_COLUMN_BYTES;
@@ -311,9 +326,9 @@ int uvodbc__stmt_describe(uvodbc__stmt_t* s, uvodbc__diags_t* d) {
     if (uvodbc__batch_alloc(&s->carry, s->cols, s->layout, s->ncols, 1))
       return UVODBC__ENOMEM;
     return uvodbc__batch_alloc(&s->batch, s->cols, s->layout, s->ncols,
-                               row_mode_rows(s, s->opts.batch_rows));
+                               first_rows(s));
   }
-  rows = batch_rows_for(s, s->opts.batch_rows);
+  rows = first_rows(s);
   if (uvodbc__batch_alloc(&s->batch, s->cols, s->layout, s->ncols, rows))
     return UVODBC__ENOMEM;
   if (!s->attrs_set) {
@@ -702,26 +717,28 @@ void uvodbc__stmt_swap(uvodbc__stmt_t* s) {
 int uvodbc__stmt_fetch_all(uvodbc__stmt_t* s, size_t max_rows,
                            size_t max_bytes, uvodbc__cancel_t* cancel,
                            uvodbc_batch_t* out, uvodbc__diags_t* d) {
-  uvodbc__colbuf_t* layout;
-  size_t i, step = FIRST_FETCH_ROWS, bytes = 0, seg_rows = s->batch.cap;
+  size_t i, step = FIRST_FETCH_ROWS, bytes = 0, seg_rows;
   int err;
 
   memset(out, 0, sizeof(*out));
   if (!s->has_result) return 0;
-  layout = uvodbc__mallocarray(s->ncols, sizeof(*layout));
-  if (layout == NULL) return UVODBC__ENOMEM;
-  for (i = 0; i < s->ncols; i++) {
-    layout[i] = s->layout[i];
-    if (is_var_type(s->cols[i].type)) layout[i].width = 0; /* compact */
-  }
-  err = uvodbc__result_init(out, s->cols, layout, s->ncols, seg_rows);
-  uvodbc__free(layout);
+  seg_rows = full_rows(s);
+  err = uvodbc__result_init(out, s->cols, s->layout, s->ncols, seg_rows);
+  for (i = 0; err == 0 && i < s->ncols; i++)
+    if (is_var_type(s->cols[i].type)) out->bufs[i].width = 0; /* compact */
   if (err == 0) err = uvodbc__batch_own_columns(out);
   while (err == 0 && !s->eof) {
     /* Up to the end of the segment being filled, so blocks are not split. */
     size_t room = seg_rows - out->nrows % seg_rows;
-    err = uvodbc__stmt_fetch(s, step > 0 && step < room ? step : room,
-                             cancel, d);
+    size_t want = step > 0 && step < room ? step : room;
+    if (!s->row_mode && want > s->batch.cap) { /* grow the bound buffers */
+      if (uvodbc__batch_reserve(&s->batch, want)) {
+        err = UVODBC__ENOMEM;
+        break;
+      }
+      s->bound_to = NULL; /* moved: bind them again */
+    }
+    err = uvodbc__stmt_fetch(s, want, cancel, d);
     step = step > 0 && step < seg_rows / 8 ? step * 8 : 0;
     if (err == 0) err = uvodbc__result_append(out, &s->batch, &bytes);
     if (err == 0 && uvodbc__cancel_requested(cancel)) err = UVODBC__ECANCELED;

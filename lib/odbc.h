@@ -359,6 +359,7 @@ int uvodbc__split_ambiguous(const char* sql);
 typedef struct uvodbc__fetch_opts_s {
   size_t batch_rows;
   size_t long_column_bytes;
+  int whole; /* read by uvodbc__stmt_fetch_all: buffers start small */
 } uvodbc__fetch_opts_t;
 
 typedef struct uvodbc__stmt_s {

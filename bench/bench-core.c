@@ -13,6 +13,7 @@
  * every side in turn within each run; the table shows medians and ranges,
  * the time ratio uvodbc / baseline and the process's CPU time.  See
  * bench/README.md. */
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,7 @@ typedef struct options_s {
   size_t batch;   /* 0: uvodbc's defaults, baseline CORE_BASE_BATCH */
   int drivers[BENCH_NDRIVERS];
   int declare_fetch; /* PG: also with UseDeclareFetch=1;Fetch=<batch> */
+  int glibc_malloc;  /* keep glibc's malloc thresholds as they are */
   const char* csv;   /* NULL: no CSV */
 } options_t;
 
@@ -57,7 +59,9 @@ static void usage(FILE* out) {
           "  --drivers L   drivers to run (default all three); connection\n"
           "                strings from UVODBC_TEST_SQLITE/_PG/_MARIADB\n"
           "  --no-declare-fetch  skip the PG UseDeclareFetch=1 fetch rows\n"
-          "  --csv FILE    append a CSV line per printed row to FILE\n",
+          "  --csv FILE    append a CSV line per printed row to FILE\n"
+          "  --glibc-malloc  keep glibc's trim and mmap thresholds (by default\n"
+          "                they are raised for both sides: docs/performance.md)\n",
           CORE_BASE_BATCH, CORE_WORK_ROWS);
 }
 
@@ -98,6 +102,8 @@ static void parse_args(int argc, char** argv, options_t* o) {
       i++;
     } else if (strcmp(arg, "--no-declare-fetch") == 0) {
       o->declare_fetch = 0;
+    } else if (strcmp(arg, "--glibc-malloc") == 0) {
+      o->glibc_malloc = 1;
     } else if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
       usage(stdout);
       exit(0);
@@ -358,6 +364,13 @@ int main(int argc, char** argv) {
   for (d = 0; d < BENCH_NDRIVERS; d++) /* fail before any work */
     if (o.drivers[d]) bench_connstr((bench_driver_t)d);
   if (o.csv != NULL) bench_csv_open(o.csv);
+  /* A well-tuned blocking program keeps its heap: with glibc's defaults,
+   * the main thread gives a large result's memory back after each query
+   * and faults it in again at the next (SQLite's baseline fetch took 1.5x
+   * as long), while worker threads' arenas behave differently. */
+  if (!o.glibc_malloc && (!mallopt(M_TRIM_THRESHOLD, 256 << 20) ||
+                          !mallopt(M_MMAP_THRESHOLD, 32 << 20)))
+    bench_die("mallopt failed");
   if (uv_loop_init(&loop) != 0) bench_die("uv_loop_init failed");
   if (uvodbc_init() != 0) bench_die("uvodbc_init failed");
 
@@ -368,6 +381,9 @@ int main(int argc, char** argv) {
   printf("# ratio = uvodbc median / baseline median, r(min) = uvodbc min / "
          "baseline min (time; below 1 is faster);\n"
          "#   'vs bare hop': the bare hop in the baseline columns\n");
+  printf("# malloc: %s\n",
+         o.glibc_malloc ? "glibc defaults"
+                        : "M_TRIM_THRESHOLD 256 MiB, M_MMAP_THRESHOLD 32 MiB");
   printf("# cpu: the process's CPU time (user + system, every thread), "
          "median per query or per 1000 rows\n");
   if (o.batch > 0)

@@ -523,8 +523,9 @@ typedef struct uvodbc_exec_options_s {
    * query while it fetches: docs/reading.md).  As that one, it holds when
    * the driver never returns: uvodbc_conn_options_t. */
   unsigned int timeout_ms;
-  /* Rows per batch, i.e. per thread hop.  0: as many as fit in about 2 MiB
-   * of buffers, 1024 to 16384 (1024 when a long column is read in chunks).
+  /* Rows per batch, i.e. per thread hop.  0: as many as fit in about
+   * 512 KiB of buffers (docs/performance.md), 1024 to 16384 (1024 when a
+   * long column is read in chunks).
    * Always bounded so that a batch's buffers stay within 8 MiB: a larger
    * value (SIZE_MAX included) means as many rows as fit.  When a long
    * column is read in chunks, a batch also ends before the row that would
@@ -718,7 +719,7 @@ UVODBC_EXTERN int uvodbc_conn_call(uvodbc_conn_t* conn, uvodbc_req_t* req,
  *     next batch is fetched on a worker while the callback handles the
  *     current one.
  * Memory: a cursor holds the buffers of one batch (its batch_rows rows,
- * within the 8 MiB bound above; about 2 MiB by default) and, once read
+ * within the 8 MiB bound above; about 512 KiB by default) and, once read
  * with read_start, a second set for the batch in flight: at most
  * 2 x batch buffers + the driver's own buffer.  The driver's buffer is the
  * whole result unless the driver streams: uvodbc makes psqlODBC's cursors

@@ -21,7 +21,7 @@
 
 #define DEFAULT_BATCH_ROWS 1024
 #define MAX_DEFAULT_BATCH_ROWS 16384
-#define DEFAULT_BATCH_BYTES (2u << 20)
+#define DEFAULT_BATCH_BYTES (512u << 10) /* docs/performance.md */
 /* uvodbc__stmt_fetch_all(): rows of its first fetch, 8 times more each
  * next one up to the batch (the driver's work per SQLFetch grows with the
  * rowset: SQLite initializes a status per row of it). */

@@ -29,7 +29,6 @@ int uvodbc__connect(uv_loop_t* loop, uvodbc_req_t* req, const char* connstr,
   if (conn == NULL) return UV_ENOMEM;
   conn->loop = loop;
   conn->autocommit = 1;
-  conn->declare_fetch = -1;
   conn->thread = uv_thread_self();
   conn->created_ns = uv_hrtime();
   conn->pool = pool;

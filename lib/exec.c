@@ -259,15 +259,14 @@ static int run_call(uvodbc_op_t* op, uvodbc__stmt_t* s) {
 static int run(uvodbc_op_t* op) {
   uvodbc__stmt_t* s = op->stmt;
   int err;
-  if (op->streams >= 0)
-    uvodbc__odbc_stream_cursors(op->dbc, op->streams,
-                                &op->conn->declare_fetch);
+  if (op->streams >= 0) uvodbc__odbc_stream_cursors(op->dbc, op->streams);
   s->driver = op->driver;
   s->keep_params = op->kind == OP_CALL;
   s->opts.batch_rows = op->opts.batch_rows;
   /* The whole result in this hop: bigger batches would save no hop, only
    * cost buffers for every small result. */
-  if (op->kind == OP_QUERY && s->opts.batch_rows == 0)
+  if ((op->kind == OP_QUERY || op->kind == OP_CALL) &&
+      s->opts.batch_rows == 0)
     s->opts.batch_rows = QUERY_BATCH_ROWS;
   s->opts.long_column_bytes = op->opts.long_column_bytes;
   s->opts.whole = op->kind == OP_QUERY || op->kind == OP_CALL;

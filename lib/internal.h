@@ -345,9 +345,6 @@ struct uvodbc_conn_s {
   SQLHDBC dbc;
   uvodbc__driver_t driver;
   int streams;       /* uvodbc decides which results stream: cursors */
-  int declare_fetch; /* psqlODBC's declare-fetch as this connection's
-                        statements last set it (-1 unknown); only the
-                        worker running the connection's turn touches it */
   unsigned txn_closes; /* which ends close every cursor (odbc-txn.c) */
   int open;
   int closing;

@@ -157,13 +157,9 @@ static char* psql_connstr(const char* connstr, int* streams) {
  * (pgapifunc.h), read at each execute (convert.c). */
 #define PSQL_ATTR_USE_DECLAREFETCH 65539
 
-void uvodbc__odbc_stream_cursors(SQLHDBC dbc, int on, int* now) {
-  SQLRETURN rc;
-  on = on != 0;
-  if (now != NULL && *now == on) return; /* a driver manager call saved */
-  rc = SQLSetConnectAttr(dbc, PSQL_ATTR_USE_DECLAREFETCH,
-                         (SQLPOINTER)(uintptr_t)on, SQL_IS_UINTEGER);
-  if (now != NULL) *now = SQL_SUCCEEDED(rc) ? on : -1;
+void uvodbc__odbc_stream_cursors(SQLHDBC dbc, int on) {
+  SQLSetConnectAttr(dbc, PSQL_ATTR_USE_DECLAREFETCH,
+                    (SQLPOINTER)(uintptr_t)(on != 0), SQL_IS_UINTEGER);
 }
 
 /* The connection string to pass to SQLDriverConnect: `connstr`, or a copy

@@ -238,8 +238,20 @@ static size_t row_mode_rows(const uvodbc__stmt_t* s, size_t asked) {
 /* Rows per batch of the current result: per fetch, or per segment of a
  * whole result. */
 static size_t full_rows(uvodbc__stmt_t* s) {
-  return s->row_mode ? row_mode_rows(s, s->opts.batch_rows)
+  return s->row_mode ? row_mode_rows(s, s->opts.batch_rows > 0
+                                            ? s->opts.batch_rows
+                                            : DEFAULT_BATCH_ROWS)
                      : batch_rows_for(s, s->opts.batch_rows);
+}
+
+/* Rows per segment of a whole result: a fetch's, but at least
+ * DEFAULT_BATCH_ROWS within the byte bound, so that small fetches (a small
+ * batch_rows) do not make a segment of a few rows each. */
+static size_t segment_rows(uvodbc__stmt_t* s) {
+  size_t fetch = full_rows(s);
+  size_t least = s->row_mode ? row_mode_rows(s, DEFAULT_BATCH_ROWS)
+                             : batch_rows_for(s, DEFAULT_BATCH_ROWS);
+  return fetch > least ? fetch : least;
 }
 
 /* The rows to allocate buffers for at describe: a whole result starts at
@@ -263,8 +275,13 @@ static int bind_columns(uvodbc__stmt_t* s, uvodbc_batch_t* b,
   for (i = 0; i < s->ncols; i++) {
     uvodbc__colbuf_t* c = &b->bufs[i];
     if (!SQL_SUCCEEDED(SQLBindCol(s->h, (SQLUSMALLINT)(i + 1), c->ctype,
-                                  c->data, c->width, c->ind)))
-      return sql_error(s, "SQLBindCol", d);
+                                  c->data, c->width, c->ind))) {
+      int err = sql_error(s, "SQLBindCol", d);
+      /* No column may stay bound to buffers that are no longer these. */
+      SQLFreeStmt(s->h, SQL_UNBIND);
+      s->bound_to = NULL;
+      return err;
+    }
   }
   s->bound_to = b->bufs;
   return 0;
@@ -717,20 +734,22 @@ void uvodbc__stmt_swap(uvodbc__stmt_t* s) {
 int uvodbc__stmt_fetch_all(uvodbc__stmt_t* s, size_t max_rows,
                            size_t max_bytes, uvodbc__cancel_t* cancel,
                            uvodbc_batch_t* out, uvodbc__diags_t* d) {
-  size_t i, step = FIRST_FETCH_ROWS, bytes = 0, seg_rows;
+  size_t i, step = FIRST_FETCH_ROWS, bytes = 0, fetch_rows, seg_rows;
   int err;
 
   memset(out, 0, sizeof(*out));
   if (!s->has_result) return 0;
-  seg_rows = full_rows(s);
+  fetch_rows = full_rows(s);
+  seg_rows = segment_rows(s);
   err = uvodbc__result_init(out, s->cols, s->layout, s->ncols, seg_rows);
   for (i = 0; err == 0 && i < s->ncols; i++)
     if (is_var_type(s->cols[i].type)) out->bufs[i].width = 0; /* compact */
   if (err == 0) err = uvodbc__batch_own_columns(out);
   while (err == 0 && !s->eof) {
     /* Up to the end of the segment being filled, so blocks are not split. */
-    size_t room = seg_rows - out->nrows % seg_rows;
-    size_t want = step > 0 && step < room ? step : room;
+    size_t want = seg_rows - out->nrows % seg_rows;
+    if (want > fetch_rows) want = fetch_rows;
+    if (step > 0 && want > step) want = step;
     if (!s->row_mode && want > s->batch.cap) { /* grow the bound buffers */
       if (uvodbc__batch_reserve(&s->batch, want)) {
         err = UVODBC__ENOMEM;
@@ -739,7 +758,7 @@ int uvodbc__stmt_fetch_all(uvodbc__stmt_t* s, size_t max_rows,
       s->bound_to = NULL; /* moved: bind them again */
     }
     err = uvodbc__stmt_fetch(s, want, cancel, d);
-    step = step > 0 && step < seg_rows / 8 ? step * 8 : 0;
+    step = step > 0 && step < fetch_rows / 8 ? step * 8 : 0;
     if (err == 0) err = uvodbc__result_append(out, &s->batch, &bytes);
     if (err == 0 && uvodbc__cancel_requested(cancel)) err = UVODBC__ECANCELED;
     if (err == 0 && (out->nrows > max_rows || bytes > max_bytes)) {

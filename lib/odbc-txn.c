@@ -39,7 +39,7 @@ int uvodbc__odbc_end_tran(SQLHDBC dbc, int commit, uvodbc__diags_t* d) {
 unsigned uvodbc__odbc_txn_closes(SQLHDBC dbc, int streams) {
   SQLUSMALLINT commit = SQL_CB_CLOSE, rollback = SQL_CB_CLOSE;
   if (streams) {
-    uvodbc__odbc_stream_cursors(dbc, 1, NULL);
+    uvodbc__odbc_stream_cursors(dbc, 1);
     SQLEndTran(SQL_HANDLE_DBC, dbc, SQL_COMMIT);
   }
   if (!SQL_SUCCEEDED(SQLGetInfo(dbc, SQL_CURSOR_COMMIT_BEHAVIOR, &commit,
@@ -48,7 +48,7 @@ unsigned uvodbc__odbc_txn_closes(SQLHDBC dbc, int streams) {
   if (!SQL_SUCCEEDED(SQLGetInfo(dbc, SQL_CURSOR_ROLLBACK_BEHAVIOR, &rollback,
                                 sizeof(rollback), NULL)))
     rollback = SQL_CB_CLOSE;
-  if (streams) uvodbc__odbc_stream_cursors(dbc, 0, NULL); /* as connected */
+  if (streams) uvodbc__odbc_stream_cursors(dbc, 0); /* as connected */
   return (commit != SQL_CB_PRESERVE ? UVODBC__COMMIT_CLOSES : 0) |
          (rollback != SQL_CB_PRESERVE ? UVODBC__ROLLBACK_CLOSES : 0);
 }

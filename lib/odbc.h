@@ -184,9 +184,8 @@ int uvodbc__odbc_connect(const uvodbc__connect_args_t* args, SQLHDBC* out,
 #define UVODBC__ROLLBACK_CLOSES 2u
 unsigned uvodbc__odbc_txn_closes(SQLHDBC dbc, int streams);
 /* psqlODBC: whether the next executes read through a server cursor
- * (UseDeclareFetch) or buffer their result.  `now` (or NULL) caches the
- * connection's setting: no call when it already is `on`. */
-void uvodbc__odbc_stream_cursors(SQLHDBC dbc, int on, int* now);
+ * (UseDeclareFetch) or buffer their result. */
+void uvodbc__odbc_stream_cursors(SQLHDBC dbc, int on);
 /* Rolls back, disconnects and frees the handle (SQLite: settling its
  * driver's stale transaction flag first if needed): 0, or UVODBC_ESQL when
  * the driver refused to disconnect (the handle is then still allocated). */

@@ -1,7 +1,7 @@
 /* Batch accessors: a batch built from the fuzz input the way the fetch code
  * lays it out (block-bound fixed cells with the driver's lengths and NULs,
  * variable cells appended in chunks, a QUERY result appended from block
- * batches), then every public uvodbc_batch_* accessor at fuzzed row and
+ * batches into segments of a fuzzed size), then every public uvodbc_batch_* accessor at fuzzed row and
  * column indices.  Invariants: an accessor answers in range or with an
  * error, text comes back NUL-terminated at its length, and every value
  * read is the value written. */
@@ -154,6 +154,7 @@ int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   uvodbc__colbuf_t layout[MAX_COLS], compact[MAX_COLS];
   uvodbc_batch_t block, query;
   size_t ncols = 1 + fuzz_byte(&in) % MAX_COLS, i, r, k, rows, batches;
+  size_t seg_rows, bytes = 0;
   int as_query = fuzz_byte(&in) & 1;
 
   memset(cols, 0, sizeof(cols));
@@ -185,8 +186,10 @@ int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     uvodbc__batch_free(&block);
     return 0;
   }
-  /* A QUERY result: fetches appended into compact storage. */
-  FUZZ_CHECK(uvodbc__batch_alloc(&query, cols, compact, ncols, 1) == 0);
+  /* A QUERY result: fetches appended into compact storage, in segments
+   * that fetches fill exactly or split. */
+  seg_rows = 1 + fuzz_byte(&in) % (MAX_ROWS + 1);
+  FUZZ_CHECK(uvodbc__result_init(&query, cols, compact, ncols, seg_rows) == 0);
   FUZZ_CHECK(uvodbc__batch_own_columns(&query) == 0);
   batches = 1 + fuzz_byte(&in) % 2;
   for (k = 0; k < batches; k++) {
@@ -195,10 +198,10 @@ int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     for (r = 0; r < rows; r++)
       for (i = 0; i < ncols; i++) fill(&in, &block, i, r, &shadow[i][base + r]);
     block.nrows = rows;
-    FUZZ_CHECK(uvodbc__batch_append(&query, &block) == 0);
+    FUZZ_CHECK(uvodbc__result_append(&query, &block, &bytes) == 0);
     FUZZ_CHECK(query.nrows == base + rows);
   }
-  FUZZ_CHECK(uvodbc__batch_bytes(&query) <= (size_t)MAX_ROWS * 2 * MAX_COLS * MAX_CELL * 3);
+  FUZZ_CHECK(bytes <= (size_t)MAX_ROWS * 2 * MAX_COLS * MAX_CELL * 3);
   for (k = 0; k < 16; k++) {
     size_t col = fuzz_index(&in, ncols), row = fuzz_index(&in, query.nrows);
     read_cell(&query, col, row,

@@ -1,20 +1,26 @@
 #!/usr/bin/env bash
-# Draws docs/performance.svg (or OUT) from the CSV lines of uvodbc-bench-core,
-# -pool and -bulk (--csv FILE): uvodbc's throughput as a share of its
-# baseline's (baseline median time / uvodbc median time), per workload and
-# driver, with the issue's limits as lines.  Needs gnuplot (gnuplot-nox).
+# The results of uvodbc-bench-core, -pool and -bulk (their --csv FILE lines)
+# as docs/performance.md shows them: a markdown table of every row on
+# standard output, and with --chart OUT.svg a gnuplot chart of uvodbc's
+# throughput as a share of its baseline's (baseline median time / uvodbc
+# median time) per workload and driver, the issue's limits as lines.
 #
-#   bench/chart.sh results.csv [OUT.svg]
+#   bench/results.sh perf.csv [--chart docs/performance.svg]
 set -euo pipefail
-csv=${1:?usage: bench/chart.sh results.csv [out.svg]}
-out=${2:-docs/performance.svg}
-command -v gnuplot >/dev/null || { echo "chart.sh: needs gnuplot" >&2; exit 1; }
+usage="usage: bench/results.sh results.csv [--chart out.svg]"
+csv=${1:?$usage}
+out=
+if [ $# -ge 2 ]; then
+    [ "$2" = --chart ] && [ $# -eq 3 ] || { echo "$usage" >&2; exit 2; }
+    out=$3
+fi
 data=$(mktemp)
 trap 'rm -f "$data"' EXIT
 
-# One line per workload: its label, then the share on sqlite, pg, mariadb
-# ("-" when not measured).  The last matching CSV line of a cell wins.
-awk '
+# Prints the table; writes to $data one line per workload of the chart: its
+# label, then the share on sqlite, pg, mariadb ("-" when not measured; the
+# last matching CSV line of a cell wins).
+awk -v chart="$data" '
   function workload(m) {
     if (m ~ /UseDeclareFetch/) return ""
     if (m ~ /cursor, default options/) return "fetch, cursor"
@@ -37,6 +43,15 @@ awk '
       rest = substr(rest, length(m) + 2)
     }
     split(rest, f, ",")          # unit, base_med, ..., uvo_med at f[5]
+    if (!header++) {
+      print "| driver | measurement | unit | baseline med (min–max) | uvodbc med (min–max) | share | CPU baseline | CPU uvodbc |"
+      # CPU: µs per query, or ms per 1000 rows for a fetch
+      print "|---|---|---|---|---|---|---|---|"
+    }
+    printf "| %s | %s | %s | %.3g (%.3g–%.3g) | %.3g (%.3g–%.3g) | %.2f | %s | %s |\n", \
+      driver, m, f[1], f[2], f[3], f[4], f[5], f[6], f[7], f[2] / f[5], \
+      f[9] == "" ? "-" : sprintf("%.3g", f[9]), \
+      f[10] == "" ? "-" : sprintf("%.3g", f[10])
     w = workload(m)
     if (w == "" || f[5] + 0 <= 0) next
     if (!(w in seen)) { seen[w] = 1; order[++n] = w }
@@ -48,10 +63,12 @@ awk '
       split("sqlite pg mariadb", ds, " ")
       for (j = 1; j <= 3; j++)
         line = line " " (((w, ds[j]) in share) ? sprintf("%.3f", share[w, ds[j]]) : "-")
-      print line
+      print line > chart
     }
-  }' "$csv" > "$data"
-[ -s "$data" ] || { echo "chart.sh: no known workload in $csv" >&2; exit 1; }
+  }' "$csv"
+[ -n "$out" ] || exit 0
+command -v gnuplot >/dev/null || { echo "results.sh: needs gnuplot" >&2; exit 1; }
+[ -s "$data" ] || { echo "results.sh: no known workload in $csv" >&2; exit 1; }
 
 gnuplot <<EOF
 set terminal svg size 900,480 dynamic font "sans,12" background "white"
@@ -73,4 +90,4 @@ set arrow from graph 0, first 0.8 to graph 1, first 0.8 nohead dt 4
 set label "1.0 = as fast; 0.95 / 0.9 / 0.8 = the limits" at graph 0.55, graph 0.97
 plot "$data" using 2:xtic(1) title "sqlite", "" using 3 title "pg", "" using 4 title "mariadb"
 EOF
-echo "chart.sh: wrote $out"
+echo "results.sh: wrote $out" >&2

@@ -21,6 +21,10 @@ trap 'rm -f "$data"' EXIT
 # label, then the share on sqlite, pg, mariadb ("-" when not measured; the
 # last matching CSV line of a cell wins).
 awk -v chart="$data" '
+  function num(v) {             # about three digits; "-" when not measured
+    if (v == "") return "-"
+    return v + 0 >= 100 ? sprintf("%.0f", v) : sprintf("%.3g", v)
+  }
   function workload(m) {
     if (m ~ /UseDeclareFetch/) return ""
     if (m ~ /cursor, default options/) return "fetch, cursor"
@@ -48,10 +52,9 @@ awk -v chart="$data" '
       # CPU: µs per query, or ms per 1000 rows for a fetch
       print "|---|---|---|---|---|---|---|---|"
     }
-    printf "| %s | %s | %s | %.3g (%.3g–%.3g) | %.3g (%.3g–%.3g) | %.2f | %s | %s |\n", \
-      driver, m, f[1], f[2], f[3], f[4], f[5], f[6], f[7], f[2] / f[5], \
-      f[9] == "" ? "-" : sprintf("%.3g", f[9]), \
-      f[10] == "" ? "-" : sprintf("%.3g", f[10])
+    printf "| %s | %s | %s | %s (%s–%s) | %s (%s–%s) | %.2f | %s | %s |\n", \
+      driver, m, f[1], num(f[2]), num(f[3]), num(f[4]), num(f[5]), \
+      num(f[6]), num(f[7]), f[2] / f[5], num(f[9]), num(f[10])
     w = workload(m)
     if (w == "" || f[5] + 0 <= 0) next
     if (!(w in seen)) { seen[w] = 1; order[++n] = w }
@@ -73,21 +76,20 @@ command -v gnuplot >/dev/null || { echo "results.sh: needs gnuplot" >&2; exit 1;
 gnuplot <<EOF
 set terminal svg size 900,480 dynamic font "sans,12" background "white"
 set output "$out"
-set title "uvodbc throughput as a share of plain blocking ODBC in C (median of interleaved runs)"
+set title "uvodbc throughput as a share of plain blocking ODBC in C (median of interleaved runs)\n1.0: as fast; dashed: the limits 0.95, 0.9, 0.8"
 set style data histograms
 set style histogram clustered gap 1
 set style fill solid 0.85 border -1
 set datafile missing "-"
-set yrange [0:*]
+set yrange [0:1.4]
 set ylabel "baseline time / uvodbc time"
 set xtics rotate by -20 noenhanced
-set key top left
+set key top left horizontal
 set grid ytics
 set arrow from graph 0, first 1 to graph 1, first 1 nohead lw 2 dt 1
 set arrow from graph 0, first 0.95 to graph 1, first 0.95 nohead dt 2
 set arrow from graph 0, first 0.9 to graph 1, first 0.9 nohead dt 3
 set arrow from graph 0, first 0.8 to graph 1, first 0.8 nohead dt 4
-set label "1.0 = as fast; 0.95 / 0.9 / 0.8 = the limits" at graph 0.55, graph 0.97
 plot "$data" using 2:xtic(1) title "sqlite", "" using 3 title "pg", "" using 4 title "mariadb"
 EOF
 echo "results.sh: wrote $out" >&2

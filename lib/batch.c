@@ -147,7 +147,8 @@ static int reserve_arena(uvodbc__colbuf_t* d, const uvodbc__colbuf_t* s,
   size_t r, need = d->arena_len;
   for (r = first; r < first + count; r++)
     if (uvodbc__size_add(&need, 1) ||
-        (s->ind[r] != SQL_NULL_DATA && uvodbc__size_add(&need, (size_t)s->ind[r])))
+        (s->ind[r] != SQL_NULL_DATA &&
+         uvodbc__size_add(&need, (size_t)s->ind[r])))
       return UVODBC__ENOMEM;
   if (uvodbc__size_add(&need, 1)) return UVODBC__ENOMEM;
   if (need > d->arena_cap) {

@@ -50,13 +50,17 @@ failed_steps=
 run() { # label, command...
     local label=$1; shift
     local left=$((budget - (SECONDS - start) - 30)) t0=$SECONDS rc=0
-    local limit=${STEP_LIMIT_S:-1500}
+    local limit=${STEP_LIMIT_S:-1500} steplog=$srv/step${steplog_name:-}.log why
     [ $left -lt $limit ] && limit=$left
     echo "=== $label (limit ${limit} s, $((SECONDS - start)) s into the run)"
     if [ $limit -le 0 ]; then
         rc=124
+        : >"$steplog"
     else
-        timeout --kill-after=20 "$limit" "$@" || rc=$?
+        # To a file, not a pipe: a process a step leaves behind cannot
+        # hold the run up; the log is printed when the step ends.
+        timeout --kill-after=20 "$limit" "$@" >"$steplog" 2>&1 || rc=$?
+        cat "$steplog"
     fi
     if [ $rc -eq 0 ]; then
         echo "=== $label: ok ($((SECONDS - t0)) s)"
@@ -66,6 +70,12 @@ run() { # label, command...
         failures=$((failures + 1))
         failed_steps="$failed_steps
     $label"
+        # Check's failure lines (file:line:F/E:suite:test) or else the
+        # step's last lines, repeated in the summary.
+        why=$(grep -E ':[0-9]+:[EF]:' "$steplog" | head -20 || true)
+        [ -n "$why" ] || why=$(tail -5 "$steplog")
+        failed_steps="$failed_steps
+$(printf '%s\n' "$why" | sed 's/^/        /')"
     fi
 }
 
@@ -177,6 +187,15 @@ if [ "${UVODBC_SKIP_TSAN:-0}" != 1 ]; then
     done
 fi
 
+valgrind_tests() { # driver
+    run "valgrind tests $1" env CK_TIMEOUT_MULTIPLIER=10 \
+        valgrind --quiet --fair-sched=yes \
+        --leak-check=full --show-leak-kinds=definite,indirect \
+        --errors-for-leak-kinds=definite,indirect --error-exitcode=9 \
+        --suppressions="$repo/tests/valgrind.supp" \
+        ./build-ci/tests/uvodbc-tests "$1"
+}
+
 if [ "${UVODBC_SKIP_VALGRIND:-0}" != 1 ]; then
     # Each test in its own forked process, as in the other runs: valgrind
     # follows the fork and checks for leaks when the test's process exits
@@ -184,13 +203,37 @@ if [ "${UVODBC_SKIP_VALGRIND:-0}" != 1 ]; then
     # a failing test cannot leave state behind for the next one.
     # --fair-sched: a thread spinning inside a driver (SQLite's busy loop)
     # must not starve the loop and cancel threads under valgrind's lock.
-    for d in "${drivers[@]}"; do
-        run "valgrind tests $d" env CK_TIMEOUT_MULTIPLIER=10 \
-            valgrind --quiet --fair-sched=yes \
-            --leak-check=full --show-leak-kinds=definite,indirect \
-            --errors-for-leak-kinds=definite,indirect --error-exitcode=9 \
-            --suppressions="$repo/tests/valgrind.supp" \
-            ./build-ci/tests/uvodbc-tests "$d"
+    # valgrind runs a process's threads one at a time, on one core: two
+    # lanes at once, each with servers of its own (the tests freeze and
+    # kill theirs), halve the wall time on two cores.  Each lane's output
+    # is printed when both have ended.
+    lane() { # name, drivers...
+        local name=$1; shift
+        failures=0 failed_steps='' steplog_name=$name
+        for d in "$@"; do valgrind_tests "$d"; done
+        printf '%s\n%s' "$failures" "$failed_steps" >"$srv/lane-$name.result"
+    }
+    srv2=$(mktemp -d /tmp/uvodbc-srv.XXXXXX)
+    chmod 755 "$srv2"
+    stop_both() { bash tests/servers.sh stop "$srv2" || true; rm -rf "$srv2"; stop_servers; }
+    trap stop_both EXIT
+    bash tests/servers.sh start "$srv2" >/dev/null
+    lane pg pg >"$srv/lane-pg.log" 2>&1 &
+    lane_pg=$!
+    # shellcheck disable=SC1091
+    (. "$srv2/env.sh" && lane other sqlite mariadb) >"$srv/lane-other.log" 2>&1 &
+    lane_other=$!
+    wait $lane_pg $lane_other || true
+    for name in pg other; do
+        cat "$srv/lane-$name.log"
+        if [ -f "$srv/lane-$name.result" ]; then
+            failures=$((failures + $(head -n1 "$srv/lane-$name.result")))
+            failed_steps="$failed_steps$(tail -n +2 "$srv/lane-$name.result")"
+        else
+            failures=$((failures + 1))
+            failed_steps="$failed_steps
+    valgrind lane $name: ended without a result"
+        fi
     done
 fi
 

@@ -35,13 +35,14 @@ int uvodbc__op_set_timeout(uvodbc_op_t* op, unsigned int ms) {
   return uv_timer_start(op->timer, on_timeout, ms, 0);
 }
 
-uvodbc_op_t* uvodbc__exec_op_new(uvodbc_conn_t* conn,
-                                 uvodbc_prepared_t* prepared,
-                                 uvodbc_req_t* req, uvodbc__op_kind_t kind,
-                                 const char* sql,
-                                 const uvodbc_param_t* params, size_t nparams,
-                                 const uvodbc_exec_options_t* opts,
-                                 uvodbc_req_cb cb, int* err) {
+/* uvodbc__exec_op_new(), the text copied, or moved from *owned_sql when
+ * that is not NULL (then *owned_sql is NULL on success, kept on error). */
+static uvodbc_op_t* op_new(uvodbc_conn_t* conn, uvodbc_prepared_t* prepared,
+                           uvodbc_req_t* req, uvodbc__op_kind_t kind,
+                           const char* sql, char** owned_sql,
+                           const uvodbc_param_t* params, size_t nparams,
+                           const uvodbc_exec_options_t* opts, uvodbc_req_cb cb,
+                           int* err) {
   uvodbc_op_t* op;
   unsigned int timeout;
 
@@ -61,7 +62,12 @@ uvodbc_op_t* uvodbc__exec_op_new(uvodbc_conn_t* conn,
   timeout = op->opts.timeout_ms ? op->opts.timeout_ms
                                 : conn->options.query_timeout_ms;
   op->prepared = prepared;
-  op->sql = prepared != NULL ? NULL : uvodbc__strdup(sql);
+  if (prepared == NULL && owned_sql != NULL) {
+    op->sql = *owned_sql;
+    *owned_sql = NULL;
+  } else if (prepared == NULL) {
+    op->sql = uvodbc__strdup(sql);
+  }
   op->cancel = uvodbc__cancel_new();
   *err = (op->sql == NULL && prepared == NULL) || op->cancel == NULL
              ? UV_ENOMEM
@@ -69,11 +75,26 @@ uvodbc_op_t* uvodbc__exec_op_new(uvodbc_conn_t* conn,
   if (*err == 0) *err = uvodbc__params_copy(&op->params, params, nparams);
   if (*err == 0) *err = uvodbc__op_set_timeout(op, timeout);
   if (*err != 0) {
+    if (owned_sql != NULL && op->sql != NULL) { /* back to the caller */
+      *owned_sql = op->sql;
+      op->sql = NULL;
+    }
     req->op = NULL;
     uvodbc__op_free(op);
     return NULL;
   }
   return op;
+}
+
+uvodbc_op_t* uvodbc__exec_op_new(uvodbc_conn_t* conn,
+                                 uvodbc_prepared_t* prepared,
+                                 uvodbc_req_t* req, uvodbc__op_kind_t kind,
+                                 const char* sql,
+                                 const uvodbc_param_t* params, size_t nparams,
+                                 const uvodbc_exec_options_t* opts,
+                                 uvodbc_req_cb cb, int* err) {
+  return op_new(conn, prepared, req, kind, sql, NULL, params, nparams, opts,
+                cb, err);
 }
 
 void uvodbc__exec_submit(uvodbc_op_t* op) {
@@ -82,13 +103,13 @@ void uvodbc__exec_submit(uvodbc_op_t* op) {
 }
 
 int uvodbc__exec_start_owned(uvodbc_conn_t* conn, uvodbc_req_t* req,
-                             uvodbc__op_kind_t kind, const char* sql,
+                             uvodbc__op_kind_t kind, char** sql,
                              uvodbc__params_t* params,
                              const uvodbc_exec_options_t* opts,
                              uvodbc_req_cb cb) {
   int err;
-  uvodbc_op_t* op = uvodbc__exec_op_new(conn, NULL, req, kind, sql, NULL, 0,
-                                        opts, cb, &err);
+  uvodbc_op_t* op = op_new(conn, NULL, req, kind, *sql, sql, NULL, 0, opts,
+                           cb, &err);
   if (op == NULL) return err;
   op->params = *params; /* moved, not copied */
   memset(params, 0, sizeof(*params));

@@ -327,11 +327,11 @@ void uvodbc__exec_submit(uvodbc_op_t* op);
  * UV_ETIMEDOUT, a running one is cancelled and given up after the grace
  * (deadline.c). */
 int uvodbc__op_set_timeout(uvodbc_op_t* op, unsigned int ms);
-/* uvodbc_conn_exec / _query (`kind`) with parameters the caller already
- * copied: *params moves into the op (the pool's one-call helpers copy
- * once).  On an error nothing moved and *params stays the caller's. */
+/* uvodbc_conn_exec / _query (`kind`) with text and parameters the caller
+ * already copied: *sql and *params move into the op (the pool's one-call
+ * helpers copy once).  On an error nothing moved: both stay the caller's. */
 int uvodbc__exec_start_owned(uvodbc_conn_t* conn, uvodbc_req_t* req,
-                             uvodbc__op_kind_t kind, const char* sql,
+                             uvodbc__op_kind_t kind, char** sql,
                              uvodbc__params_t* params,
                              const uvodbc_exec_options_t* opts,
                              uvodbc_req_cb cb);

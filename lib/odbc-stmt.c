@@ -244,11 +244,10 @@ static size_t full_rows(uvodbc__stmt_t* s) {
                      : batch_rows_for(s, s->opts.batch_rows);
 }
 
-/* Rows per segment of a whole result: a fetch's, but at least
- * DEFAULT_BATCH_ROWS within the byte bound, so that small fetches (a small
- * batch_rows) do not make a segment of a few rows each. */
-static size_t segment_rows(uvodbc__stmt_t* s) {
-  size_t fetch = full_rows(s);
+/* Rows per segment of a whole result: a fetch's (`fetch`, full_rows), but
+ * at least DEFAULT_BATCH_ROWS within the byte bound, so that small fetches
+ * (a small batch_rows) do not make a segment of a few rows each. */
+static size_t segment_rows(uvodbc__stmt_t* s, size_t fetch) {
   size_t least = s->row_mode ? row_mode_rows(s, DEFAULT_BATCH_ROWS)
                              : batch_rows_for(s, DEFAULT_BATCH_ROWS);
   return fetch > least ? fetch : least;
@@ -496,6 +495,7 @@ int uvodbc__stmt_exec(uvodbc__stmt_t* s, const char* sql,
   int err;
   if (params == NULL || params->n == 0) {
     SQLSMALLINT markers = 0;
+    int has_marker = strchr(sql, '?') != NULL;
     if (!s->clean) uvodbc__stmt_reset(s);
     s->prepared = 0;
     if (mariadb_lock_trap(s, sql, "SQLExecDirect", d)) return UVODBC_ESQL;
@@ -503,8 +503,8 @@ int uvodbc__stmt_exec(uvodbc__stmt_t* s, const char* sql,
      * of it (SQLite: HY000, MariaDB: a malformed packet).  Only SQL with a
      * '?' pays for the extra prepare; a failing one is left to
      * SQLExecDirect to report. */
-    if (strchr(sql, '?') != NULL) s->clean = 0; /* prepared below */
-    if (strchr(sql, '?') != NULL &&
+    if (has_marker) s->clean = 0; /* prepared below */
+    if (has_marker &&
         SQL_SUCCEEDED(SQLPrepare(s->h, (SQLCHAR*)sql, SQL_NTS)) &&
         SQL_SUCCEEDED(SQLNumParams(s->h, &markers)) && markers > 0) {
       char msg[128];
@@ -740,7 +740,7 @@ int uvodbc__stmt_fetch_all(uvodbc__stmt_t* s, size_t max_rows,
   memset(out, 0, sizeof(*out));
   if (!s->has_result) return 0;
   fetch_rows = full_rows(s);
-  seg_rows = segment_rows(s);
+  seg_rows = segment_rows(s, fetch_rows);
   err = uvodbc__result_init(out, s->cols, s->layout, s->ncols, seg_rows);
   for (i = 0; err == 0 && i < s->ncols; i++)
     if (is_var_type(s->cols[i].type)) out->bufs[i].width = 0; /* compact */

@@ -6,7 +6,7 @@
  * uvodbc__conn_is_clean() (reset would have nothing to undo, so release
  * needs no thread hop), a back-pointer in the connection to its slot, and
  * uvodbc__exec_start_owned() (a pool exec/query hands its one copy of the
- * parameters to the connection).
+ * text and parameters to the connection).
  *
  * The files, one concept each:
  *   pool.c             create, close, terminate, the public glue
@@ -238,8 +238,10 @@ void uvodbc__job_start(preq_t* p, slot_t* s);
  * The largest wait in bucket `b` is at most 1/32 above any wait in it. */
 unsigned int uvodbc__pool_wait_bucket(uint64_t us);
 uint64_t uvodbc__pool_wait_bucket_upper(unsigned int b);
-/* Counts a hand-out: its wait in the mean, max and histogram. */
-void uvodbc__pool_count_acquire(uvodbc_pool_t* pool, const preq_t* p);
+/* Counts a hand-out at `now_ns` (uv_hrtime): its wait in the mean, max and
+ * histogram. */
+void uvodbc__pool_count_acquire(uvodbc_pool_t* pool, const preq_t* p,
+                                uint64_t now_ns);
 /* Counts a request delivered with `status` without a connection. */
 void uvodbc__pool_count_failed(uvodbc_pool_t* pool, int status);
 /* Counts a pool exec/query statement's outcome (`inner` its request). */

@@ -1,7 +1,7 @@
 /* uvodbc_pool_exec / uvodbc_pool_query: a request that waits for a
  * connection like an acquire, runs one statement on it, gives it back and
- * delivers the statement's result.  The parameters are copied once, at
- * the call, and that copy moves to the statement. */
+ * delivers the statement's result.  The text and parameters are copied
+ * once, at the call, and that copy moves to the statement. */
 #include "pool-internal.h"
 
 static void on_statement(uvodbc_req_t* inner, int status) {
@@ -38,6 +38,8 @@ static void on_statement(uvodbc_req_t* inner, int status) {
 
 void uvodbc__job_start(preq_t* p, slot_t* s) {
   uvodbc_pool_t* pool = p->pool;
+  uint64_t handed_ns = uv_hrtime(); /* the wait ends before the statement's
+                                       submission wakes a worker */
   int err;
   p->state = P_RUNNING;
   p->slot = s;
@@ -46,10 +48,10 @@ void uvodbc__job_start(preq_t* p, slot_t* s) {
   p->inner.data = p;
   err = uvodbc__exec_start_owned(s->conn, &p->inner,
                                  p->kind == P_EXEC ? OP_EXEC : OP_QUERY,
-                                 p->sql, &p->params,
+                                 &p->sql, &p->params,
                                  p->has_opts ? &p->opts : NULL, on_statement);
   if (err == 0) {
-    uvodbc__pool_count_acquire(pool, p);
+    uvodbc__pool_count_acquire(pool, p, handed_ns);
   } else { /* nothing ran: the connection stays good; counted as failed */
     uvodbc__preq_list_unlink(&pool->running, p);
     s->job = NULL;

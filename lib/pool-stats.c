@@ -40,8 +40,9 @@ static uint64_t wait_percentile(const uvodbc_pool_t* pool,
   return bound < pool->wait_max_us ? bound : pool->wait_max_us;
 }
 
-void uvodbc__pool_count_acquire(uvodbc_pool_t* pool, const preq_t* p) {
-  uint64_t us = (uv_hrtime() - p->start_ns) / 1000;
+void uvodbc__pool_count_acquire(uvodbc_pool_t* pool, const preq_t* p,
+                                uint64_t now_ns) {
+  uint64_t us = (now_ns - p->start_ns) / 1000;
   pool->acquires++;
   pool->wait_total_us += us;
   if (us > pool->wait_max_us) pool->wait_max_us = us;

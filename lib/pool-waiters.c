@@ -78,7 +78,7 @@ static void deliver(preq_t* p) {
   memset(&p->diags, 0, sizeof(p->diags));
   if (status == 0 && p->kind == P_ACQUIRE) {
     req->conn = p->slot->conn;
-    uvodbc__pool_count_acquire(pool, p);
+    uvodbc__pool_count_acquire(pool, p, uv_hrtime());
   } else if (status != 0) {
     uvodbc__pool_count_failed(pool, status);
   }

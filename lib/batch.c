@@ -57,8 +57,7 @@ void uvodbc__batch_free(uvodbc_batch_t* b) {
     uvodbc__free(b->bufs[i].offset);
   }
   uvodbc__free(b->bufs);
-  uvodbc__free(b->owned_cols);
-  uvodbc__free(b->owned_names);
+  uvodbc__free(b->owned_cols); /* and the names after them */
   memset(b, 0, sizeof(*b));
 }
 
@@ -288,11 +287,15 @@ int uvodbc__result_append(uvodbc_batch_t* result, const uvodbc_batch_t* block,
 int uvodbc__batch_own_columns(uvodbc_batch_t* b) {
   size_t i, len = 0;
   char* p;
-  b->owned_cols = uvodbc__mallocarray(b->ncols, sizeof(*b->owned_cols));
-  for (i = 0; i < b->ncols; i++) len += strlen(b->cols[i].name) + 1;
-  b->owned_names = uvodbc__malloc(len);
-  if (b->owned_cols == NULL || b->owned_names == NULL) return UVODBC__ENOMEM;
-  p = b->owned_names;
+  for (i = 0; i < b->ncols; i++)
+    if (uvodbc__size_add(&len, strlen(b->cols[i].name) + 1))
+      return UVODBC__ENOMEM;
+  /* One block: the columns, then their names. */
+  if (b->ncols > (SIZE_MAX - len) / sizeof(*b->owned_cols))
+    return UVODBC__ENOMEM;
+  b->owned_cols = uvodbc__malloc(b->ncols * sizeof(*b->owned_cols) + len);
+  if (b->owned_cols == NULL) return UVODBC__ENOMEM;
+  p = (char*)(b->owned_cols + b->ncols);
   for (i = 0; i < b->ncols; i++) {
     size_t n = strlen(b->cols[i].name) + 1;
     b->owned_cols[i] = b->cols[i];

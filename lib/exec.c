@@ -93,8 +93,8 @@ uvodbc_op_t* uvodbc__exec_op_new(uvodbc_conn_t* conn,
                                  const uvodbc_param_t* params, size_t nparams,
                                  const uvodbc_exec_options_t* opts,
                                  uvodbc_req_cb cb, int* err) {
-  return op_new(conn, prepared, req, kind, sql, NULL, params, nparams, opts,
-                cb, err);
+  return op_new(conn, prepared, req, kind, sql, NULL, params, nparams, opts, cb,
+                err);
 }
 
 void uvodbc__exec_submit(uvodbc_op_t* op) {
@@ -108,8 +108,8 @@ int uvodbc__exec_start_owned(uvodbc_conn_t* conn, uvodbc_req_t* req,
                              const uvodbc_exec_options_t* opts,
                              uvodbc_req_cb cb) {
   int err;
-  uvodbc_op_t* op = op_new(conn, NULL, req, kind, *sql, sql, NULL, 0, opts,
-                           cb, &err);
+  uvodbc_op_t* op =
+      op_new(conn, NULL, req, kind, *sql, sql, NULL, 0, opts, cb, &err);
   if (op == NULL) return err;
   op->params = *params; /* moved, not copied */
   memset(params, 0, sizeof(*params));

@@ -186,9 +186,7 @@ static void free_result(uvodbc__stmt_t* s) {
   uvodbc__batch_free(&s->batch);
   uvodbc__batch_free(&s->carry);
   uvodbc__batch_free(&s->spare);
-  uvodbc__free(s->cols);
-  uvodbc__free(s->names);
-  uvodbc__free(s->layout);
+  uvodbc__free(s->cols); /* layout and names too: one block (describe) */
   s->cols = NULL;
   s->names = NULL;
   s->layout = NULL;
@@ -302,11 +300,14 @@ int uvodbc__stmt_describe(uvodbc__stmt_t* s, uvodbc__diags_t* d) {
     return 0;
   }
   s->ncols = (size_t)ncols;
-  s->cols = uvodbc__calloc(s->ncols, sizeof(*s->cols));
-  s->layout = uvodbc__calloc(s->ncols, sizeof(*s->layout));
-  s->names = uvodbc__mallocarray(s->ncols, sizeof(name));
-  if (s->cols == NULL || s->layout == NULL || s->names == NULL)
-    return UVODBC__ENOMEM;
+  /* cols, layout and names in one block */
+  _Static_assert(_Alignof(uvodbc__colbuf_t) <= _Alignof(uvodbc_column_t),
+                 "layout follows cols in one block");
+  s->cols = uvodbc__calloc(
+      s->ncols, sizeof(*s->cols) + sizeof(*s->layout) + sizeof(name));
+  if (s->cols == NULL) return UVODBC__ENOMEM;
+  s->layout = (uvodbc__colbuf_t*)(s->cols + s->ncols);
+  s->names = (char*)(s->layout + s->ncols);
   for (i = 0; i < ncols; i++) {
     uvodbc_column_t* c = &s->cols[i];
     SQLSMALLINT len = 0, type = 0, digits = 0, nullable = 0;

@@ -296,8 +296,8 @@ struct uvodbc_batch_s {
   size_t nrows, cap, ncols;
   const uvodbc_column_t* cols; /* owned by the statement or by `owned_cols` */
   uvodbc__colbuf_t* bufs;
-  uvodbc_column_t* owned_cols; /* a QUERY result owns its metadata        */
-  char* owned_names;
+  uvodbc_column_t* owned_cols; /* a QUERY result owns its metadata, names
+                                  after the columns in the same block     */
   /* A whole result (uvodbc__result_append): rows in segments of seg_rows
    * rows, all full but the last; `bufs` then holds the layout only. */
   uvodbc_batch_t* segs;
@@ -378,7 +378,7 @@ typedef struct uvodbc__stmt_s {
   int64_t rows_affected;
   size_t ncols;
   uvodbc_column_t* cols;
-  char* names;           /* storage of column names                        */
+  char* names;           /* column names, in the block of `cols`         */
   uvodbc__colbuf_t* layout;
   uvodbc_batch_t batch;  /* the rowset handed to the application           */
   uvodbc_batch_t carry;  /* row mode: a row fetched past the byte bound of

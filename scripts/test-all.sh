@@ -74,6 +74,7 @@ run() { # label, command...
         # step's last lines, repeated in the summary.
         why=$(grep -E ':[0-9]+:[EF]:' "$steplog" | head -20 || true)
         [ -n "$why" ] || why=$(tail -5 "$steplog")
+        [ -n "$why" ] || why="(no output)"
         failed_steps="$failed_steps
 $(printf '%s\n' "$why" | sed 's/^/        /')"
     fi
@@ -214,9 +215,16 @@ if [ "${UVODBC_SKIP_VALGRIND:-0}" != 1 ]; then
         printf '%s\n%s' "$failures" "$failed_steps" >"$srv/lane-$name.result"
     }
     srv2=$(mktemp -d /tmp/uvodbc-srv.XXXXXX)
-    chmod 755 "$srv2"
-    stop_both() { bash tests/servers.sh stop "$srv2" || true; rm -rf "$srv2"; stop_servers; }
+    lane_pg='' lane_other=''
+    stop_both() {
+        # shellcheck disable=SC2086
+        [ -z "$lane_pg$lane_other" ] || kill $lane_pg $lane_other 2>/dev/null || true
+        bash tests/servers.sh stop "$srv2" || true
+        rm -rf "$srv2"
+        stop_servers
+    }
     trap stop_both EXIT
+    chmod 755 "$srv2"
     bash tests/servers.sh start "$srv2" >/dev/null
     lane pg pg >"$srv/lane-pg.log" 2>&1 &
     lane_pg=$!
@@ -224,10 +232,12 @@ if [ "${UVODBC_SKIP_VALGRIND:-0}" != 1 ]; then
     (. "$srv2/env.sh" && lane other sqlite mariadb) >"$srv/lane-other.log" 2>&1 &
     lane_other=$!
     wait $lane_pg $lane_other || true
+    lane_pg='' lane_other=''
     for name in pg other; do
         cat "$srv/lane-$name.log"
-        if [ -f "$srv/lane-$name.result" ]; then
-            failures=$((failures + $(head -n1 "$srv/lane-$name.result")))
+        n=$(head -n1 "$srv/lane-$name.result" 2>/dev/null || true)
+        if [ -n "$n" ]; then
+            failures=$((failures + n))
             failed_steps="$failed_steps$(tail -n +2 "$srv/lane-$name.result")"
         else
             failures=$((failures + 1))

@@ -62,12 +62,8 @@ static uvodbc_op_t* op_new(uvodbc_conn_t* conn, uvodbc_prepared_t* prepared,
   timeout = op->opts.timeout_ms ? op->opts.timeout_ms
                                 : conn->options.query_timeout_ms;
   op->prepared = prepared;
-  if (prepared == NULL && owned_sql != NULL) {
-    op->sql = *owned_sql;
-    *owned_sql = NULL;
-  } else if (prepared == NULL) {
-    op->sql = uvodbc__strdup(sql);
-  }
+  if (prepared == NULL)
+    op->sql = owned_sql != NULL ? *owned_sql : uvodbc__strdup(sql);
   op->cancel = uvodbc__cancel_new();
   *err = (op->sql == NULL && prepared == NULL) || op->cancel == NULL
              ? UV_ENOMEM
@@ -75,14 +71,12 @@ static uvodbc_op_t* op_new(uvodbc_conn_t* conn, uvodbc_prepared_t* prepared,
   if (*err == 0) *err = uvodbc__params_copy(&op->params, params, nparams);
   if (*err == 0) *err = uvodbc__op_set_timeout(op, timeout);
   if (*err != 0) {
-    if (owned_sql != NULL && op->sql != NULL) { /* back to the caller */
-      *owned_sql = op->sql;
-      op->sql = NULL;
-    }
+    if (owned_sql != NULL) op->sql = NULL; /* still the caller's */
     req->op = NULL;
     uvodbc__op_free(op);
     return NULL;
   }
+  if (owned_sql != NULL) *owned_sql = NULL; /* moved */
   return op;
 }
 

@@ -444,7 +444,7 @@ static int execute(uvodbc__stmt_t* s, const char* sql,
   size_t n = params != NULL ? params->n : 0;
   const char* fn = sql != NULL ? "SQLExecDirect" : "SQLExecute";
   SQLRETURN rc;
-  int err = 0;
+  int err = 0, aborted = 0;
 
   apply_defaults(s);
   if (!s->clean) SQLFreeStmt(s->h, SQL_CLOSE); /* a result may be open */
@@ -470,6 +470,8 @@ static int execute(uvodbc__stmt_t* s, const char* sql,
     uvodbc__cancel_disarm(cancel);
     if (rc != SQL_SUCCESS && rc != SQL_NO_DATA)
       uvodbc__diags_collect(d, SQL_HANDLE_STMT, s->h, fn, NULL);
+    aborted = !SQL_SUCCEEDED(rc) && rc != SQL_NO_DATA &&
+              uvodbc__odbc_psql_may_abort(s->h, s->driver);
     if (uvodbc__cancel_requested(cancel))
       err = UVODBC__ECANCELED;
     else if (rc == SQL_NO_DATA)
@@ -482,6 +484,7 @@ static int execute(uvodbc__stmt_t* s, const char* sql,
   if (n > 0 && (!s->keep_params || err != 0))
     SQLFreeStmt(s->h, SQL_RESET_PARAMS);
   if (err != 0) uvodbc__stmt_reset(s);
+  if (aborted) uvodbc__odbc_psql_end_aborted(s->dbc);
   return err;
 }
 
@@ -578,6 +581,13 @@ static int fetch_block(uvodbc__stmt_t* s, uvodbc_batch_t* batch,
     return sql_error(s, "SQLSetStmtAttr", d);
   s->rows_fetched = 0; /* MariaDB leaves it untouched on SQL_NO_DATA */
   rc = fetch_armed(s, cancel);
+  if (rc == SQL_ERROR && uvodbc__odbc_psql_may_abort(s->h, s->driver)) {
+    /* A FETCH from psqlODBC's server cursor (odbc-txn.c) */
+    if (!uvodbc__cancel_requested(cancel))
+      uvodbc__diags_collect(d, SQL_HANDLE_STMT, s->h, "SQLFetch", NULL);
+    uvodbc__odbc_psql_end_aborted(s->dbc);
+    if (!uvodbc__cancel_requested(cancel)) return UVODBC_ESQL;
+  }
   if (uvodbc__cancel_requested(cancel)) return UVODBC__ECANCELED;
   if (rc == SQL_NO_DATA) {
     batch->nrows = 0;

@@ -1,4 +1,6 @@
 /* Blocking transaction control and connection health, run on a worker. */
+#include <string.h>
+
 #include "odbc.h"
 
 int uvodbc__odbc_set_autocommit(SQLHDBC dbc, int on, uvodbc__diags_t* d) {
@@ -90,4 +92,43 @@ int uvodbc__odbc_ping(SQLHDBC dbc, uvodbc__diags_t* d) {
   }
   uvodbc__stmt_free(&s);
   return err;
+}
+
+/* psqlODBC in autocommit mode runs a streaming SELECT in a transaction of
+ * its own (BEGIN; DECLARE ... CURSOR WITH HOLD; FETCH) and, when a call
+ * fails inside it, sends ROLLBACK before returning.  A cancel can reach
+ * the server twice: the postmaster signals the backend and then its
+ * process group, and a slow scheduler can put the statement's error, and
+ * the ROLLBACK, between the two (uvodbc's retries can do the same).  Such a
+ * second cancel cancels the ROLLBACK; psqlODBC does not notice, and every
+ * later statement of the connection fails with 25P02, for good
+ * (tests/test-cancel.c, cancel_pg_rollback_cancelled).  So a call that
+ * failed with 57014 (cancelled) or 25P02 (in an aborted transaction) is
+ * followed by a ROLLBACK of uvodbc's, in autocommit mode only (no
+ * transaction of the user's can be open then).  It runs after the cancel
+ * returned, which PQcancel does once the server has signalled: no cancel of
+ * uvodbc's can reach it. */
+int uvodbc__odbc_psql_may_abort(SQLHSTMT h, uvodbc__driver_t driver) {
+  SQLCHAR state[6];
+  SQLINTEGER native;
+  SQLSMALLINT len;
+  if (driver != UVODBC__DRIVER_PSQL ||
+      !SQL_SUCCEEDED(SQLGetDiagRec(SQL_HANDLE_STMT, h, 1, state, &native,
+                                   NULL, 0, &len)))
+    return 0;
+  return strcmp((char*)state, "57014") == 0 ||
+         strcmp((char*)state, "25P02") == 0;
+}
+
+void uvodbc__odbc_psql_end_aborted(SQLHDBC dbc) {
+  SQLULEN autocommit = SQL_AUTOCOMMIT_OFF;
+  SQLHSTMT h;
+  if (!SQL_SUCCEEDED(SQLGetConnectAttr(dbc, SQL_ATTR_AUTOCOMMIT, &autocommit,
+                                       0, NULL)) ||
+      autocommit != SQL_AUTOCOMMIT_ON)
+    return;
+  /* A handle of its own: the statement's may be prepared. */
+  if (!SQL_SUCCEEDED(SQLAllocHandle(SQL_HANDLE_STMT, dbc, &h))) return;
+  SQLExecDirect(h, (SQLCHAR*)"ROLLBACK", SQL_NTS);
+  SQLFreeHandle(SQL_HANDLE_STMT, h);
 }

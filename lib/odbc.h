@@ -227,6 +227,12 @@ void uvodbc__sqlite_rearm(uvodbc__sqlite_t* s);
 /* ---- odbc-txn.c: transactions and connection state ---- */
 int uvodbc__odbc_set_autocommit(SQLHDBC dbc, int on, uvodbc__diags_t* d);
 int uvodbc__odbc_end_tran(SQLHDBC dbc, int commit, uvodbc__diags_t* d);
+/* psqlODBC: 1 when the call that just failed on h (diagnostics not yet
+ * cleared) may have left its connection in an aborted transaction, which
+ * uvodbc__odbc_psql_end_aborted() then ends in autocommit mode
+ * (odbc-txn.c). */
+int uvodbc__odbc_psql_may_abort(SQLHSTMT h, uvodbc__driver_t driver);
+void uvodbc__odbc_psql_end_aborted(SQLHDBC dbc);
 /* level: SQL_TXN_* or 0 for "leave as is". */
 int uvodbc__odbc_set_isolation(SQLHDBC dbc, SQLUINTEGER level,
                                uvodbc__diags_t* d);

@@ -58,6 +58,7 @@ typedef struct {
   int32_t native; /* of the first diagnostic */
   int64_t rows;   /* rows_affected */
   uvodbc_prepared_t* prepared;
+  char said[512]; /* uvodbc_req_describe() of a failure, for messages */
 } op_t;
 
 static void on_op(uvodbc_req_t* req, int status) {
@@ -66,6 +67,7 @@ static void on_op(uvodbc_req_t* req, int status) {
   ck_assert_int_eq(req->status, status);
   op->first = -1;
   op->native = req->ndiag > 0 ? req->diag[0].native : 0;
+  if (status != 0) uvodbc_req_describe(req, op->said, sizeof(op->said));
   if (status == 0 && req->batch != NULL && uvodbc_batch_nrows(req->batch) > 0)
     uvodbc_batch_get_int64(req->batch, 0, 0, &op->first);
   op->prepared = req->prepared;
@@ -851,8 +853,8 @@ START_TEST(contract_cancel_race) {
     ck_assert_msg(log.status[0] == 0 || log.status[0] == UV_ECANCELED,
                   "round %d: %s", round, uvodbc_err_name(log.status[0]));
     if (log.status[0] == 0) finished++; else cancelled++;
-    ck_assert_msg(log.status[1] == 0, "round %d: next statement: %s", round,
-                  uvodbc_err_name(log.status[1]));
+    ck_assert_msg(log.status[1] == 0, "round %d (first: %s): next statement: %s",
+                  round, uvodbc_err_name(log.status[0]), next.said);
     ck_assert_int_eq(next.first, round);
     if (!uv_is_closing((uv_handle_t*)&timer)) {
       uv_timer_stop(&timer);

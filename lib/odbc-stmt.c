@@ -178,7 +178,8 @@ static void choose_layout(uvodbc__stmt_t* s, SQLUSMALLINT n,
   }
 }
 
-static void free_result(uvodbc__stmt_t* s) {
+/* Unbinds the columns and frees the buffers they were bound to. */
+static void free_buffers(uvodbc__stmt_t* s) {
   if (s->bound_to != NULL) {
     SQLFreeStmt(s->h, SQL_UNBIND);
     s->bound_to = NULL;
@@ -186,14 +187,55 @@ static void free_result(uvodbc__stmt_t* s) {
   uvodbc__batch_free(&s->batch);
   uvodbc__batch_free(&s->carry);
   uvodbc__batch_free(&s->spare);
+}
+
+static void free_shape(uvodbc__stmt_t* s) {
+  free_buffers(s);
   uvodbc__free(s->cols); /* layout and names too: one block (describe) */
   s->cols = NULL;
   s->names = NULL;
   s->layout = NULL;
   s->ncols = 0;
+  s->kept_ncols = 0;
+}
+
+/* Ends the current result.  With `keep`, a whole result that fit in its
+ * first fetch keeps its shape for the next one (kept_ncols), unless a
+ * read-ahead or row mode made it more than one bound batch. */
+static void end_result(uvodbc__stmt_t* s, int keep) {
+  if (keep && s->has_result && s->opts.whole && !s->row_mode &&
+      s->bound_to == s->batch.bufs && s->spare.bufs == NULL &&
+      s->batch.cap <= FIRST_FETCH_ROWS) {
+    s->kept_ncols = s->ncols;
+    s->ncols = 0;
+    s->batch.nrows = 0;
+  } else {
+    free_shape(s);
+  }
   s->has_result = 0;
   s->eof = 0;
   s->row_mode = 0;
+}
+
+/* Describe's column storage for `ncols` columns: the kept shape's block
+ * when it has as many columns, else a new one. */
+static int shape_storage(uvodbc__stmt_t* s, size_t ncols, size_t name_max) {
+  if (s->kept_ncols == ncols) {
+    s->ncols = ncols;
+    s->kept_ncols = 0;
+    return 0;
+  }
+  free_shape(s);
+  /* cols, layout and names in one block */
+  _Static_assert(_Alignof(uvodbc__colbuf_t) <= _Alignof(uvodbc_column_t),
+                 "layout follows cols in one block");
+  s->cols = uvodbc__calloc(
+      ncols, sizeof(*s->cols) + sizeof(*s->layout) + name_max);
+  if (s->cols == NULL) return UVODBC__ENOMEM;
+  s->ncols = ncols;
+  s->layout = (uvodbc__colbuf_t*)(s->cols + ncols);
+  s->names = (char*)(s->layout + ncols);
+  return 0;
 }
 
 static int is_var_type(uvodbc_type_t t) {
@@ -291,6 +333,8 @@ int uvodbc__stmt_describe(uvodbc__stmt_t* s, uvodbc__diags_t* d) {
   SQLLEN rowcount = -1;
   size_t names_len = 0, rows;
   SQLCHAR name[256];
+  uvodbc__colbuf_t was;
+  int reuse;
 
   if (!SQL_SUCCEEDED(SQLNumResultCols(s->h, &ncols)))
     return sql_error(s, "SQLNumResultCols", d);
@@ -299,15 +343,9 @@ int uvodbc__stmt_describe(uvodbc__stmt_t* s, uvodbc__diags_t* d) {
     s->rows_affected = rowcount;
     return 0;
   }
-  s->ncols = (size_t)ncols;
-  /* cols, layout and names in one block */
-  _Static_assert(_Alignof(uvodbc__colbuf_t) <= _Alignof(uvodbc_column_t),
-                 "layout follows cols in one block");
-  s->cols = uvodbc__calloc(
-      s->ncols, sizeof(*s->cols) + sizeof(*s->layout) + sizeof(name));
-  if (s->cols == NULL) return UVODBC__ENOMEM;
-  s->layout = (uvodbc__colbuf_t*)(s->cols + s->ncols);
-  s->names = (char*)(s->layout + s->ncols);
+  reuse = s->kept_ncols == (size_t)ncols; /* until a layout differs */
+  if (shape_storage(s, (size_t)ncols, sizeof(name)) != 0)
+    return UVODBC__ENOMEM;
   for (i = 0; i < ncols; i++) {
     uvodbc_column_t* c = &s->cols[i];
     SQLSMALLINT len = 0, type = 0, digits = 0, nullable = 0;
@@ -326,9 +364,20 @@ int uvodbc__stmt_describe(uvodbc__stmt_t* s, uvodbc__diags_t* d) {
     c->size = size;
     c->decimal_digits = digits;
     c->nullable = nullable;
+    was = s->layout[i];
     choose_layout(s, (SQLUSMALLINT)(i + 1), c, &s->layout[i]);
     if (s->layout[i].width == 0) s->row_mode = 1;
+    if (was.ctype != s->layout[i].ctype || was.width != s->layout[i].width)
+      reuse = 0;
   }
+  /* The kept batch and bindings serve a result that would allocate the
+   * same: same layout, same rows (a cursor may ask for fewer). */
+  if (reuse && !s->row_mode && s->batch.cap == first_rows(s)) {
+    s->has_result = 1;
+    s->rows_affected = -1;
+    return 0;
+  }
+  free_buffers(s); /* of the kept shape, if any */
   s->has_result = 1;
   s->rows_affected = -1;
 
@@ -788,7 +837,7 @@ int uvodbc__stmt_fetch_all(uvodbc__stmt_t* s, size_t max_rows,
 
 int uvodbc__stmt_next_result(uvodbc__stmt_t* s, uvodbc__diags_t* d) {
   SQLRETURN rc;
-  free_result(s);
+  end_result(s, 0);
   s->rows_affected = -1;
   rc = SQLMoreResults(s->h);
   if (rc == SQL_NO_DATA) return UVODBC__EOF;
@@ -801,12 +850,13 @@ int uvodbc__stmt_next_result(uvodbc__stmt_t* s, uvodbc__diags_t* d) {
 void uvodbc__stmt_reset(uvodbc__stmt_t* s) {
   if (s->h == SQL_NULL_HSTMT) return;
   SQLFreeStmt(s->h, SQL_CLOSE);
-  free_result(s);
+  end_result(s, 1);
   s->clean = 1;
 }
 
 void uvodbc__stmt_free(uvodbc__stmt_t* s) {
-  free_result(s);
+  s->bound_to = NULL; /* SQLFreeHandle unbinds */
+  end_result(s, 0);
   if (s->h != SQL_NULL_HSTMT) SQLFreeHandle(SQL_HANDLE_STMT, s->h);
   s->h = SQL_NULL_HSTMT;
 }

@@ -402,6 +402,11 @@ typedef struct uvodbc__stmt_s {
   int clean;
   SQLULEN array_size;
   int attrs_set;
+  /* kept_ncols > 0: the last small whole result's cols block, `batch` and
+   * its bindings (they outlive SQL_CLOSE on every driver), kept for the
+   * next result of the same shape: SELECT 1 again costs no allocation and
+   * no SQLBindCol.  `ncols` is 0 meanwhile. */
+  size_t kept_ncols;
 } uvodbc__stmt_t;
 
 int uvodbc__stmt_init(uvodbc__stmt_t* s, SQLHDBC dbc, uvodbc__diags_t* d);

@@ -6,6 +6,9 @@
  * connection's spare statement reused while cursors stay open. */
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
 
 #include "uvodbc-test.h"
 
@@ -554,6 +557,96 @@ START_TEST(exec_query_segments) {
 }
 END_TEST
 
+/* One statement handle serves every query of a connection, and a small
+ * result's shape (columns, buffers, bindings) is kept for the next one:
+ * a seeded random sequence of queries whose shapes are the same, differ in
+ * names only, in layout only, in column count, or have no result or an
+ * error in between, each with 0 to 150 rows (more than the first fetch's
+ * 64).  Every name, type and value must be the query's own.  Seed:
+ * UVODBC_TEST_SEED, printed. */
+START_TEST(exec_query_shapes) {
+  static const struct {
+    const char* select; /* columns: i = id, v = v, s = s */
+    const char* names;  /* expected names, one letter each */
+  } shapes[] = {
+      {"id AS i", "i"},     {"v AS v", "v"},         {"id AS k", "k"},
+      {"id AS i, v AS v", "iv"}, {"v AS v, id AS i", "vi"},
+      {"s AS s", "s"},      {"id AS i, s AS s", "is"},
+  };
+  const size_t nshapes = sizeof(shapes) / sizeof(shapes[0]);
+  uv_loop_t loop;
+  uvodbc_conn_t* conn;
+  uvodbc_req_t req;
+  outcome_t o;
+  const char* t = TEST_TABLE("exec_query_shapes");
+  const char* env_seed = getenv("UVODBC_TEST_SEED");
+  unsigned int seed = env_seed != NULL
+                          ? (unsigned int)strtoul(env_seed, NULL, 10)
+                          : (unsigned int)time(NULL);
+  char sql[256];
+  int step;
+
+  printf("exec_query_shapes/%s: seed %u (UVODBC_TEST_SEED)\n",
+         test_driver_name(), seed);
+  srand(seed);
+  ck_assert_int_eq(uv_loop_init(&loop), 0);
+  conn = test_connect(&loop);
+  test_make_table(&loop, conn, t, "id INTEGER, v INTEGER, s VARCHAR(20)");
+  test_fill_numbers(&loop, conn, t, 150);
+  for (step = 0; step < 300; step++) {
+    int pick = rand() % (int)(nshapes + 2);
+    int rows = rand() % 4 == 0 ? rand() % 151 : rand() % 3;
+    size_t c, r;
+    if (pick == (int)nshapes) { /* no result in between */
+      snprintf(sql, sizeof(sql), "UPDATE %s SET v = v WHERE id < 0", t);
+      ck_assert_int_eq(run_op(&loop, conn, 1, &req, &o, sql, NULL, 0, NULL),
+                       0);
+      ck_assert_uint_eq(uvodbc_batch_ncols(req.batch), 0);
+      uvodbc_req_cleanup(&req);
+      continue;
+    }
+    if (pick == (int)nshapes + 1) { /* an error in between */
+      snprintf(sql, sizeof(sql), "SELECT no_such_column FROM %s", t);
+      ck_assert_int_eq(run_op(&loop, conn, 1, &req, &o, sql, NULL, 0, NULL),
+                       UVODBC_ESQL);
+      continue;
+    }
+    snprintf(sql, sizeof(sql), "SELECT %s FROM %s WHERE id <= %d ORDER BY id",
+             shapes[pick].select, t, rows);
+    ck_assert_msg(run_op(&loop, conn, 1, &req, &o, sql, NULL, 0, NULL) == 0,
+                  "step %d, seed %u: %s: %s", step, seed, sql, o.message);
+    ck_assert_uint_eq(uvodbc_batch_ncols(req.batch),
+                      strlen(shapes[pick].names));
+    ck_assert_uint_eq(uvodbc_batch_nrows(req.batch), (size_t)rows);
+    for (c = 0; c < strlen(shapes[pick].names); c++) {
+      char name = shapes[pick].names[c];
+      const uvodbc_column_t* col = uvodbc_batch_column(req.batch, c);
+      char want_name[2] = {name, '\0'};
+      ck_assert_msg(strcasecmp(col->name, want_name) == 0,
+                    "step %d, seed %u: %s: column %zu is %s", step, seed,
+                    sql, c, col->name);
+      ck_assert_int_eq(col->type, name == 's' ? UVODBC_TYPE_TEXT
+                                              : UVODBC_TYPE_INT64);
+      for (r = 0; r < (size_t)rows; r++) {
+        int64_t id = (int64_t)r + 1;
+        if (name == 's') {
+          char want[24];
+          snprintf(want, sizeof(want), "r%lld", (long long)id);
+          ck_assert_str_eq(test_get_text(req.batch, c, r, NULL), want);
+        } else {
+          int64_t want = name == 'v' ? test_number_v(id) : id;
+          ck_assert_int_eq(test_get_i64(req.batch, c, r), want);
+        }
+      }
+    }
+    uvodbc_req_cleanup(&req);
+  }
+  test_drop_table(&loop, conn, t);
+  test_close(&loop, conn);
+  test_loop_close(&loop);
+}
+END_TEST
+
 /* max_rows: one row past the limit fails, exactly the limit succeeds, also
  * when the limit falls inside a batch. */
 START_TEST(exec_query_limit_rows) {
@@ -1063,6 +1156,7 @@ Suite* exec_suite(void) {
   tcase_add_test(tc, exec_query_whole_result);
   tcase_add_test(tc, exec_query_fetch_steps);
   tcase_add_test(tc, exec_query_segments);
+  tcase_add_test(tc, exec_query_shapes);
   tcase_add_test(tc, exec_query_limit_rows);
   tcase_add_test(tc, exec_query_limit_bytes);
   tcase_add_test(tc, exec_query_non_select);

@@ -70,9 +70,18 @@ void uvodbc__cursor_detach(uvodbc_cursor_t* c) {
   finish_orphan(c);
 }
 
-void uvodbc__cursors_ended(uvodbc_conn_t* conn, const char* how) {
+void uvodbc__cursors_ended(uvodbc_conn_t* conn, const char* why) {
   uvodbc_cursor_t* c;
-  for (c = conn->cursors; c != NULL; c = c->next) c->ended_by = how;
+  for (c = conn->cursors; c != NULL; c = c->next) c->ended_by = why;
+}
+
+int uvodbc__cursors_on_server(const uvodbc_conn_t* conn) {
+  const uvodbc_cursor_t* c;
+  for (c = conn->cursors; c != NULL; c = c->next)
+    if (c->stmt != NULL && c->stmt->declared && !c->stmt->eof &&
+        c->ended_by == NULL)
+      return 1;
+  return 0;
 }
 
 /* Each fetch (and next_result) has the statement's timeout: a streaming
@@ -168,12 +177,10 @@ static void cursor_prepare(uvodbc_op_t* op) {
     uvodbc__op_complete_early(op, UVODBC_ECLOSED);
   } else if (c->ended_by != NULL &&
              !(op->kind == OP_FETCH && op->stmt->eof)) {
-    char msg[200];
+    char msg[256];
     snprintf(msg, sizeof(msg),
-             "a %s since this cursor opened closed it (the driver's cursor "
-             "%s behavior is not SQL_CB_PRESERVE): its remaining rows and "
-             "results are gone; close it",
-             c->ended_by, c->ended_by);
+             "%s: its remaining rows and results are gone; close it",
+             c->ended_by);
     uvodbc__diags_add(&op->diags, "24000", 0, msg,
                       op->kind == OP_FETCH ? "SQLFetch" : "SQLMoreResults");
     uvodbc__op_complete_early(op, UVODBC_ESQL);

@@ -294,6 +294,8 @@ static int run(uvodbc_op_t* op) {
   if (op->kind == OP_CALL) return err != 0 ? err : run_call(op, s);
   if (err != 0 || !s->has_result) return err;
   if (op->kind == OP_EXEC) { /* first batch in the same hop */
+    s->declared = s->driver == UVODBC__DRIVER_PSQL &&
+                  uvodbc__odbc_streams_now(op->dbc);
     err = uvodbc__stmt_fetch(s, 0, op->cancel, &op->diags);
     return err == UV_EOF ? 0 : err;
   }

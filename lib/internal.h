@@ -206,6 +206,10 @@ struct uvodbc_op_s {
   int flag;                  /* TXN: autocommit on/off, end a begin    */
   SQLUINTEGER level;         /* TXN: isolation to set                  */
   int conn_dead;             /* the driver says the connection is gone */
+  int server_cursors;        /* cursors of the connection read through
+                                psqlODBC server cursors, when popped    */
+  int cursors_gone;          /* failed, and those cursors' transaction
+                                ended (lib/odbc-txn.c)                  */
   int frees_handles;         /* took statements to free: never cancelled */
   SQLHDBC run_dbc;           /* conn->dbc when popped, for the worker     */
   /* When (uv_hrtime) it was queued; the rest only when it is timed (traced
@@ -420,8 +424,9 @@ struct uvodbc_cursor_s {
                           read_start or fetch                         */
   int lost;            /* a fetch lost rows (cancelled or timed out after
                           it ran): later fetches fail with this status  */
-  const char* ended_by; /* "commit" or "rollback" that closed it, or NULL:
-                          later fetches and next_result fail           */
+  const char* ended_by; /* why a transaction's end closed it (a static
+                          string), or NULL: later fetches and
+                          next_result fail                            */
   uvodbc_prepared_t* borrowed; /* the prepared statement owning stmt   */
   uvodbc__closing_t closing;
   uvodbc_cursor_t* prev;
@@ -482,10 +487,13 @@ int uvodbc__read_done(uvodbc_cursor_t* cursor, uvodbc_op_t* op);
 void uvodbc__read_drop(uvodbc_cursor_t* cursor);
 /* The connection closes: the cursor keeps its memory, loses its statement. */
 void uvodbc__cursor_detach(uvodbc_cursor_t* cursor);
-/* A commit or rollback (`how`, static) closed every open cursor of `conn`
- * in the driver manager: their next fetch (short of their end) and
- * next_result fail with UVODBC_ESQL instead of reaching it. */
-void uvodbc__cursors_ended(uvodbc_conn_t* conn, const char* how);
+/* A transaction's end closed every open cursor of `conn` (`why`, a static
+ * sentence): their next fetch (short of their end) and next_result fail
+ * with UVODBC_ESQL, 24000, instead of reaching the driver. */
+void uvodbc__cursors_ended(uvodbc_conn_t* conn, const char* why);
+/* 1 when a cursor of `conn` reads through a psqlODBC server cursor and has
+ * rows left. */
+int uvodbc__cursors_on_server(const uvodbc_conn_t* conn);
 
 /* Counts open connection handles of every loop, for uvodbc_shutdown()
  * (uvodbc.c; any thread). */

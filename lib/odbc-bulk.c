@@ -212,7 +212,7 @@ int uvodbc__stmt_bulk(uvodbc__stmt_t* s, const char* sql,
   while (err == 0 && r0 < nrows) {
     size_t count = nrows - r0 < batch ? nrows - r0 : batch;
     SQLRETURN rc;
-    int ok, aborted;
+    int ok;
     if (count != bound_count) {
       if (!set_attrs(s->h, count, &processed, status)) {
         uvodbc__diags_collect(d, SQL_HANDLE_STMT, s->h, "SQLSetStmtAttr",
@@ -248,7 +248,6 @@ int uvodbc__stmt_bulk(uvodbc__stmt_t* s, const char* sql,
     ok = SQL_SUCCEEDED(rc) || rc == SQL_NO_DATA;
     if (rc != SQL_SUCCESS && rc != SQL_NO_DATA)
       uvodbc__diags_collect(d, SQL_HANDLE_STMT, s->h, "SQLExecute", NULL);
-    aborted = !ok && uvodbc__odbc_psql_may_abort(s->h, s->driver);
     if (ok && processed == 0) processed = count; /* driver left it unset */
     for (i = 0; i < count; i++) {
       uint8_t st =
@@ -273,7 +272,6 @@ int uvodbc__stmt_bulk(uvodbc__stmt_t* s, const char* sql,
       err = UVODBC_ESQL;
     }
     SQLFreeStmt(s->h, SQL_CLOSE);
-    if (aborted) uvodbc__odbc_psql_end_aborted(s->dbc);
     r0 += count;
   }
 

@@ -162,6 +162,13 @@ void uvodbc__odbc_stream_cursors(SQLHDBC dbc, int on) {
                     (SQLPOINTER)(uintptr_t)(on != 0), SQL_IS_UINTEGER);
 }
 
+int uvodbc__odbc_streams_now(SQLHDBC dbc) {
+  SQLUINTEGER on = 0;
+  return SQL_SUCCEEDED(SQLGetConnectAttr(dbc, PSQL_ATTR_USE_DECLAREFETCH, &on,
+                                         sizeof(on), NULL)) &&
+         on != 0;
+}
+
 /* The connection string to pass to SQLDriverConnect: `connstr`, or a copy
  * with what the driver needs added (free it; SQLite: `*sqlite_timeout_ms`
  * set, see lib/odbc-sqlite.c).  Called in the connect's turn:

@@ -215,6 +215,7 @@ static void end_result(uvodbc__stmt_t* s, int keep) {
   s->has_result = 0;
   s->eof = 0;
   s->row_mode = 0;
+  s->declared = 0;
 }
 
 /* Describe's column storage for `ncols` columns: the kept shape's block
@@ -493,7 +494,7 @@ static int execute(uvodbc__stmt_t* s, const char* sql,
   size_t n = params != NULL ? params->n : 0;
   const char* fn = sql != NULL ? "SQLExecDirect" : "SQLExecute";
   SQLRETURN rc;
-  int err = 0, aborted = 0;
+  int err = 0;
 
   apply_defaults(s);
   if (!s->clean) SQLFreeStmt(s->h, SQL_CLOSE); /* a result may be open */
@@ -519,8 +520,6 @@ static int execute(uvodbc__stmt_t* s, const char* sql,
     uvodbc__cancel_disarm(cancel);
     if (rc != SQL_SUCCESS && rc != SQL_NO_DATA)
       uvodbc__diags_collect(d, SQL_HANDLE_STMT, s->h, fn, NULL);
-    aborted = !SQL_SUCCEEDED(rc) && rc != SQL_NO_DATA &&
-              uvodbc__odbc_psql_may_abort(s->h, s->driver);
     if (uvodbc__cancel_requested(cancel))
       err = UVODBC__ECANCELED;
     else if (rc == SQL_NO_DATA)
@@ -533,7 +532,6 @@ static int execute(uvodbc__stmt_t* s, const char* sql,
   if (n > 0 && (!s->keep_params || err != 0))
     SQLFreeStmt(s->h, SQL_RESET_PARAMS);
   if (err != 0) uvodbc__stmt_reset(s);
-  if (aborted) uvodbc__odbc_psql_end_aborted(s->dbc);
   return err;
 }
 
@@ -608,13 +606,24 @@ static int check_truncation(uvodbc__stmt_t* s, const uvodbc_batch_t* batch,
  * (psqlODBC's FETCH from a server cursor, SQLite's step).  MariaDB's
  * driver fetches from the result it holds: nothing to cancel, and its
  * cancel would cost a connection. */
-static SQLRETURN fetch_armed(uvodbc__stmt_t* s, uvodbc__cancel_t* cancel) {
+static SQLRETURN fetch_armed(uvodbc__stmt_t* s, uvodbc__cancel_t* cancel,
+                             uvodbc__diags_t* d) {
   SQLRETURN rc;
-  if (cancel == NULL || s->driver == UVODBC__DRIVER_MARIADB)
-    return SQLFetch(s->h);
-  uvodbc__cancel_arm_fetch(cancel, s->h, s->driver_h, s->kill);
-  rc = uvodbc__cancel_requested(cancel) ? SQL_ERROR : SQLFetch(s->h);
-  uvodbc__cancel_disarm(cancel);
+  if (cancel == NULL || s->driver == UVODBC__DRIVER_MARIADB) {
+    rc = SQLFetch(s->h);
+  } else {
+    uvodbc__cancel_arm_fetch(cancel, s->h, s->driver_h, s->kill);
+    if (uvodbc__cancel_requested(cancel)) {
+      uvodbc__cancel_disarm(cancel);
+      return SQL_ERROR; /* never called */
+    }
+    rc = SQLFetch(s->h);
+    uvodbc__cancel_disarm(cancel);
+  }
+  /* Also when cancelled: a PostgreSQL 57014 may call for a rollback
+   * (lib/strand.c, run_one). */
+  if (rc != SQL_SUCCESS && rc != SQL_NO_DATA)
+    uvodbc__diags_collect(d, SQL_HANDLE_STMT, s->h, "SQLFetch", NULL);
   return rc;
 }
 
@@ -629,22 +638,13 @@ static int fetch_block(uvodbc__stmt_t* s, uvodbc_batch_t* batch,
   if (!SQL_SUCCEEDED(set_array_size(s, want)))
     return sql_error(s, "SQLSetStmtAttr", d);
   s->rows_fetched = 0; /* MariaDB leaves it untouched on SQL_NO_DATA */
-  rc = fetch_armed(s, cancel);
-  if (rc == SQL_ERROR && uvodbc__odbc_psql_may_abort(s->h, s->driver)) {
-    /* A FETCH from psqlODBC's server cursor (odbc-txn.c) */
-    if (!uvodbc__cancel_requested(cancel))
-      uvodbc__diags_collect(d, SQL_HANDLE_STMT, s->h, "SQLFetch", NULL);
-    uvodbc__odbc_psql_end_aborted(s->dbc);
-    if (!uvodbc__cancel_requested(cancel)) return UVODBC_ESQL;
-  }
+  rc = fetch_armed(s, cancel, d);
   if (uvodbc__cancel_requested(cancel)) return UVODBC__ECANCELED;
   if (rc == SQL_NO_DATA) {
     batch->nrows = 0;
     s->eof = 1;
     return 0;
   }
-  if (rc != SQL_SUCCESS) uvodbc__diags_collect(d, SQL_HANDLE_STMT, s->h,
-                                               "SQLFetch", NULL);
   if (!SQL_SUCCEEDED(rc)) return UVODBC_ESQL;
   /* Never more rows than the buffers hold, whatever the driver says. */
   batch->nrows = s->rows_fetched < want ? (size_t)s->rows_fetched : want;
@@ -720,7 +720,7 @@ static int fetch_rows(uvodbc__stmt_t* s, uvodbc_batch_t* batch,
       err = UVODBC__ECANCELED;
       break;
     }
-    rc = fetch_armed(s, cancel);
+    rc = fetch_armed(s, cancel, d);
     if (uvodbc__cancel_requested(cancel)) {
       err = UVODBC__ECANCELED;
       break;
@@ -729,8 +729,6 @@ static int fetch_rows(uvodbc__stmt_t* s, uvodbc_batch_t* batch,
       s->eof = 1;
       break;
     }
-    if (rc != SQL_SUCCESS)
-      uvodbc__diags_collect(d, SQL_HANDLE_STMT, s->h, "SQLFetch", NULL);
     if (!SQL_SUCCEEDED(rc)) {
       err = UVODBC_ESQL;
       break;

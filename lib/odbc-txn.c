@@ -94,41 +94,89 @@ int uvodbc__odbc_ping(SQLHDBC dbc, uvodbc__diags_t* d) {
   return err;
 }
 
-/* psqlODBC in autocommit mode runs a streaming SELECT in a transaction of
- * its own (BEGIN; DECLARE ... CURSOR WITH HOLD; FETCH) and, when a call
- * fails inside it, sends ROLLBACK before returning.  A cancel can reach
- * the server twice: the postmaster signals the backend and then its
- * process group, and a slow scheduler can put the statement's error, and
- * the ROLLBACK, between the two (uvodbc's retries can do the same).  Such a
- * second cancel cancels the ROLLBACK; psqlODBC does not notice, and every
- * later statement of the connection fails with 25P02, for good
- * (tests/test-cancel.c, cancel_pg_rollback_cancelled).  So a call that
- * failed with 57014 (cancelled) or 25P02 (in an aborted transaction) is
- * followed by a ROLLBACK of uvodbc's, in autocommit mode only (no
- * transaction of the user's can be open then).  It runs after the cancel
- * returned, which PQcancel does once the server has signalled: no cancel of
- * uvodbc's can reach it. */
-int uvodbc__odbc_psql_may_abort(SQLHSTMT h, uvodbc__driver_t driver) {
-  SQLCHAR state[6];
-  SQLINTEGER native;
+/* A buffered SELECT on a statement handle of its own: psqlODBC neither
+ * declares a cursor for it nor commits its own transaction after it (a
+ * SHOW, like any statement that is not a SELECT, commits that transaction,
+ * which computes the rest of every open WITH HOLD cursor: forever for an
+ * endless one).  *value: the first column of its first row.  0, or -1 with
+ * the failure's SQLSTATE in `state`. */
+static int psql_probe(SQLHDBC dbc, const char* sql, long* value,
+                      char state[6]) {
+  int streams = uvodbc__odbc_streams_now(dbc);
+  SQLINTEGER v = 0, native;
   SQLSMALLINT len;
-  if (driver != UVODBC__DRIVER_PSQL ||
-      !SQL_SUCCEEDED(SQLGetDiagRec(SQL_HANDLE_STMT, h, 1, state, &native,
-                                   NULL, 0, &len)))
-    return 0;
-  return strcmp((char*)state, "57014") == 0 ||
-         strcmp((char*)state, "25P02") == 0;
+  SQLHSTMT h;
+  SQLRETURN rc;
+  state[0] = '\0';
+  if (!SQL_SUCCEEDED(SQLAllocHandle(SQL_HANDLE_STMT, dbc, &h))) return -1;
+  if (streams) uvodbc__odbc_stream_cursors(dbc, 0);
+  rc = SQLExecDirect(h, (SQLCHAR*)sql, SQL_NTS);
+  if (!SQL_SUCCEEDED(rc))
+    SQLGetDiagRec(SQL_HANDLE_STMT, h, 1, (SQLCHAR*)state, &native, NULL, 0,
+                  &len);
+  else if (!SQL_SUCCEEDED(SQLFetch(h)) ||
+           !SQL_SUCCEEDED(SQLGetData(h, 1, SQL_C_SLONG, &v, 0, NULL)))
+    rc = SQL_ERROR;
+  SQLFreeHandle(SQL_HANDLE_STMT, h);
+  if (streams) uvodbc__odbc_stream_cursors(dbc, 1);
+  *value = v;
+  return SQL_SUCCEEDED(rc) ? 0 : -1;
 }
 
-void uvodbc__odbc_psql_end_aborted(SQLHDBC dbc) {
+/* psqlODBC in autocommit mode runs a streaming SELECT in a transaction of
+ * its own (BEGIN; DECLARE ... CURSOR WITH HOLD; FETCH), which the cursors
+ * opened after it join.  When a call fails inside it, psqlODBC rolls back
+ * to a savepoint, or rolls the whole transaction back, inside the call.
+ *
+ * A whole ROLLBACK ends every server cursor of that transaction, and
+ * psqlODBC then ends their results after the rows it holds, without an
+ * error.  It does that where it set no savepoint before the failing
+ * statement: after a FETCH of more rows than `Fetch` (uvodbc's first batch)
+ * it sets none for the next statement (stream_failure_with_open_cursor).
+ * So after a failure while server cursors are open, a probe asks whether a
+ * transaction is still open (now() is its start); none: the cursors are
+ * gone, and uvodbc refuses their next fetch (24000, lib/strand.c).
+ *
+ * A cancel can reach the server twice: the postmaster signals the backend
+ * and then its process group, and a slow scheduler can put the statement's
+ * error, and psqlODBC's ROLLBACK, between the two (uvodbc's retries can do
+ * the same).  The second cancels the ROLLBACK; psqlODBC does not notice, and
+ * every later statement of the connection failed with 25P02, for good
+ * (cancel_pg_rollback_cancelled).  So after a failure with 57014 the same
+ * probe also says whether the transaction is aborted (it fails with 25P02),
+ * and then, or when the call itself failed with 25P02, uvodbc rolls it
+ * back.  No cancel of uvodbc's reaches the probe or the ROLLBACK: libpq's
+ * cancel request returns once the server has signalled, and uvodbc's
+ * before the probe.
+ *
+ * Only in autocommit mode, where no transaction of the user's can be open;
+ * a healthy transaction is left alone. */
+int uvodbc__odbc_psql_settle(SQLHDBC dbc, const uvodbc__diags_t* d,
+                             int cursors) {
   SQLULEN autocommit = SQL_AUTOCOMMIT_OFF;
-  SQLHSTMT h;
+  int aborted = uvodbc__diags_has(d, "25P02");
+  long in_txn = 1;
+  char state[6];
+  if (!aborted && !cursors && !uvodbc__diags_has(d, "57014")) return 0;
   if (!SQL_SUCCEEDED(SQLGetConnectAttr(dbc, SQL_ATTR_AUTOCOMMIT, &autocommit,
                                        0, NULL)) ||
       autocommit != SQL_AUTOCOMMIT_ON)
-    return;
-  /* A handle of its own: the statement's may be prepared. */
-  if (!SQL_SUCCEEDED(SQLAllocHandle(SQL_HANDLE_STMT, dbc, &h))) return;
-  SQLExecDirect(h, (SQLCHAR*)"ROLLBACK", SQL_NTS);
-  SQLFreeHandle(SQL_HANDLE_STMT, h);
+    return 0;
+  if (!aborted &&
+      psql_probe(dbc,
+                 "SELECT CASE WHEN now() = statement_timestamp() THEN 0 "
+                 "ELSE 1 END",
+                 &in_txn, state) != 0) {
+    if (strcmp(state, "25P02") != 0) return 0; /* cannot tell */
+    aborted = 1;
+  }
+  if (aborted) {
+    SQLHSTMT h;
+    if (SQL_SUCCEEDED(SQLAllocHandle(SQL_HANDLE_STMT, dbc, &h))) {
+      SQLExecDirect(h, (SQLCHAR*)"ROLLBACK", SQL_NTS);
+      SQLFreeHandle(SQL_HANDLE_STMT, h);
+    }
+    return 1;
+  }
+  return cursors && !in_txn;
 }

@@ -186,6 +186,8 @@ unsigned uvodbc__odbc_txn_closes(SQLHDBC dbc, int streams);
 /* psqlODBC: whether the next executes read through a server cursor
  * (UseDeclareFetch) or buffer their result. */
 void uvodbc__odbc_stream_cursors(SQLHDBC dbc, int on);
+/* psqlODBC: 1 when the next execute would read through a server cursor. */
+int uvodbc__odbc_streams_now(SQLHDBC dbc);
 /* Rolls back, disconnects and frees the handle (SQLite: settling its
  * driver's stale transaction flag first if needed): 0, or UVODBC_ESQL when
  * the driver refused to disconnect (the handle is then still allocated). */
@@ -227,12 +229,13 @@ void uvodbc__sqlite_rearm(uvodbc__sqlite_t* s);
 /* ---- odbc-txn.c: transactions and connection state ---- */
 int uvodbc__odbc_set_autocommit(SQLHDBC dbc, int on, uvodbc__diags_t* d);
 int uvodbc__odbc_end_tran(SQLHDBC dbc, int commit, uvodbc__diags_t* d);
-/* psqlODBC: 1 when the call that just failed on h (diagnostics not yet
- * cleared) may have left its connection in an aborted transaction, which
- * uvodbc__odbc_psql_end_aborted() then ends in autocommit mode
- * (odbc-txn.c). */
-int uvodbc__odbc_psql_may_abort(SQLHSTMT h, uvodbc__driver_t driver);
-void uvodbc__odbc_psql_end_aborted(SQLHDBC dbc);
+/* psqlODBC in autocommit mode, after a failed call whose diagnostics are
+ * `d`, `cursors` when server cursors of the connection are open: ends the
+ * transaction when a cancel left it aborted, and tells whether the
+ * transaction those cursors read in is gone (odbc-txn.c).  1: the
+ * connection's cursors are gone. */
+int uvodbc__odbc_psql_settle(SQLHDBC dbc, const uvodbc__diags_t* d,
+                             int cursors);
 /* level: SQL_TXN_* or 0 for "leave as is". */
 int uvodbc__odbc_set_isolation(SQLHDBC dbc, SQLUINTEGER level,
                                uvodbc__diags_t* d);
@@ -380,6 +383,8 @@ typedef struct uvodbc__stmt_s {
   size_t nparams;        /* parameter markers of the prepared statement    */
   int has_result;        /* the current result has columns                 */
   int eof;               /* SQL_NO_DATA seen for the current result        */
+  int declared;          /* psqlODBC: the result reads through a server
+                            cursor (set by lib/exec.c)                    */
   int row_mode;          /* a long column: one row per SQLFetch + GetData  */
   int64_t rows_affected;
   size_t ncols;

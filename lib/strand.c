@@ -38,6 +38,11 @@ static void run_one(uvodbc_op_t* op) {
       op->kind != OP_CONN_CLOSE && dbc != SQL_NULL_HDBC)
     op->conn_dead =
         uvodbc__diags_disconnect(&op->diags) || uvodbc__odbc_is_dead(dbc);
+  if (op->status != 0 && !op->conn_dead &&
+      op->driver == UVODBC__DRIVER_PSQL && op->kind != OP_CONNECT &&
+      op->kind != OP_CONN_CLOSE && dbc != SQL_NULL_HDBC)
+    op->cursors_gone =
+        uvodbc__odbc_psql_settle(dbc, &op->diags, op->server_cursors);
 }
 
 static void run_work(uvodbc__task_t* task) {
@@ -106,6 +111,11 @@ static void after_work(uvodbc__task_t* task, int status) {
     op->chain_next = NULL;
     conn->delivering = next != NULL;
     if (op->conn_dead) conn->broken = 1;
+    if (op->cursors_gone)
+      uvodbc__cursors_ended(conn,
+                            "a statement failed and psqlODBC rolled back the "
+                            "transaction this cursor read in (docs/drivers.md, "
+                            "PostgreSQL: streams)");
     if (conn->broken)
       uvodbc__strand_hold(conn, 0); /* the server dropped its locks */
     else if (!conn->autocommit && op->kind != OP_TXN &&
@@ -163,6 +173,8 @@ static int pop(uvodbc_conn_t* conn) {
   } else {
     op->state = OP_SUBMITTED;
     op->run_dbc = conn->dbc;
+    if (op->kind != OP_CONNECT) op->driver = conn->driver;
+    op->server_cursors = uvodbc__cursors_on_server(conn);
     /* A dead connection's handles are never used again, only freed: the
      * drivers reuse freed memory after "lost connection". */
     if (conn->broken && !releases_handles(op) && op->kind != OP_CONNECT) {

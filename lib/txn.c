@@ -94,7 +94,13 @@ static int ends_cursors(const uvodbc_conn_t* conn, const uvodbc_op_t* op) {
 static void txn_done(uvodbc_op_t* op) {
   uvodbc_conn_t* conn = op->conn;
   if (op->txn == TXN_END && ends_cursors(conn, op))
-    uvodbc__cursors_ended(conn, op->level != 0 ? "commit" : "rollback");
+    uvodbc__cursors_ended(
+        conn, op->level != 0
+                  ? "a commit since this cursor opened closed it (the "
+                    "driver's cursor commit behavior is not SQL_CB_PRESERVE)"
+                  : "a rollback since this cursor opened closed it (the "
+                    "driver's cursor rollback behavior is not "
+                    "SQL_CB_PRESERVE)");
   if (op->status == 0) {
     switch (op->txn) {
       case TXN_AUTOCOMMIT:

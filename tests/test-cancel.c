@@ -598,12 +598,53 @@ END_TEST
  * in most rounds.
  * uvodbc rolls back after such a failure; a cancel from outside may still
  * hit that ROLLBACK too, and then the next statement fails with 25P02 and
- * is rolled back in turn: never a second one. */
+ * is rolled back in turn: never a second one.  In odd rounds a cursor is
+ * open meanwhile (psqlODBC then rolls back to a savepoint): it reads all
+ * its rows, or, where uvodbc had to roll back, fails with 24000; never a
+ * short result. */
 typedef struct {
   uvodbc_conn_t* conn;
   op_t op;
   char sql[160];
 } hammer_t;
+
+typedef struct {
+  uvodbc_req_t req;
+  int calls, status;
+  uvodbc_cursor_t* cursor;
+  size_t rows;
+  char state[6];
+} read_t;
+
+static void on_read(uvodbc_req_t* req, int status) {
+  read_t* r = req->data;
+  r->calls++;
+  r->status = status;
+  if (req->cursor != NULL) r->cursor = req->cursor;
+  if (status == 0 && req->batch != NULL)
+    r->rows += uvodbc_batch_nrows(req->batch);
+  memset(r->state, 0, sizeof(r->state));
+  if (req->ndiag > 0) memcpy(r->state, req->diag[0].sqlstate, 5);
+  uvodbc_req_cleanup(req);
+}
+
+/* Reads the cursor to its end or first error; closes it.  1 when it was
+ * refused with 24000 (uvodbc rolled back under it). */
+static int read_all_or_refused(uv_loop_t* loop, read_t* r, size_t total) {
+  int refused;
+  while (r->status == 0) {
+    int calls = r->calls;
+    r->req.data = r;
+    ck_assert_int_eq(uvodbc_cursor_fetch(r->cursor, &r->req, 0, on_read), 0);
+    TEST_RUN_UNTIL(loop, r->calls > calls, 10000);
+  }
+  refused = r->status == UVODBC_ESQL && strcmp(r->state, "24000") == 0;
+  ck_assert_msg(refused || (r->status == UV_EOF && r->rows == total),
+                "cursor: %s [%s] after %zu of %zu rows",
+                uvodbc_err_name(r->status), r->state, r->rows, total);
+  ck_assert_int_eq(uvodbc_cursor_close(r->cursor, NULL), 0);
+  return refused;
+}
 
 static void hammer_start(uv_timer_t* t) {
   hammer_t* h = t->data;
@@ -615,7 +656,7 @@ START_TEST(cancel_pg_rollback_cancelled) {
   uv_timer_t timer;
   uvodbc_conn_t* conn;
   hammer_t h;
-  int round, second = 0;
+  int round, second = 0, refused = 0;
   int64_t pid;
   start(&loop);
   conn = test_connect(&loop);
@@ -627,8 +668,22 @@ START_TEST(cancel_pg_rollback_cancelled) {
   for (round = 0; round < 8; round++) {
     int signals = 250 << round;
     op_t sleep;
+    read_t r;
     char state[6];
     int status;
+    memset(&r, 0, sizeof(r));
+    if (round % 2 == 1) {
+      r.req.data = &r;
+      ck_assert_int_eq(
+          uvodbc_conn_exec(conn, &r.req,
+                           "SELECT x FROM (SELECT generate_series(1, 20000) "
+                           "AS x) s",
+                           NULL, 0, NULL, on_read),
+          0);
+      TEST_RUN_UNTIL(&loop, r.calls == 1, 10000);
+      ck_assert_int_eq(r.status, 0);
+      ck_assert_ptr_nonnull(r.cursor);
+    }
     snprintf(h.sql, sizeof(h.sql),
              "SELECT count(*) FROM generate_series(1, %d) "
              "WHERE pg_cancel_backend(%lld)",
@@ -648,8 +703,11 @@ START_TEST(cancel_pg_rollback_cancelled) {
                   "round %d: %s [%s]", round, uvodbc_err_name(status), state);
     second += status != 0;
     ck_assert_int_eq(test_query_int(&loop, conn, "SELECT 8"), 8);
+    if (r.cursor != NULL) refused += read_all_or_refused(&loop, &r, 20000);
   }
-  printf("cancel/pg: %d of 8 next statements failed 25P02\n", second);
+  printf("cancel/pg: %d of 8 next statements failed 25P02, %d of 4 cursors "
+         "refused (24000)\n",
+         second, refused);
   uv_close((uv_handle_t*)&timer, NULL);
   test_close(&loop, h.conn);
   test_close(&loop, conn);

@@ -176,6 +176,20 @@ static int read_rest(uv_loop_t* loop, uvodbc_cursor_t* c, int64_t* next,
   return f.status;
 }
 
+/* read_rest(), where the only error allowed is uvodbc's refusal of a
+ * cursor a commit or rollback ended (24000), which stays. */
+static int read_rest_or_refused(uv_loop_t* loop, uvodbc_cursor_t* c,
+                                int64_t* next, int64_t total) {
+  op_t f;
+  int status = read_rest(loop, c, next, total, 1);
+  if (status == UV_EOF) return status;
+  fetch_within(loop, c, &f, 30000);
+  ck_assert_msg(f.status == UVODBC_ESQL && strcmp(f.state, "24000") == 0,
+                "after %lld rows: %s [%s] %s", (long long)(*next - 1),
+                uvodbc_err_name(f.status), f.state, f.message);
+  return f.status;
+}
+
 /* A loop with a ticker (waits end at their bound) and a connection with
  * the driver's defaults. */
 static uvodbc_conn_t* begin_test(uv_loop_t* loop, uv_timer_t* ticker) {
@@ -262,6 +276,65 @@ START_TEST(stream_statements_between_fetches) {
   ck_assert_int_eq(test_query_int(&loop, other, sql), 2);
   test_close(&loop, other);
   test_drop_table(&loop, conn, t);
+  end_test(&loop, &ticker, conn);
+}
+END_TEST
+
+/* A statement that fails while a cursor is open on the same connection:
+ * by its timeout (as a cursor and as a whole result) or with an error.
+ * The cursor then reads exactly its rows, or its next fetch fails with
+ * 24000: never a short result.  psqlODBC (autocommit) runs both in one
+ * transaction; after the FETCH of more than `Fetch` rows that ends the
+ * cursor's first batch it sets no savepoint before the next statement and
+ * rolls the whole transaction back when that statement fails, which ended
+ * the cursor after the rows it held (16384 of 20000), without an error:
+ * uvodbc asks the server whether the transaction survived
+ * (lib/odbc-txn.c). */
+START_TEST(stream_failure_with_open_cursor) {
+  uv_loop_t loop;
+  uv_timer_t ticker;
+  uvodbc_conn_t* conn;
+  uvodbc_exec_options_t eo;
+  int i, refused = 0;
+  conn = begin_test(&loop, &ticker);
+  uvodbc_exec_options_init(&eo);
+  eo.timeout_ms = 300;
+  for (i = 0; i < 3; i++) {
+    op_t a, q;
+    int64_t next = 1;
+    /* Default options: the first batch is more than one FETCH. */
+    op_init(&a);
+    ck_assert_int_eq(uvodbc_conn_exec(conn, &a.req, series_sql(ROWS), NULL,
+                                      0, NULL, on_op),
+                     0);
+    TEST_RUN_UNTIL(&loop, a.calls > 0, 10000);
+    ck_assert_int_eq(a.status, 0);
+    ck_assert_uint_lt(uvodbc_batch_nrows(a.batch), ROWS);
+    check_run(a.batch, &next);
+    op_init(&q);
+    if (i < 2)
+      ck_assert_int_eq(
+          (i == 0 ? uvodbc_conn_exec : uvodbc_conn_query)(
+              conn, &q.req, test_sleep_sql(5), NULL, 0, &eo, on_op),
+          0);
+    else
+      ck_assert_int_eq(
+          uvodbc_conn_exec(conn, &q.req,
+                           "SELECT x FROM t_stream_no_such_table", NULL, 0,
+                           NULL, on_op),
+          0);
+    TEST_RUN_UNTIL(&loop, q.calls > 0, 10000);
+    ck_assert_msg(q.status == (i < 2 ? UV_ETIMEDOUT : UVODBC_ESQL),
+                  "%d: %s [%s] %s", i, uvodbc_err_name(q.status), q.state,
+                  q.message);
+    uvodbc_req_cleanup(&q.req);
+    if (read_rest_or_refused(&loop, a.cursor, &next, ROWS) != UV_EOF)
+      refused++;
+    close_within(&loop, a.cursor, 10000);
+    ck_assert_int_eq(test_query_int(&loop, conn, "SELECT 7"), 7);
+  }
+  printf("stream_failure_with_open_cursor/%s: %d of 3 cursors refused\n",
+         test_driver_name(), refused);
   end_test(&loop, &ticker, conn);
 }
 END_TEST
@@ -556,6 +629,7 @@ Suite* stream_driver_suite(void) {
     tcase_add_test(tc, stream_cancel_first_batch);
   }
   tcase_add_test(tc, stream_statements_between_fetches);
+  tcase_add_test(tc, stream_failure_with_open_cursor);
   tcase_add_test(tc, stream_two_cursors_interleaved);
   tcase_add_test(tc, stream_commit_with_open_cursor);
   tcase_add_test(tc, stream_rollback_with_open_cursor);

@@ -624,7 +624,10 @@ START_TEST(trace_abandoned_frozen) {
   uv_loop_init(&loop);
   test_ticker_start(&loop, &ticker);
   uvodbc_conn_options_init(&co);
-  co.query_timeout_ms = 300;
+  /* Long enough for a loaded machine's worker to reach the driver: a
+   * timeout before that cancels the query unstarted, without HYT00 (ASan
+   * on a machine running four suites at once). */
+  co.query_timeout_ms = (unsigned int)test_slack_ms(1000);
   co.deadline_grace_ms = 300;
   co.trace = on_trace;
   co.trace_data = r;
@@ -875,7 +878,9 @@ Suite* trace_suite(void) {
               "needs a server to freeze (SQLite's statements are "
               "interrupted, never abandoned)");
   } else {
-    tcase_add_checked_fixture(tc, NULL, thaw_server);
+    /* A failed test ends its process before its teardown: the next test
+     * thaws first. */
+    tcase_add_checked_fixture(tc, thaw_server, thaw_server);
     tcase_add_test(tc, trace_abandoned_frozen);
   }
   tcase_add_test(tc, debug_slow_callback);

@@ -75,13 +75,25 @@ void uvodbc__cursors_ended(uvodbc_conn_t* conn, const char* why) {
   for (c = conn->cursors; c != NULL; c = c->next) c->ended_by = why;
 }
 
+static int on_server(const uvodbc_cursor_t* c) {
+  return c->stmt != NULL && c->stmt->declared && !c->stmt->eof &&
+         c->ended_by == NULL;
+}
+
 int uvodbc__cursors_on_server(const uvodbc_conn_t* conn) {
   const uvodbc_cursor_t* c;
   for (c = conn->cursors; c != NULL; c = c->next)
-    if (c->stmt != NULL && c->stmt->declared && !c->stmt->eof &&
-        c->ended_by == NULL)
-      return 1;
+    if (on_server(c)) return 1;
   return 0;
+}
+
+void uvodbc__cursors_lost_on_server(uvodbc_conn_t* conn) {
+  uvodbc_cursor_t* c;
+  for (c = conn->cursors; c != NULL; c = c->next)
+    if (on_server(c))
+      c->ended_by =
+          "the transaction this cursor read in ended when a statement "
+          "failed (psqlODBC: docs/drivers.md, PostgreSQL: streams)";
 }
 
 /* Each fetch (and next_result) has the statement's timeout: a streaming

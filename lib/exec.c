@@ -196,7 +196,7 @@ static int stmt_returns_to_conn(const uvodbc_op_t* op) {
 static void exec_run_chain(uvodbc_op_t* head, void (*run)(uvodbc_op_t* op)) {
   uvodbc_op_t* holder = NULL; /* the op whose statement is free */
   uvodbc_op_t* op;
-  int dead = 0;
+  int dead = 0, opened = 0;
   for (op = head; op != NULL; op = op->chain_next) {
     if (dead) {
       uvodbc__op_fail_broken(op);
@@ -207,8 +207,12 @@ static void exec_run_chain(uvodbc_op_t* head, void (*run)(uvodbc_op_t* op)) {
       holder->stmt = NULL;
       holder = NULL;
     }
+    /* Popped before the cursors of the chain existed (strand.c, run_one) */
+    op->server_cursors |= opened;
     run(op);
     dead = op->conn_dead;
+    if (becomes_cursor(op) && op->stmt->declared && !op->stmt->eof)
+      opened = 1;
     if (stmt_returns_to_conn(op)) holder = op;
   }
 }

@@ -491,9 +491,12 @@ void uvodbc__cursor_detach(uvodbc_cursor_t* cursor);
  * sentence): their next fetch (short of their end) and next_result fail
  * with UVODBC_ESQL, 24000, instead of reaching the driver. */
 void uvodbc__cursors_ended(uvodbc_conn_t* conn, const char* why);
-/* 1 when a cursor of `conn` reads through a psqlODBC server cursor and has
- * rows left. */
+/* 1 when a cursor of `conn` reads through a psqlODBC server cursor and is
+ * not at its end. */
 int uvodbc__cursors_on_server(const uvodbc_conn_t* conn);
+/* Those cursors' transaction ended (lib/odbc-txn.c): as
+ * uvodbc__cursors_ended() for them alone (buffered results stay). */
+void uvodbc__cursors_lost_on_server(uvodbc_conn_t* conn);
 
 /* Counts open connection handles of every loop, for uvodbc_shutdown()
  * (uvodbc.c; any thread). */

@@ -199,11 +199,12 @@ static void free_shape(uvodbc__stmt_t* s) {
   s->kept_ncols = 0;
 }
 
-/* Ends the current result.  With `keep`, a whole result that fit in its
- * first fetch keeps its shape for the next one (kept_ncols), unless a
- * read-ahead or row mode made it more than one bound batch. */
+/* Ends the current result.  With `keep`, a whole result read to its end
+ * in one bound batch that never grew past FIRST_FETCH_ROWS keeps its shape
+ * for the next one (kept_ncols).  Not after an error: a batch that failed
+ * to grow may have moved buffers the driver is still bound to. */
 static void end_result(uvodbc__stmt_t* s, int keep) {
-  if (keep && s->has_result && s->opts.whole && !s->row_mode &&
+  if (keep && s->has_result && s->eof && s->opts.whole && !s->row_mode &&
       s->bound_to == s->batch.bufs && s->spare.bufs == NULL &&
       s->batch.cap <= FIRST_FETCH_ROWS) {
     s->kept_ncols = s->ncols;

@@ -153,13 +153,13 @@ static int psql_probe(SQLHDBC dbc, const char* sql, long* value,
  * a healthy transaction is left alone. */
 int uvodbc__odbc_psql_settle(SQLHDBC dbc, const uvodbc__diags_t* d,
                              int cursors) {
-  SQLULEN autocommit = SQL_AUTOCOMMIT_OFF;
+  SQLUINTEGER autocommit = SQL_AUTOCOMMIT_OFF; /* psqlODBC writes 32 bits */
   int aborted = uvodbc__diags_has(d, "25P02");
   long in_txn = 1;
   char state[6];
   if (!aborted && !cursors && !uvodbc__diags_has(d, "57014")) return 0;
   if (!SQL_SUCCEEDED(SQLGetConnectAttr(dbc, SQL_ATTR_AUTOCOMMIT, &autocommit,
-                                       0, NULL)) ||
+                                       sizeof(autocommit), NULL)) ||
       autocommit != SQL_AUTOCOMMIT_ON)
     return 0;
   if (!aborted &&

@@ -38,9 +38,11 @@ static void run_one(uvodbc_op_t* op) {
       op->kind != OP_CONN_CLOSE && dbc != SQL_NULL_HDBC)
     op->conn_dead =
         uvodbc__diags_disconnect(&op->diags) || uvodbc__odbc_is_dead(dbc);
-  if (op->status != 0 && !op->conn_dead &&
-      op->driver == UVODBC__DRIVER_PSQL && op->kind != OP_CONNECT &&
-      op->kind != OP_CONN_CLOSE && dbc != SQL_NULL_HDBC)
+  /* Failed on the server, or cancelled (a timeout is UV_ECANCELED here) */
+  if ((op->status == UVODBC_ESQL || op->status == UV_ECANCELED) &&
+      !op->conn_dead && op->driver == UVODBC__DRIVER_PSQL &&
+      op->kind != OP_CONNECT && op->kind != OP_CONN_CLOSE &&
+      dbc != SQL_NULL_HDBC)
     op->cursors_gone =
         uvodbc__odbc_psql_settle(dbc, &op->diags, op->server_cursors);
 }
@@ -111,11 +113,7 @@ static void after_work(uvodbc__task_t* task, int status) {
     op->chain_next = NULL;
     conn->delivering = next != NULL;
     if (op->conn_dead) conn->broken = 1;
-    if (op->cursors_gone)
-      uvodbc__cursors_ended(conn,
-                            "a statement failed and psqlODBC rolled back the "
-                            "transaction this cursor read in (docs/drivers.md, "
-                            "PostgreSQL: streams)");
+    if (op->cursors_gone) uvodbc__cursors_lost_on_server(conn);
     if (conn->broken)
       uvodbc__strand_hold(conn, 0); /* the server dropped its locks */
     else if (!conn->autocommit && op->kind != OP_TXN &&

@@ -75,25 +75,14 @@ void uvodbc__cursors_ended(uvodbc_conn_t* conn, const char* why) {
   for (c = conn->cursors; c != NULL; c = c->next) c->ended_by = why;
 }
 
-static int on_server(const uvodbc_cursor_t* c) {
-  return c->stmt != NULL && c->stmt->declared && !c->stmt->eof &&
-         c->ended_by == NULL;
-}
+static const char lost_on_server[] =
+    "the transaction this cursor read in ended when a statement failed "
+    "(psqlODBC: docs/drivers.md, PostgreSQL: streams)";
 
-int uvodbc__cursors_on_server(const uvodbc_conn_t* conn) {
-  const uvodbc_cursor_t* c;
-  for (c = conn->cursors; c != NULL; c = c->next)
-    if (on_server(c)) return 1;
-  return 0;
-}
-
-void uvodbc__cursors_lost_on_server(uvodbc_conn_t* conn) {
+void uvodbc__cursors_verify(uvodbc_conn_t* conn) {
   uvodbc_cursor_t* c;
   for (c = conn->cursors; c != NULL; c = c->next)
-    if (on_server(c))
-      c->ended_by =
-          "the transaction this cursor read in ended when a statement "
-          "failed (psqlODBC: docs/drivers.md, PostgreSQL: streams)";
+    if (c->stmt != NULL && c->stmt->declared && !c->stmt->eof) c->verify = 1;
 }
 
 /* Each fetch (and next_result) has the statement's timeout: a streaming
@@ -204,6 +193,8 @@ static void cursor_prepare(uvodbc_op_t* op) {
     uvodbc__op_complete_early(op, c->lost);
   } else if (op->kind == OP_FETCH && op->stmt->eof) {
     uvodbc__op_complete_early(op, UV_EOF); /* nothing left: no hop */
+  } else if (op->kind == OP_FETCH) {
+    op->verify_cursor = c->verify;
   }
 }
 
@@ -211,6 +202,18 @@ static void cursor_work(uvodbc_op_t* op) {
   uvodbc__stmt_t* s = op->stmt;
   switch (op->kind) {
     case OP_FETCH:
+      if (op->verify_cursor) {
+        op->verify_cursor = 2;
+        op->cursor_gone = uvodbc__odbc_psql_cursor_gone(op->run_dbc, s->h);
+      }
+      if (op->cursor_gone) {
+        char msg[256];
+        snprintf(msg, sizeof(msg), "%s: its remaining rows are gone; close it",
+                 lost_on_server);
+        uvodbc__diags_add(&op->diags, "24000", 0, msg, "SQLFetch");
+        op->status = UVODBC_ESQL;
+        break;
+      }
       op->status = op->read ? uvodbc__stmt_fetch_spare(s, op->max_rows,
                                                        op->cancel, &op->diags)
                             : uvodbc__stmt_fetch(s, op->max_rows, op->cancel,
@@ -248,6 +251,8 @@ static void cursor_work(uvodbc_op_t* op) {
 static void cursor_done(uvodbc_op_t* op) {
   uvodbc_cursor_t* c = op->cursor;
   op->stmt = NULL;
+  if (op->verify_cursor == 2) c->verify = 0;
+  if (op->cursor_gone) c->ended_by = lost_on_server;
   if (op->kind == OP_CURSOR_CLOSE) {
     if (c->borrowed != NULL) c->borrowed->busy = 0;
     unlink_cursor(c);

@@ -196,7 +196,7 @@ static int stmt_returns_to_conn(const uvodbc_op_t* op) {
 static void exec_run_chain(uvodbc_op_t* head, void (*run)(uvodbc_op_t* op)) {
   uvodbc_op_t* holder = NULL; /* the op whose statement is free */
   uvodbc_op_t* op;
-  int dead = 0, opened = 0;
+  int dead = 0;
   for (op = head; op != NULL; op = op->chain_next) {
     if (dead) {
       uvodbc__op_fail_broken(op);
@@ -207,12 +207,8 @@ static void exec_run_chain(uvodbc_op_t* head, void (*run)(uvodbc_op_t* op)) {
       holder->stmt = NULL;
       holder = NULL;
     }
-    /* Popped before the cursors of the chain existed (strand.c, run_one) */
-    op->server_cursors |= opened;
     run(op);
     dead = op->conn_dead;
-    if (becomes_cursor(op) && op->stmt->declared && !op->stmt->eof)
-      opened = 1;
     if (stmt_returns_to_conn(op)) holder = op;
   }
 }
@@ -298,8 +294,7 @@ static int run(uvodbc_op_t* op) {
   if (op->kind == OP_CALL) return err != 0 ? err : run_call(op, s);
   if (err != 0 || !s->has_result) return err;
   if (op->kind == OP_EXEC) { /* first batch in the same hop */
-    s->declared = s->driver == UVODBC__DRIVER_PSQL &&
-                  uvodbc__odbc_streams_now(op->dbc);
+    s->declared = uvodbc__stmt_on_server(s);
     err = uvodbc__stmt_fetch(s, 0, op->cancel, &op->diags);
     return err == UV_EOF ? 0 : err;
   }

@@ -206,10 +206,9 @@ struct uvodbc_op_s {
   int flag;                  /* TXN: autocommit on/off, end a begin    */
   SQLUINTEGER level;         /* TXN: isolation to set                  */
   int conn_dead;             /* the driver says the connection is gone */
-  int server_cursors;        /* cursors of the connection read through
-                                psqlODBC server cursors, when popped    */
-  int cursors_gone;          /* failed, and those cursors' transaction
-                                ended (lib/odbc-txn.c)                  */
+  int verify_cursor;         /* FETCH: 1 to ask first whether the server
+                                cursor is still there, 2 once asked     */
+  int cursor_gone;           /* FETCH: it is not (lib/odbc-txn.c)      */
   int frees_handles;         /* took statements to free: never cancelled */
   SQLHDBC run_dbc;           /* conn->dbc when popped, for the worker     */
   /* When (uv_hrtime) it was queued; the rest only when it is timed (traced
@@ -424,6 +423,8 @@ struct uvodbc_cursor_s {
                           read_start or fetch                         */
   int lost;            /* a fetch lost rows (cancelled or timed out after
                           it ran): later fetches fail with this status  */
+  int verify;          /* a statement failed since: ask the server
+                          whether its cursor is still there (psqlODBC) */
   const char* ended_by; /* why a transaction's end closed it (a static
                           string), or NULL: later fetches and
                           next_result fail                            */
@@ -491,12 +492,9 @@ void uvodbc__cursor_detach(uvodbc_cursor_t* cursor);
  * sentence): their next fetch (short of their end) and next_result fail
  * with UVODBC_ESQL, 24000, instead of reaching the driver. */
 void uvodbc__cursors_ended(uvodbc_conn_t* conn, const char* why);
-/* 1 when a cursor of `conn` reads through a psqlODBC server cursor and is
- * not at its end. */
-int uvodbc__cursors_on_server(const uvodbc_conn_t* conn);
-/* Those cursors' transaction ended (lib/odbc-txn.c): as
- * uvodbc__cursors_ended() for them alone (buffered results stay). */
-void uvodbc__cursors_lost_on_server(uvodbc_conn_t* conn);
+/* A statement of `conn` failed on psqlODBC: the next fetch of each open
+ * server cursor first asks whether it is still there (lib/odbc-txn.c). */
+void uvodbc__cursors_verify(uvodbc_conn_t* conn);
 
 /* Counts open connection handles of every loop, for uvodbc_shutdown()
  * (uvodbc.c; any thread). */

@@ -846,6 +846,16 @@ int uvodbc__stmt_next_result(uvodbc__stmt_t* s, uvodbc__diags_t* d) {
   return uvodbc__stmt_describe(s, d);
 }
 
+/* psqlODBC answers SQLRowCount with -1 exactly for a result it reads
+ * through a server cursor (results.c: QR_get_cursor), and with the row
+ * count for one it buffered: several statements, VALUES, SHOW, a SELECT
+ * it did not recognise as one. */
+int uvodbc__stmt_on_server(uvodbc__stmt_t* s) {
+  SQLLEN rows = 0;
+  return s->driver == UVODBC__DRIVER_PSQL && s->has_result &&
+         SQL_SUCCEEDED(SQLRowCount(s->h, &rows)) && rows == -1;
+}
+
 void uvodbc__stmt_reset(uvodbc__stmt_t* s) {
   if (s->h == SQL_NULL_HSTMT) return;
   SQLFreeStmt(s->h, SQL_CLOSE);

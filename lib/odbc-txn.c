@@ -1,4 +1,6 @@
 /* Blocking transaction control and connection health, run on a worker. */
+#include <ctype.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "odbc.h"
@@ -128,55 +130,59 @@ static int psql_probe(SQLHDBC dbc, const char* sql, long* value,
  * opened after it join.  When a call fails inside it, psqlODBC rolls back
  * to a savepoint, or rolls the whole transaction back, inside the call.
  *
- * A whole ROLLBACK ends every server cursor of that transaction, and
- * psqlODBC then ends their results after the rows it holds, without an
- * error.  It does that where it set no savepoint before the failing
- * statement: after a FETCH of more rows than `Fetch` (uvodbc's first batch)
- * it sets none for the next statement (stream_failure_with_open_cursor).
- * So after a failure while server cursors are open, a probe asks whether a
- * transaction is still open (now() is its start); none: the cursors are
- * gone, and uvodbc refuses their next fetch (24000, lib/strand.c).
- *
  * A cancel can reach the server twice: the postmaster signals the backend
  * and then its process group, and a slow scheduler can put the statement's
  * error, and psqlODBC's ROLLBACK, between the two (uvodbc's retries can do
  * the same).  The second cancels the ROLLBACK; psqlODBC does not notice, and
  * every later statement of the connection failed with 25P02, for good
- * (cancel_pg_rollback_cancelled).  So after a failure with 57014 the same
- * probe also says whether the transaction is aborted (it fails with 25P02),
- * and then, or when the call itself failed with 25P02, uvodbc rolls it
- * back.  No cancel of uvodbc's reaches the probe or the ROLLBACK: libpq's
- * cancel request returns once the server has signalled, and uvodbc's
- * before the probe.
- *
- * Only in autocommit mode, where no transaction of the user's can be open;
- * a healthy transaction is left alone. */
-int uvodbc__odbc_psql_settle(SQLHDBC dbc, const uvodbc__diags_t* d,
-                             int cursors) {
+ * (cancel_pg_rollback_cancelled).  So after a failure with 57014 a probe
+ * asks whether the transaction is aborted (it fails with 25P02), and then,
+ * or when the call itself failed with 25P02, uvodbc rolls it back.  Only in
+ * autocommit mode, where no transaction of the user's can be open.  No
+ * cancel of uvodbc's reaches the probe or the ROLLBACK: libpq's cancel
+ * request returns once the server has signalled, and uvodbc's before the
+ * probe.  The cursors that ROLLBACK ended are found at their next fetch
+ * (below). */
+void uvodbc__odbc_psql_settle(SQLHDBC dbc, const uvodbc__diags_t* d) {
   SQLUINTEGER autocommit = SQL_AUTOCOMMIT_OFF; /* psqlODBC writes 32 bits */
   int aborted = uvodbc__diags_has(d, "25P02");
-  long in_txn = 1;
+  SQLHSTMT h;
+  long one;
   char state[6];
-  if (!aborted && !cursors && !uvodbc__diags_has(d, "57014")) return 0;
+  if (!aborted && !uvodbc__diags_has(d, "57014")) return;
   if (!SQL_SUCCEEDED(SQLGetConnectAttr(dbc, SQL_ATTR_AUTOCOMMIT, &autocommit,
                                        sizeof(autocommit), NULL)) ||
       autocommit != SQL_AUTOCOMMIT_ON)
+    return;
+  if (!aborted && psql_probe(dbc, "SELECT 1", &one, state) == 0) return;
+  if (!aborted && strcmp(state, "25P02") != 0) return; /* cannot tell */
+  if (!SQL_SUCCEEDED(SQLAllocHandle(SQL_HANDLE_STMT, dbc, &h))) return;
+  SQLExecDirect(h, (SQLCHAR*)"ROLLBACK", SQL_NTS);
+  SQLFreeHandle(SQL_HANDLE_STMT, h);
+}
+
+/* A whole ROLLBACK ends every server cursor its transaction opened, and
+ * psqlODBC then ends their results after the rows it holds, without an
+ * error.  It rolls back whole where it set no savepoint before the
+ * failing statement: after a FETCH of more rows than `Fetch` (uvodbc's
+ * first batch) it sets none for the next statement
+ * (stream_failure_with_open_cursor).  A cursor that outlived a commit
+ * (WITH HOLD, after a write) survives it.  So after a failure, the next
+ * fetch of each open server cursor asks the server whether its cursor is
+ * still there (lib/cursor.c). */
+int uvodbc__odbc_psql_cursor_gone(SQLHDBC dbc, SQLHSTMT h) {
+  SQLCHAR name[64];
+  SQLSMALLINT len = 0, i;
+  char sql[160];
+  char state[6];
+  long n = 1;
+  if (!SQL_SUCCEEDED(SQLGetCursorName(h, name, sizeof(name), &len)) ||
+      len <= 0 || len >= (SQLSMALLINT)sizeof(name))
     return 0;
-  if (!aborted &&
-      psql_probe(dbc,
-                 "SELECT CASE WHEN now() = statement_timestamp() THEN 0 "
-                 "ELSE 1 END",
-                 &in_txn, state) != 0) {
-    if (strcmp(state, "25P02") != 0) return 0; /* cannot tell */
-    aborted = 1;
-  }
-  if (aborted) {
-    SQLHSTMT h;
-    if (SQL_SUCCEEDED(SQLAllocHandle(SQL_HANDLE_STMT, dbc, &h))) {
-      SQLExecDirect(h, (SQLCHAR*)"ROLLBACK", SQL_NTS);
-      SQLFreeHandle(SQL_HANDLE_STMT, h);
-    }
-    return 1;
-  }
-  return cursors && !in_txn;
+  for (i = 0; i < len; i++) /* psqlODBC's own: SQL_CUR<address> */
+    if (!isalnum(name[i]) && name[i] != '_') return 0;
+  snprintf(sql, sizeof(sql),
+           "SELECT count(*) FROM pg_cursors WHERE name = '%s'",
+           (const char*)name);
+  return psql_probe(dbc, sql, &n, state) == 0 && n == 0;
 }

@@ -230,12 +230,11 @@ void uvodbc__sqlite_rearm(uvodbc__sqlite_t* s);
 int uvodbc__odbc_set_autocommit(SQLHDBC dbc, int on, uvodbc__diags_t* d);
 int uvodbc__odbc_end_tran(SQLHDBC dbc, int commit, uvodbc__diags_t* d);
 /* psqlODBC in autocommit mode, after a failed call whose diagnostics are
- * `d`, `cursors` when server cursors of the connection are open: ends the
- * transaction when a cancel left it aborted, and tells whether the
- * transaction those cursors read in is gone (odbc-txn.c).  1: the
- * connection's cursors are gone. */
-int uvodbc__odbc_psql_settle(SQLHDBC dbc, const uvodbc__diags_t* d,
-                             int cursors);
+ * `d`: ends the transaction when a cancel left it aborted (odbc-txn.c). */
+void uvodbc__odbc_psql_settle(SQLHDBC dbc, const uvodbc__diags_t* d);
+/* psqlODBC: 1 when the server cursor of h's result is gone (a rollback
+ * ended it); 0 when it is there or that cannot be told. */
+int uvodbc__odbc_psql_cursor_gone(SQLHDBC dbc, SQLHSTMT h);
 /* level: SQL_TXN_* or 0 for "leave as is". */
 int uvodbc__odbc_set_isolation(SQLHDBC dbc, SQLUINTEGER level,
                                uvodbc__diags_t* d);
@@ -449,6 +448,8 @@ int uvodbc__stmt_fetch_all(uvodbc__stmt_t* s, size_t max_rows,
  * NUL ODBC puts in the buffer, for binary the whole buffer. */
 size_t uvodbc__filled_len(SQLSMALLINT ctype, const char* buf, SQLLEN size,
                           SQLLEN ind);
+/* 1 when psqlODBC reads the current result through a server cursor. */
+int uvodbc__stmt_on_server(uvodbc__stmt_t* s);
 /* Describes and binds the current result (after any call producing one). */
 int uvodbc__stmt_describe(uvodbc__stmt_t* s, uvodbc__diags_t* d);
 /* ---- odbc-catalog.c ---- */

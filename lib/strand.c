@@ -28,6 +28,14 @@
 
 static void submit_next(uvodbc_conn_t* conn);
 
+/* Failed on the server, or cancelled (a timeout is UV_ECANCELED until its
+ * callback), on a psqlODBC connection: see lib/odbc-txn.c. */
+static int psql_failed(const uvodbc_op_t* op) {
+  return (op->status == UVODBC_ESQL || op->status == UV_ECANCELED) &&
+         op->driver == UVODBC__DRIVER_PSQL && op->kind != OP_CONNECT &&
+         op->kind != OP_CONN_CLOSE;
+}
+
 static void run_one(uvodbc_op_t* op) {
   SQLHDBC dbc = op->run_dbc; /* never op->conn: it may be gone (abandoned) */
   uint64_t began = op->timed ? uv_hrtime() : 0;
@@ -38,13 +46,8 @@ static void run_one(uvodbc_op_t* op) {
       op->kind != OP_CONN_CLOSE && dbc != SQL_NULL_HDBC)
     op->conn_dead =
         uvodbc__diags_disconnect(&op->diags) || uvodbc__odbc_is_dead(dbc);
-  /* Failed on the server, or cancelled (a timeout is UV_ECANCELED here) */
-  if ((op->status == UVODBC_ESQL || op->status == UV_ECANCELED) &&
-      !op->conn_dead && op->driver == UVODBC__DRIVER_PSQL &&
-      op->kind != OP_CONNECT && op->kind != OP_CONN_CLOSE &&
-      dbc != SQL_NULL_HDBC)
-    op->cursors_gone =
-        uvodbc__odbc_psql_settle(dbc, &op->diags, op->server_cursors);
+  if (psql_failed(op) && !op->conn_dead && dbc != SQL_NULL_HDBC)
+    uvodbc__odbc_psql_settle(dbc, &op->diags);
 }
 
 static void run_work(uvodbc__task_t* task) {
@@ -113,7 +116,7 @@ static void after_work(uvodbc__task_t* task, int status) {
     op->chain_next = NULL;
     conn->delivering = next != NULL;
     if (op->conn_dead) conn->broken = 1;
-    if (op->cursors_gone) uvodbc__cursors_lost_on_server(conn);
+    if (psql_failed(op)) uvodbc__cursors_verify(conn);
     if (conn->broken)
       uvodbc__strand_hold(conn, 0); /* the server dropped its locks */
     else if (!conn->autocommit && op->kind != OP_TXN &&
@@ -172,7 +175,6 @@ static int pop(uvodbc_conn_t* conn) {
     op->state = OP_SUBMITTED;
     op->run_dbc = conn->dbc;
     if (op->kind != OP_CONNECT) op->driver = conn->driver;
-    op->server_cursors = uvodbc__cursors_on_server(conn);
     /* A dead connection's handles are never used again, only freed: the
      * drivers reuse freed memory after "lost connection". */
     if (conn->broken && !releases_handles(op) && op->kind != OP_CONNECT) {

@@ -277,6 +277,10 @@ typedef struct conn_rec {
   uint64_t txn_end_seq; /* last commit or rollback: on PostgreSQL it may
                            close cursors opened before (docs/drivers.md,
                            Explicit transactions) */
+  uint64_t fail_seq;    /* last request that failed or was cancelled: on
+                           PostgreSQL psqlODBC may roll back the transaction
+                           of cursors opened before (docs/drivers.md,
+                           PostgreSQL: streams) */
 } conn_rec;
 
 typedef struct cur_rec {
@@ -630,7 +634,9 @@ static int status_ok(rq* r, int status) {
        * Explicit transactions: psqlODBC's rollback behaviour is "close"
        * with declare-fetch on; uvodbc refuses with 24000). */
       if (opt.driver == DRV_PG && c && r->cur &&
-          c->txn_end_seq > r->cur->created_seq && diag_has(&r->req, "24000"))
+          (c->txn_end_seq > r->cur->created_seq ||
+           c->fail_seq > r->cur->created_seq) &&
+          diag_has(&r->req, "24000"))
         return 1;
       if (c && detached_since(c, since)) return 1;
       /* docs/reading.md: a cancelled or timed-out fetch may leave the
@@ -648,6 +654,10 @@ static int status_ok(rq* r, int status) {
 }
 
 static void check_status(rq* r, int status) {
+  if (r->c != NULL && (status == UVODBC_ESQL || status == UV_ECANCELED ||
+                       status == UV_ETIMEDOUT) &&
+      r->seq > r->c->fail_seq)
+    r->c->fail_seq = r->seq;
   if (status_ok(r, status)) return;
   print_diags(&r->req);
   fail("%s #%llu on conn %d: unexpected status %s (%d)%s%s",

@@ -251,7 +251,10 @@ static void cursor_work(uvodbc_op_t* op) {
 static void cursor_done(uvodbc_op_t* op) {
   uvodbc_cursor_t* c = op->cursor;
   op->stmt = NULL;
-  if (op->verify_cursor == 2) c->verify = 0;
+  /* Asked, and no failure since (a failed fetch marked it again) */
+  if (op->verify_cursor == 2 && op->status != UVODBC_ESQL &&
+      op->status != UV_ECANCELED)
+    c->verify = 0;
   if (op->cursor_gone) c->ended_by = lost_on_server;
   if (op->kind == OP_CURSOR_CLOSE) {
     if (c->borrowed != NULL) c->borrowed->busy = 0;

@@ -616,6 +616,7 @@ int main(int argc, char** argv) {
   printf("# uvodbc-bench-bulk: %zu rows (id, varchar(32), double), arrays of "
          "%zu, %zu runs, one transaction per run\n",
          o.rows, o.batch, o.runs);
+  bench_print_machine();
   bench_print_header();
   for (d = 0; d < BENCH_NDRIVERS; d++)
     if (o.drivers[d]) measure(&o, (bench_driver_t)d);

@@ -395,6 +395,7 @@ int main(int argc, char** argv) {
   if (core_work_us > 0)
     printf("# fetch: %.0f us of CPU per %d rows read, on every side\n",
            core_work_us, CORE_WORK_ROWS);
+  bench_print_machine();
   bench_print_wide_header();
   for (d = 0; d < BENCH_NDRIVERS; d++)
     if (o.drivers[d]) bench_driver(&o, (bench_driver_t)d, &loop);

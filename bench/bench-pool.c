@@ -330,6 +330,7 @@ int main(int argc, char** argv) {
   printf("# uvodbc-bench-pool: %zu runs; UV_THREADPOOL_SIZE=%s, worker "
          "limit %u; times are wall time / queries\n",
          o.runs, getenv("UV_THREADPOOL_SIZE"), uvodbc_get_worker_limit());
+  bench_print_machine();
   bench_print_header();
   for (d = 0; d < BENCH_NDRIVERS; d++)
     if (o.drivers[d]) measure(&o, (bench_driver_t)d);

@@ -1,11 +1,14 @@
 /* Helpers shared by the uvodbc benchmarks (see bench.h). */
+#define _GNU_SOURCE /* sched_getaffinity, CPU_COUNT, getloadavg */
 #include <errno.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <uv.h>
 
@@ -173,6 +176,20 @@ static void fmt_rate(char* buf, size_t size, double r) {
     snprintf(buf, size, "%.1fk", r / 1e3);
   else
     snprintf(buf, size, "%.0f", r);
+}
+
+void bench_print_machine(void) {
+  cpu_set_t set;
+  double load[3] = {0, 0, 0};
+  long online = sysconf(_SC_NPROCESSORS_ONLN);
+  int allowed = sched_getaffinity(0, sizeof(set), &set) == 0
+                    ? CPU_COUNT(&set)
+                    : (int)online;
+  if (getloadavg(load, 3) < 0) load[0] = load[1] = load[2] = -1;
+  printf("# cpus: may run on %d of %ld online%s; load average %.2f %.2f "
+         "%.2f\n",
+         allowed, online, allowed < online ? " (affinity set)" : "", load[0],
+         load[1], load[2]);
 }
 
 void bench_print_header(void) {

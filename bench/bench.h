@@ -29,6 +29,12 @@ double bench_max(const double* v, size_t n);
  * system, every thread (so uvodbc's workers too). */
 double bench_cpu_now(void);
 
+/* Prints "# cpus: ..." with the CPUs this process may run on (of those
+ * online) and the load average: a run confined by `taskset -c 1` shares
+ * one core between the loop thread and the workers, which takes the cost
+ * of handing rows across cores out of the figures (docs/performance.md). */
+void bench_print_machine(void);
+
 /* Parses a positive integer option value or dies. */
 size_t bench_parse_count(const char* option, const char* value);
 

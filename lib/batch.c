@@ -51,14 +51,82 @@ void uvodbc__batch_free(uvodbc_batch_t* b) {
   for (i = 0; i < b->nsegs; i++) uvodbc__batch_free(&b->segs[i]);
   uvodbc__free(b->segs);
   for (i = 0; b->bufs != NULL && i < b->ncols; i++) {
+    uvodbc__free(b->bufs[i].arena);
+    if (b->packed) continue; /* the rest is in the bufs block */
     uvodbc__free(b->bufs[i].data);
     uvodbc__free(b->bufs[i].ind);
-    uvodbc__free(b->bufs[i].arena);
     uvodbc__free(b->bufs[i].offset);
   }
   uvodbc__free(b->bufs);
-  uvodbc__free(b->owned_cols); /* and the names after them */
+  if (!b->packed) uvodbc__free(b->owned_cols); /* and the names after them */
   memset(b, 0, sizeof(*b));
+}
+
+/* Packed blocks: each part starts on a 16-byte boundary (any C type of a
+ * cell, and the column structs). */
+#define PACK_ALIGN 16
+
+/* *total += count * size, rounded up to PACK_ALIGN; or UVODBC__ENOMEM. */
+static int pack_add(size_t* total, size_t count, size_t size) {
+  size_t n;
+  if (size != 0 && count > SIZE_MAX / size) return UVODBC__ENOMEM;
+  n = count * size;
+  if (n > SIZE_MAX - (PACK_ALIGN - 1)) return UVODBC__ENOMEM;
+  n = (n + PACK_ALIGN - 1) & ~(size_t)(PACK_ALIGN - 1);
+  return uvodbc__size_add(total, n);
+}
+
+/* Bytes per row of a column's array after ind: its cells or offsets. */
+static size_t cell_bytes(const uvodbc__colbuf_t* c) {
+  return is_var(c) ? sizeof(size_t) : (size_t)c->width;
+}
+
+/* Lays `b` out anew as one packed block for `cap` rows (cap >= nrows),
+ * keeping its rows and arenas: the column buffers as `layout` says (b->bufs
+ * itself when growing; a new segment has none yet), then per column its
+ * ind array and its cells (fixed) or offsets (variable). */
+static int pack(uvodbc_batch_t* b, const uvodbc__colbuf_t* layout,
+                size_t cap) {
+  size_t i, size = 0, off = 0;
+  char* block;
+  uvodbc__colbuf_t* nb;
+  if (pack_add(&size, b->ncols, sizeof(*nb))) return UVODBC__ENOMEM;
+  for (i = 0; i < b->ncols; i++)
+    if (pack_add(&size, cap, sizeof(SQLLEN)) ||
+        pack_add(&size, cap, cell_bytes(&layout[i])))
+      return UVODBC__ENOMEM;
+  block = uvodbc__malloc(size > 0 ? size : 1);
+  if (block == NULL) return UVODBC__ENOMEM;
+  nb = (uvodbc__colbuf_t*)block;
+  (void)pack_add(&off, b->ncols, sizeof(*nb)); /* within size: no error */
+  for (i = 0; i < b->ncols; i++) {
+    const uvodbc__colbuf_t* o = &layout[i];
+    size_t w = cell_bytes(o);
+    char* cells;
+    if (b->bufs != NULL) {
+      nb[i] = *o; /* the arena and its lengths too */
+    } else {
+      memset(&nb[i], 0, sizeof(nb[i]));
+      nb[i].ctype = o->ctype;
+      nb[i].width = o->width;
+    }
+    nb[i].ind = (SQLLEN*)(block + off);
+    (void)pack_add(&off, cap, sizeof(SQLLEN));
+    cells = block + off;
+    (void)pack_add(&off, cap, w);
+    nb[i].data = is_var(o) ? NULL : cells;
+    nb[i].offset = is_var(o) ? (size_t*)cells : NULL;
+    if (b->nrows > 0) { /* growing: the rows so far */
+      memcpy(nb[i].ind, o->ind, b->nrows * sizeof(SQLLEN));
+      memcpy(cells, is_var(o) ? (const char*)o->offset : o->data,
+             b->nrows * w);
+    }
+  }
+  uvodbc__free(b->bufs);
+  b->bufs = nb;
+  b->cap = cap;
+  b->packed = 1;
+  return 0;
 }
 
 static int grow(void** p, size_t n, size_t size) {
@@ -72,6 +140,7 @@ int uvodbc__batch_reserve(uvodbc_batch_t* b, size_t cap) {
   size_t i;
   if (cap <= b->cap && b->cap > 0) return 0;
   if (cap < 1) cap = 1;
+  if (b->packed) return pack(b, b->bufs, cap);
   for (i = 0; i < b->ncols; i++) {
     uvodbc__colbuf_t* c = &b->bufs[i];
     if (grow((void**)&c->ind, cap, sizeof(SQLLEN))) return UVODBC__ENOMEM;
@@ -223,29 +292,63 @@ size_t uvodbc__batch_bytes(const uvodbc_batch_t* b) {
   return total;
 }
 
+/* Packed: the layout, then the columns, then their names. */
 int uvodbc__result_init(uvodbc_batch_t* result, const uvodbc_column_t* cols,
                         const uvodbc__colbuf_t* layout, size_t ncols,
                         size_t seg_rows) {
-  int err = init_layout(result, cols, layout, ncols);
+  size_t i, size = 0, names = 0;
+  char *block, *name;
+  memset(result, 0, sizeof(*result));
+  for (i = 0; i < ncols; i++)
+    if (uvodbc__size_add(&names, strlen(cols[i].name) + 1))
+      return UVODBC__ENOMEM;
+  if (pack_add(&size, ncols, sizeof(*result->bufs)) ||
+      pack_add(&size, ncols, sizeof(*result->owned_cols)) ||
+      pack_add(&size, names, 1))
+    return UVODBC__ENOMEM;
+  block = uvodbc__calloc(1, size > 0 ? size : 1);
+  if (block == NULL) return UVODBC__ENOMEM;
+  result->bufs = (uvodbc__colbuf_t*)block;
+  size = 0;
+  (void)pack_add(&size, ncols, sizeof(*result->bufs)); /* within: no error */
+  result->owned_cols = (uvodbc_column_t*)(block + size);
+  (void)pack_add(&size, ncols, sizeof(*result->owned_cols));
+  name = block + size;
+  for (i = 0; i < ncols; i++) {
+    size_t n = strlen(cols[i].name) + 1;
+    result->bufs[i].ctype = layout[i].ctype;
+    result->bufs[i].width = layout[i].width;
+    result->owned_cols[i] = cols[i];
+    memcpy(name, cols[i].name, n);
+    result->owned_cols[i].name = name;
+    name += n;
+  }
+  result->cols = result->owned_cols;
+  result->ncols = ncols;
+  result->packed = 1;
   result->seg_rows = seg_rows > 0 ? seg_rows : 1;
-  return err;
+  return 0;
 }
 
-/* The segment rows go to next: the last one, or a new one once it is full. */
-static uvodbc_batch_t* open_segment(uvodbc_batch_t* r) {
+/* The segment the next `rows` rows go to: the last one, or a new one once
+ * it is full, sized for them as append_rows would grow it. */
+static uvodbc_batch_t* open_segment(uvodbc_batch_t* r, size_t rows) {
   uvodbc_batch_t* seg;
+  size_t cap;
   if (r->nsegs > 0 && r->segs[r->nsegs - 1].nrows < r->seg_rows)
     return &r->segs[r->nsegs - 1];
   if (r->nsegs == r->segs_cap) {
-    size_t cap = grown(r->segs_cap, r->nsegs + 1, 8);
-    if (grow((void**)&r->segs, cap, sizeof(*r->segs))) return NULL;
-    r->segs_cap = cap;
+    size_t n = grown(r->segs_cap, r->nsegs + 1, 8);
+    if (grow((void**)&r->segs, n, sizeof(*r->segs))) return NULL;
+    r->segs_cap = n;
   }
   seg = &r->segs[r->nsegs];
-  if (init_layout(seg, r->cols, r->bufs, r->ncols) != 0) {
-    uvodbc__free(seg->bufs);
+  memset(seg, 0, sizeof(*seg));
+  seg->cols = r->cols;
+  seg->ncols = r->ncols;
+  cap = grown(0, rows, 64);
+  if (pack(seg, r->bufs, cap < r->seg_rows ? cap : r->seg_rows) != 0)
     return NULL;
-  }
   r->nsegs++;
   return seg;
 }
@@ -271,8 +374,8 @@ int uvodbc__result_append(uvodbc_batch_t* result, const uvodbc_batch_t* block,
                           size_t* bytes) {
   size_t done = 0;
   while (done < block->nrows) {
-    uvodbc_batch_t* seg = open_segment(result);
     size_t n = block->nrows - done;
+    uvodbc_batch_t* seg = open_segment(result, n);
     if (seg == NULL) return UVODBC__ENOMEM;
     if (n > result->seg_rows - seg->nrows) n = result->seg_rows - seg->nrows;
     if (append_rows(seg, block, done, n, result->seg_rows))
@@ -287,6 +390,7 @@ int uvodbc__result_append(uvodbc_batch_t* result, const uvodbc_batch_t* block,
 int uvodbc__batch_own_columns(uvodbc_batch_t* b) {
   size_t i, len = 0;
   char* p;
+  if (b->owned_cols != NULL) return 0; /* a whole result owns them already */
   for (i = 0; i < b->ncols; i++)
     if (uvodbc__size_add(&len, strlen(b->cols[i].name) + 1))
       return UVODBC__ENOMEM;

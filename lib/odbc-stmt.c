@@ -803,7 +803,6 @@ int uvodbc__stmt_fetch_all(uvodbc__stmt_t* s, size_t max_rows,
   err = uvodbc__result_init(out, s->cols, s->layout, s->ncols, seg_rows);
   for (i = 0; err == 0 && i < s->ncols; i++)
     if (is_var_type(s->cols[i].type)) out->bufs[i].width = 0; /* compact */
-  if (err == 0) err = uvodbc__batch_own_columns(out);
   while (err == 0 && !s->eof) {
     /* Up to the end of the segment being filled, so blocks are not split. */
     size_t want = seg_rows - out->nrows % seg_rows;

@@ -310,6 +310,12 @@ struct uvodbc_batch_s {
    * rows, all full but the last; `bufs` then holds the layout only. */
   uvodbc_batch_t* segs;
   size_t nsegs, segs_cap, seg_rows;
+  /* `bufs` is one allocation holding, after the column buffers, their
+   * ind / data / offset arrays (a segment) or the owned columns and names
+   * (a whole result): one malloc instead of 2-3 per column, each of which
+   * the loop thread frees on another thread's arena (docs/performance.md).
+   * Arenas stay separate. */
+  int packed;
 };
 
 int uvodbc__batch_alloc(uvodbc_batch_t* b, const uvodbc_column_t* cols,
@@ -331,7 +337,8 @@ int uvodbc__batch_move_last(uvodbc_batch_t* dst, uvodbc_batch_t* src);
 /* Bytes of cell data (fixed widths plus variable lengths). */
 size_t uvodbc__batch_bytes(const uvodbc_batch_t* b);
 /* A whole result, empty, of `ncols` columns read as `layout` says (width 0:
- * a variable column, compacted), stored in segments of `seg_rows` rows. */
+ * a variable column, compacted), stored in segments of `seg_rows` rows,
+ * with its own copy of `cols` (names included). */
 int uvodbc__result_init(uvodbc_batch_t* result, const uvodbc_column_t* cols,
                         const uvodbc__colbuf_t* layout, size_t ncols,
                         size_t seg_rows);

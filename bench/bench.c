@@ -179,12 +179,13 @@ static void fmt_rate(char* buf, size_t size, double r) {
 }
 
 void bench_print_machine(void) {
-  cpu_set_t set;
   double load[3] = {0, 0, 0};
   long online = sysconf(_SC_NPROCESSORS_ONLN);
-  int allowed = sched_getaffinity(0, sizeof(set), &set) == 0
-                    ? CPU_COUNT(&set)
-                    : (int)online;
+  int allowed = (int)online;
+#ifdef __linux__ /* affinity: taskset's */
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof(set), &set) == 0) allowed = CPU_COUNT(&set);
+#endif
   if (getloadavg(load, 3) < 0) load[0] = load[1] = load[2] = -1;
   printf("# cpus: may run on %d of %ld online%s; load average %.2f %.2f "
          "%.2f\n",

@@ -43,7 +43,7 @@ awk -v chart="$data" '
   }
   # The median of values k SUBSEP 1 .. k SUBSEP n of array a ("" if none).
   function median(a, k, n,    i, j, t, v) {
-    if (n == 0) return ""
+    if (n == 0 || a[k, 1] == "") return ""   # not measured (pool, bulk CPU)
     for (i = 1; i <= n; i++) v[i] = a[k, i]
     for (i = 2; i <= n; i++)    # insertion sort: a handful of rounds
       for (j = i; j > 1 && v[j - 1] + 0 > v[j] + 0; j--) {

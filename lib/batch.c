@@ -140,7 +140,8 @@ int uvodbc__batch_reserve(uvodbc_batch_t* b, size_t cap) {
   size_t i;
   if (cap <= b->cap && b->cap > 0) return 0;
   if (cap < 1) cap = 1;
-  if (b->packed) return pack(b, b->bufs, cap);
+  /* Only a segment grows packed; a whole result's header holds no rows. */
+  if (b->packed) return b->seg_rows == 0 ? pack(b, b->bufs, cap) : UV_EINVAL;
   for (i = 0; i < b->ncols; i++) {
     uvodbc__colbuf_t* c = &b->bufs[i];
     if (grow((void**)&c->ind, cap, sizeof(SQLLEN))) return UVODBC__ENOMEM;

@@ -293,16 +293,38 @@ size_t uvodbc__batch_bytes(const uvodbc_batch_t* b) {
   return total;
 }
 
+/* *len += the bytes of the names of `cols`, NULs included. */
+static int names_bytes(const uvodbc_column_t* cols, size_t ncols,
+                       size_t* len) {
+  size_t i;
+  for (i = 0; i < ncols; i++)
+    if (uvodbc__size_add(len, strlen(cols[i].name) + 1))
+      return UVODBC__ENOMEM;
+  return 0;
+}
+
+/* Copies `cols` to `dst` and their names to `names` (names_bytes() long),
+ * pointing the copies at those names. */
+static void copy_columns(uvodbc_column_t* dst, char* names,
+                         const uvodbc_column_t* cols, size_t ncols) {
+  size_t i;
+  for (i = 0; i < ncols; i++) {
+    size_t n = strlen(cols[i].name) + 1;
+    dst[i] = cols[i];
+    memcpy(names, cols[i].name, n);
+    dst[i].name = names;
+    names += n;
+  }
+}
+
 /* Packed: the layout, then the columns, then their names. */
 int uvodbc__result_init(uvodbc_batch_t* result, const uvodbc_column_t* cols,
                         const uvodbc__colbuf_t* layout, size_t ncols,
                         size_t seg_rows) {
   size_t i, size = 0, names = 0;
-  char *block, *name;
+  char* block;
   memset(result, 0, sizeof(*result));
-  for (i = 0; i < ncols; i++)
-    if (uvodbc__size_add(&names, strlen(cols[i].name) + 1))
-      return UVODBC__ENOMEM;
+  if (names_bytes(cols, ncols, &names)) return UVODBC__ENOMEM;
   if (pack_add(&size, ncols, sizeof(*result->bufs)) ||
       pack_add(&size, ncols, sizeof(*result->owned_cols)) ||
       pack_add(&size, names, 1))
@@ -314,15 +336,10 @@ int uvodbc__result_init(uvodbc_batch_t* result, const uvodbc_column_t* cols,
   (void)pack_add(&size, ncols, sizeof(*result->bufs)); /* within: no error */
   result->owned_cols = (uvodbc_column_t*)(block + size);
   (void)pack_add(&size, ncols, sizeof(*result->owned_cols));
-  name = block + size;
+  copy_columns(result->owned_cols, block + size, cols, ncols);
   for (i = 0; i < ncols; i++) {
-    size_t n = strlen(cols[i].name) + 1;
     result->bufs[i].ctype = layout[i].ctype;
     result->bufs[i].width = layout[i].width;
-    result->owned_cols[i] = cols[i];
-    memcpy(name, cols[i].name, n);
-    result->owned_cols[i].name = name;
-    name += n;
   }
   result->cols = result->owned_cols;
   result->ncols = ncols;
@@ -389,25 +406,15 @@ int uvodbc__result_append(uvodbc_batch_t* result, const uvodbc_batch_t* block,
 }
 
 int uvodbc__batch_own_columns(uvodbc_batch_t* b) {
-  size_t i, len = 0;
-  char* p;
-  if (b->owned_cols != NULL) return 0; /* a whole result owns them already */
-  for (i = 0; i < b->ncols; i++)
-    if (uvodbc__size_add(&len, strlen(b->cols[i].name) + 1))
-      return UVODBC__ENOMEM;
+  size_t len = 0;
+  if (names_bytes(b->cols, b->ncols, &len)) return UVODBC__ENOMEM;
   /* One block: the columns, then their names. */
   if (b->ncols > (SIZE_MAX - len) / sizeof(*b->owned_cols))
     return UVODBC__ENOMEM;
   b->owned_cols = uvodbc__malloc(b->ncols * sizeof(*b->owned_cols) + len);
   if (b->owned_cols == NULL) return UVODBC__ENOMEM;
-  p = (char*)(b->owned_cols + b->ncols);
-  for (i = 0; i < b->ncols; i++) {
-    size_t n = strlen(b->cols[i].name) + 1;
-    b->owned_cols[i] = b->cols[i];
-    memcpy(p, b->cols[i].name, n);
-    b->owned_cols[i].name = p;
-    p += n;
-  }
+  copy_columns(b->owned_cols, (char*)(b->owned_cols + b->ncols), b->cols,
+               b->ncols);
   b->cols = b->owned_cols;
   return 0;
 }
